@@ -1,0 +1,130 @@
+"""The one place that chooses adapters from configuration (environment or nameko config).
+
+Nothing here connects at import time; call the factories from a composition root.
+
+| setting          | meaning                                             | default                          |
+| ---------------- | --------------------------------------------------- | -------------------------------- |
+| AMQP_URI         | RabbitMQ                                            | amqp://guest:guest@127.0.0.1:5672/ |
+| EVENT_STORE      | sqlite, postgres or esdb                            | sqlite                           |
+| XIESHANG_DATA_DIR| where SQLite files live (one folder per service)    | ./data                           |
+| DATABASE_URL     | PostgreSQL URL (event_store=postgres, read models)  | —                                |
+| PG_SCHEMA_PREFIX | prefix of each service's schemas on PostgreSQL      | "" (schemas: proposals, proposals_views) |
+| ESDB_URI         | EventStoreDB connection string (event_store=esdb)   | —                                |
+| COMMITTEE_CODE   | the deployment's committee code                     | 640200 (石嘴山市政协, the demo)   |
+| COMMITTEE_LEVEL  | city or county                                      | city                             |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from .envelope import Deployment
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    amqp_uri: str = DEFAULT_AMQP_URI
+    event_store: str = "sqlite"
+    data_dir: str = "./data"
+    database_url: str | None = None
+    pg_schema_prefix: str = ""
+    esdb_uri: str | None = None
+    committee: str = "640200"
+    level: str = "city"
+
+    @property
+    def deployment(self) -> Deployment:
+        return Deployment(self.committee, self.level)
+
+    @classmethod
+    def load(cls, service: str, config: Mapping[str, Any] | None = None) -> "Settings":
+        """Settings for ``service`` from a nameko config mapping, falling back to the environment."""
+        src: dict[str, Any] = dict(os.environ)
+        if config:
+            src.update({k: v for k, v in config.items() if isinstance(v, (str, int))})
+        s = cls(
+            service=service,
+            amqp_uri=str(src.get("AMQP_URI") or DEFAULT_AMQP_URI),
+            event_store=str(src.get("EVENT_STORE") or "sqlite").lower(),
+            data_dir=str(src.get("XIESHANG_DATA_DIR") or "./data"),
+            database_url=src.get("DATABASE_URL") or None,
+            pg_schema_prefix=str(src.get("PG_SCHEMA_PREFIX") or ""),
+            esdb_uri=src.get("ESDB_URI") or None,
+            committee=str(src.get("COMMITTEE_CODE") or "640200"),
+            level=str(src.get("COMMITTEE_LEVEL") or "city"),
+        )
+        s.check()
+        return s
+
+    def check(self) -> None:
+        if self.event_store not in ("sqlite", "postgres", "esdb"):
+            raise ConfigError(f"EVENT_STORE must be sqlite, postgres or esdb, not {self.event_store!r}")
+        if self.event_store == "postgres" and not self.database_url:
+            raise ConfigError("EVENT_STORE=postgres needs DATABASE_URL, e.g. "
+                              "postgresql://postgres@127.0.0.1:5432/xieshang")
+        if self.event_store == "esdb" and not self.esdb_uri:
+            raise ConfigError("EVENT_STORE=esdb needs ESDB_URI, e.g. esdb://127.0.0.1:2113?tls=false")
+        self.deployment  # validates the level
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    # -- derived places ----------------------------------------------------
+    def service_dir(self) -> str:
+        return os.path.join(self.data_dir, self.service)
+
+    def events_schema(self) -> str:
+        return f"{self.pg_schema_prefix}{self.service}"
+
+    def views_schema(self) -> str:
+        return f"{self.pg_schema_prefix}{self.service}_views"
+
+
+def make_event_store(settings: Settings, **kw: Any):
+    """Build the event store the settings ask for."""
+    if settings.event_store == "sqlite":
+        from .store.sql import SqlEventStore, sqlite_engine
+
+        path = os.path.join(settings.service_dir(), "events.sqlite")
+        return SqlEventStore(sqlite_engine(path), settings.deployment, **kw)
+    if settings.event_store == "postgres":
+        from .store.sql import SqlEventStore, postgres_engine
+
+        return SqlEventStore(postgres_engine(_pg_url(settings.database_url)), settings.deployment,
+                             schema=settings.events_schema(), **kw)
+    from .store.esdb import EsdbEventStore
+
+    return EsdbEventStore(settings.esdb_uri, settings.deployment, prefix=settings.service, **kw)
+
+
+def make_views_engine(settings: Settings):
+    """The SQLAlchemy engine and schema of the service's read models: (engine, schema or None)."""
+    import sqlalchemy as sa
+
+    if settings.event_store == "postgres" or (settings.database_url and settings.event_store == "esdb"):
+        from .store.sql import postgres_engine
+
+        engine = postgres_engine(_pg_url(settings.database_url))
+        schema = settings.views_schema()
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        return engine, schema
+    from .store.sql import sqlite_engine
+
+    return sqlite_engine(os.path.join(settings.service_dir(), "views.sqlite")), None
+
+
+def _pg_url(url: str | None) -> str:
+    assert url
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url

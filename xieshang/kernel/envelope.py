@@ -1,0 +1,199 @@
+"""The event envelope: what every stored and published event carries.
+
+The JSON encoding is the published contract (docs/events.md). Field names are
+stable; new optional fields may be added, none are ever renamed or removed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import orjson
+
+LEVELS = ("city", "county")
+
+
+class EnvelopeError(ValueError):
+    """An envelope or its encoding is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it: a user (or system) id, the role acted in, and their organisation."""
+
+    user_id: str
+    role: str
+    organisation: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"user_id": self.user_id, "role": self.role, "organisation": self.organisation}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Actor":
+        try:
+            return cls(str(d["user_id"]), str(d["role"]), str(d["organisation"]))
+        except (KeyError, TypeError) as exc:
+            raise EnvelopeError(f"actor needs user_id, role and organisation: {exc}") from None
+
+
+SYSTEM_ACTOR = Actor("system", "system", "system")
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Which committee's deployment recorded the event (so events of several levels can travel together)."""
+
+    committee: str
+    level: str
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise EnvelopeError(f"deployment level must be one of {LEVELS}, not {self.level!r}")
+        if not self.committee:
+            raise EnvelopeError("deployment committee code must not be empty")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"committee": self.committee, "level": self.level}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended: everything but what the store assigns.
+
+    The store assigns ``stream``, ``version``, ``position``, ``recorded_at`` and the hashes.
+    """
+
+    type: str
+    data: Mapping[str, Any]
+    actor: Actor
+    schema_version: int = 1
+    event_id: str = field(default_factory=new_id)
+    occurred_at: datetime = field(default_factory=utcnow)
+    on_behalf_of: str | None = None
+    reason: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A stored event. ``position`` is its place in its store's log (global order)."""
+
+    event_id: str
+    stream: str
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    position: int
+    actor: Actor
+    on_behalf_of: str | None
+    reason: str | None
+    correlation_id: str
+    causation_id: str | None
+    data: Mapping[str, Any]
+    deployment: Deployment
+    prev_hash: str = ""
+    hash: str = ""
+
+    # -- encoding ---------------------------------------------------------
+    def body(self) -> dict[str, Any]:
+        """The immutable part, fixed when the event is written (no position, no hashes)."""
+        return {
+            "event_id": self.event_id,
+            "stream": self.stream,
+            "version": self.version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": _iso(self.occurred_at),
+            "recorded_at": _iso(self.recorded_at),
+            "actor": self.actor.to_dict(),
+            "on_behalf_of": self.on_behalf_of,
+            "reason": self.reason,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "deployment": self.deployment.to_dict(),
+            "data": self.data,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.body()
+        d["position"] = self.position
+        d["prev_hash"] = self.prev_hash
+        d["hash"] = self.hash
+        return d
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, position: int | None = None,
+                  prev_hash: str | None = None, hash: str | None = None) -> "Envelope":
+        try:
+            dep = d["deployment"]
+            return cls(
+                event_id=d["event_id"],
+                stream=d["stream"],
+                version=int(d["version"]),
+                type=d["type"],
+                schema_version=int(d["schema_version"]),
+                occurred_at=_parse(d["occurred_at"]),
+                recorded_at=_parse(d["recorded_at"]),
+                position=int(position if position is not None else d["position"]),
+                actor=Actor.from_dict(d["actor"]),
+                on_behalf_of=d.get("on_behalf_of"),
+                reason=d.get("reason"),
+                correlation_id=d["correlation_id"],
+                causation_id=d.get("causation_id"),
+                data=d["data"],
+                deployment=Deployment(dep["committee"], dep["level"]),
+                prev_hash=prev_hash if prev_hash is not None else d.get("prev_hash", ""),
+                hash=hash if hash is not None else d.get("hash", ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, EnvelopeError):
+                raise
+            raise EnvelopeError(f"malformed envelope: {exc!r}") from None
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> "Envelope":
+        try:
+            d = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"envelope is not valid JSON: {exc}") from None
+        return cls.from_dict(d)
+
+    def with_position(self, position: int, prev_hash: str, hash: str) -> "Envelope":
+        return replace(self, position=position, prev_hash=prev_hash, hash=hash)
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of an envelope body: sorted keys, UTF-8, no spaces. Hashed and stored as is."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def _iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        raise EnvelopeError("timestamps must be timezone-aware (UTC)")
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _parse(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise EnvelopeError(f"timestamp without timezone: {value!r}")
+    return dt
