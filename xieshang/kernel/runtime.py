@@ -1,0 +1,97 @@
+"""The kernel inside a nameko service: one store per container, the relay beside it,
+and the per-worker command context.
+
+    class ProposalsService:
+        name = "proposals"
+        store = EventStoreDependency()
+        context = RequestContext()
+
+The store is built when the container starts (never at import) from the container's config,
+falling back to the environment (see xieshang.kernel.config).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from nameko.extensions import DependencyProvider, SharedExtension
+
+from .config import Settings, make_event_store
+from .context import CommandContext
+
+log = logging.getLogger(__name__)
+
+
+def _truthy(value: object, default: bool = True) -> bool:
+    if value is None:
+        return default
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+class StoreHolder(SharedExtension):
+    """One event store per container, shared by every dependency and entrypoint that needs it.
+
+    Also runs the container's outbox relay (config ``XIESHANG_RELAY``, on by default), which
+    publishes committed events to ``<service>.events`` from the last confirmed position.
+    """
+
+    settings: Settings
+    store = None
+
+    def setup(self) -> None:
+        if self.store is not None:
+            return
+        self.settings = Settings.load(self.container.service_name, self.container.config)
+        self.store = make_event_store(self.settings)
+        self._stop = threading.Event()
+        self.relay = None
+
+    def start(self) -> None:
+        if not _truthy(self.container.config.get("XIESHANG_RELAY")):
+            return
+        from .relay import Relay
+
+        self.relay = Relay(self.store, self.settings.amqp_uri, service=self.settings.service)
+        self.store.subscribe(lambda _position: self.relay.wake())
+        self.container.spawn_managed_thread(lambda: self.relay.run(self._stop), identifier="relay")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.relay is not None:
+            self.relay.wake()
+
+    def kill(self) -> None:
+        self.stop()
+
+
+class EventStoreDependency(DependencyProvider):
+    """Gives each worker the container's EventStore."""
+
+    holder = StoreHolder()
+
+    def get_dependency(self, worker_ctx):
+        return self.holder.store
+
+
+class RequestContext(DependencyProvider):
+    """Gives each worker the CommandContext of its call (raises MissingActor if absent)."""
+
+    def get_dependency(self, worker_ctx):
+        return _LazyContext(worker_ctx.context_data)
+
+
+class _LazyContext:
+    """Reads the context only when a command uses it, so queries without an actor still work."""
+
+    def __init__(self, data):
+        self._data = data
+        self._ctx = None
+
+    def get(self) -> CommandContext:
+        if self._ctx is None:
+            self._ctx = CommandContext.from_context_data(self._data)
+        return self._ctx
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
