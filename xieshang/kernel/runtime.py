@@ -73,6 +73,11 @@ class EventStoreDependency(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.holder.store
 
+    def is_processed(self, consumer: str, event_id: str) -> bool:
+        """Lets event entrypoints skip a redelivered event cheaply (the append's tracking is
+        what guarantees the effect happens once)."""
+        return self.holder.store.is_processed(consumer, event_id)
+
 
 class RequestContext(DependencyProvider):
     """Gives each worker the CommandContext of its call (raises MissingActor if absent)."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import orjson
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ from .port import (GENESIS_HASH, ConcurrencyError, DuplicateEventError, EventSto
                    Tracking, VerifyReport, chain_hash, seal, stamp, validate_append)
 
 VERIFY_PAGE = 20_000
+
+# psycopg2.extensions.TRANSACTION_STATUS_*, spelled out so that SQLite users never import psycopg2.
+_PG_IDLE, _PG_ACTIVE, _PG_UNKNOWN = 0, 1, 4
 
 
 def store_metadata(schema: str | None = None) -> sa.MetaData:
@@ -141,55 +145,79 @@ class SqlEventStore(EventStore):
     def _statements(self) -> "_Statements":
         return getattr(self, "_sql", None) or _Statements(self.dialect, self.schema)
 
-    # -- transactions on the raw connection -------------------------------
-    def _begin_write(self, cur) -> tuple[int, str]:  # noqa: ANN001
-        if self.dialect == "sqlite":
-            cur.execute("BEGIN IMMEDIATE")
-        cur.execute(self._sql.lock_head)
-        position, head_hash = cur.fetchone()
-        return int(position), head_hash
+    # -- connections ------------------------------------------------------
+    # We issue BEGIN and COMMIT ourselves. On PostgreSQL the connection is switched to
+    # autocommit for the duration, so psycopg2 does not spend a round trip on a BEGIN of
+    # its own, a read is one round trip, and an append is two: "BEGIN; lock; check" and
+    # "insert; move head; COMMIT". The pool gets the connection back as it lent it.
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        raw = self.engine.raw_connection()
+        pg = self.dialect == "postgresql"
+        if pg:
+            raw.driver_connection.autocommit = True
+        cur = raw.cursor()
+        usable = True
+        try:
+            yield cur
+        except BaseException:
+            usable = self._abandon(raw, cur)
+            raise
+        finally:
+            if usable:
+                cur.close()
+                if pg:
+                    raw.driver_connection.autocommit = False
+            raw.close()
 
-    def _rollback(self, raw, cur) -> None:  # noqa: ANN001
-        if self.dialect == "sqlite":
-            if raw.driver_connection.in_transaction:
+    def _abandon(self, raw, cur) -> bool:  # noqa: ANN001
+        """Roll back whatever is open after a failure; returns False (and drops the connection
+        from the pool) when it cannot be made clean again."""
+        try:
+            if self.dialect == "postgresql":
+                conn = raw.driver_connection
+                if conn.closed:
+                    raise ConnectionError("connection closed")
+                status = conn.info.transaction_status
+                if status == _PG_ACTIVE or status == _PG_UNKNOWN:
+                    raise ConnectionError("connection interrupted mid-statement")
+                if status != _PG_IDLE:
+                    cur.execute("ROLLBACK")
+            elif raw.driver_connection.in_transaction:
                 cur.execute("ROLLBACK")
-        else:
-            raw.rollback()
-
-    def _commit(self, raw, cur) -> None:  # noqa: ANN001
-        if self.dialect == "sqlite":
-            cur.execute("COMMIT")
-        else:
-            raw.commit()
+            return True
+        except BaseException:
+            raw.invalidate()
+            return False
 
     # -- writing ----------------------------------------------------------
+    # Test-only hook: called with an append's first position after its rows are written and
+    # before COMMIT, while the chain head is still locked (tests hold the transaction open
+    # here to show that readers never see past an uncommitted position).
+    _before_commit: Callable[[int], None] | None = None
+
     def append(self, stream: str, expected_version: int | None, events: Sequence[NewEvent],
                *, tracking: Tracking | None = None) -> list[Envelope]:
         validate_append(stream, events)
         sql = self._sql
-        raw = self.engine.raw_connection()
-        cur = raw.cursor()
-        try:
-            head_position, head_hash = self._begin_write(cur)
-            ids = [e.event_id for e in events]
-            cur.execute(sql.existing_ids(len(ids)), ids)
-            stored = cur.fetchall()
-            if stored:
-                self._rollback(raw, cur)
+        ids = [e.event_id for e in events]
+        with self._connection() as cur:
+            head_position, head_hash, current, n_stored, processed = self._lock_and_check(
+                cur, stream, ids, tracking)
+            if n_stored:
+                cur.execute(sql.existing_ids(len(ids)), sql.ids_param(ids))
+                stored = cur.fetchall()
+                cur.execute("ROLLBACK")
                 if len(stored) != len(ids):
                     raise DuplicateEventError(
                         f"{len(stored)} of the {len(ids)} event ids are already stored: "
                         "a repeated append must repeat the whole batch")
                 return [self._envelope(r) for r in stored]
-            if tracking is not None:
-                cur.execute(sql.is_processed, (tracking.consumer, tracking.event_id))
-                if cur.fetchone() is not None:
-                    self._rollback(raw, cur)
-                    return []
-            cur.execute(sql.stream_version, (stream,))
-            current = int(cur.fetchone()[0])
+            if processed:
+                cur.execute("ROLLBACK")
+                return []
             if expected_version is not None and expected_version != current:
-                self._rollback(raw, cur)
+                cur.execute("ROLLBACK")
                 raise ConcurrencyError(stream, expected_version, current)
             recorded_at = self.clock()
             rows = []
@@ -202,36 +230,49 @@ class SqlEventStore(EventStore):
                 rows.append((position, env.event_id, stream, env.version, env.type, body, prev, digest))
                 envelopes.append(env.with_position(position, prev, digest))
                 prev = digest
-            cur.executemany(sql.insert_event, rows)
-            if tracking is not None:
-                cur.execute(sql.mark_processed, (tracking.consumer, tracking.event_id, tracking.position))
-            cur.execute(sql.move_head, (head_position + len(rows), prev))
-            self._commit(raw, cur)
-        except BaseException:
-            try:
-                self._rollback(raw, cur)
-            finally:
-                cur.close()
-                raw.close()
-            raise
-        cur.close()
-        raw.close()
+            self._write_and_commit(cur, rows, tracking, prev)
         self._notify(envelopes[-1].position)
         return envelopes
 
+    def _lock_and_check(self, cur, stream: str, ids: list[str],  # noqa: ANN001
+                        tracking: Tracking | None) -> tuple[int, str, int, int, bool]:
+        """Begin, lock the chain head, and read (head position, head hash, stream version,
+        how many of ``ids`` are stored, whether ``tracking`` was processed)."""
+        consumer, upstream = (tracking.consumer, tracking.event_id) if tracking else (None, None)
+        if self.dialect == "postgresql":
+            cur.execute(self._sql.lock_and_check_pg, (stream, ids, consumer, upstream))
+        else:
+            cur.execute("BEGIN IMMEDIATE")
+            cur.execute(self._sql.lock_and_check_sqlite(len(ids)), (stream, *ids, consumer, upstream))
+        position, head_hash, current, n_stored, processed = cur.fetchone()
+        return int(position), head_hash, int(current), int(n_stored), bool(processed)
+
+    def _write_and_commit(self, cur, rows: list[tuple], tracking: Tracking | None,  # noqa: ANN001
+                          last_hash: str) -> None:
+        sql = self._sql
+        new_head = (rows[-1][0], last_hash)
+        hold = self._before_commit
+        if self.dialect == "postgresql":
+            params = [v for row in rows for v in row]
+            if tracking is not None:
+                params += (tracking.consumer, tracking.event_id, tracking.position)
+            params += new_head
+            cur.execute(sql.write_pg(len(rows), tracking is not None, commit=hold is None), params)
+        else:
+            cur.executemany(sql.insert_event, rows)
+            if tracking is not None:
+                cur.execute(sql.mark_processed, (tracking.consumer, tracking.event_id, tracking.position))
+            cur.execute(sql.move_head, new_head)
+        if hold is not None:
+            hold(rows[0][0])
+        if hold is not None or self.dialect == "sqlite":
+            cur.execute("COMMIT")
+
     # -- reading ----------------------------------------------------------
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
+        with self._connection() as cur:
             cur.execute(statement, params)
-            rows = cur.fetchall()
-            cur.close()
-            if self.dialect == "postgresql":
-                raw.rollback()  # end the read transaction; don't hold a snapshot in the pool
-            return rows
-        finally:
-            raw.close()
+            return cur.fetchall()
 
     @staticmethod
     def _envelope(row: tuple) -> Envelope:
@@ -263,23 +304,14 @@ class SqlEventStore(EventStore):
         return int(rows[0][0]) if rows else 0
 
     def _write(self, statements: list[tuple[str, Sequence[Any]]]) -> int:
-        raw = self.engine.raw_connection()
-        cur = raw.cursor()
-        try:
-            if self.dialect == "sqlite":
-                cur.execute("BEGIN IMMEDIATE")
+        with self._connection() as cur:
+            cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
             count = 0
             for statement, params in statements:
                 cur.execute(statement, params)
                 count = cur.rowcount
-            self._commit(raw, cur)
+            cur.execute("COMMIT")
             return count
-        except BaseException:
-            self._rollback(raw, cur)
-            raise
-        finally:
-            cur.close()
-            raw.close()
 
     def set_checkpoint(self, name: str, position: int) -> None:
         self._write([(self._sql.insert_checkpoint, (name, 0)),
@@ -292,58 +324,35 @@ class SqlEventStore(EventStore):
 
     # -- audit ------------------------------------------------------------
     def verify(self) -> VerifyReport:
+        """Walk the whole log in one consistent snapshot (appends may go on meanwhile) and
+        check each row against the chain, then the last row against the recorded head."""
         report = VerifyReport()
-        expected_position = 1
-        prev = GENESIS_HASH
-        after = 0
-        while True:
-            rows = self._query(self._sql.verify_page, (after, VERIFY_PAGE))
-            if not rows:
-                break
-            for position, event_id, stream, version, type_, body, prev_hash, digest in rows:
-                body = bytes(body)
-                problem = None
-                if position != expected_position:
-                    if position > expected_position:
-                        problem = (f"position {expected_position} is missing: the row was deleted "
-                                   f"(the next stored row is {position})")
-                        position = expected_position
-                    else:
-                        problem = f"position {position} appears again"
-                elif prev_hash != prev:
-                    problem = (f"position {position} does not follow position {position - 1}: "
-                               "a row was inserted, replaced or reordered here")
-                elif chain_hash(prev_hash, position, body) != digest:
-                    problem = f"position {position} was modified: its content does not match its hash"
-                else:
-                    try:
-                        b = orjson.loads(body)
-                        cols_ok = (b["event_id"], b["stream"], b["version"], b["type"]) == (
-                            event_id, stream, version, type_)
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        cols_ok = False
-                    if not cols_ok:
-                        problem = (f"position {position} was modified: its indexed columns "
-                                   "(event_id, stream, version, type) differ from its hashed body")
-                if problem:
-                    report.first_bad_position = position
-                    report.problem = problem
-                    return report
-                report.checked += 1
-                report.last_position = position
-                expected_position += 1
-                prev = digest
-            after = rows[-1][0]
-        head_position, head_hash = self._query(self._sql.head_row)[0]
-        if head_position != report.last_position or (head_position and head_hash != prev):
-            if head_position > report.last_position:
-                report.first_bad_position = report.last_position + 1
-                report.problem = (f"positions {report.last_position + 1} to {head_position} are "
-                                  "missing: rows were deleted from the end of the log")
-            else:
-                report.first_bad_position = head_position + 1 if head_position < report.last_position else head_position
-                report.problem = (f"the log ends at position {report.last_position} but its recorded "
-                                  f"head is position {head_position}: rows were added or altered at the end")
+        with self._connection() as cur:
+            cur.execute("BEGIN" if self.dialect == "sqlite" else
+                        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute(self._sql.head_row)
+            head = cur.fetchone()
+            prev = GENESIS_HASH
+            cur.execute(self._sql.verify_first_page, (VERIFY_PAGE,))
+            rows = cur.fetchall()
+            while rows:
+                for row in rows:
+                    expected = report.last_position + 1
+                    problem, bad = _check_row(row, expected, prev)
+                    if problem:
+                        report.first_bad_position, report.problem = bad, problem
+                        cur.execute("ROLLBACK")
+                        return report
+                    report.checked += 1
+                    report.last_position = expected
+                    prev = row[7]
+                cur.execute(self._sql.verify_page, (report.last_position, VERIFY_PAGE))
+                rows = cur.fetchall()
+            cur.execute("ROLLBACK")
+        problem, bad = _check_end(head, report.last_position, prev)
+        if problem:
+            report.first_bad_position, report.problem = bad, problem
+            report.last_position = report.checked = min(report.last_position, bad - 1)
         return report
 
     def close(self) -> None:
@@ -354,6 +363,58 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+def _check_row(row: tuple, expected: int, prev: str) -> tuple[str | None, int | None]:
+    """Check one stored row against the chain: (problem, first bad position) or (None, None)."""
+    position, event_id, stream, version, type_, body, prev_hash, digest = row
+    if not isinstance(position, int):  # SQLite keeps whatever type it is given
+        return (f"a row has the non-numeric position {position!r}: it was inserted or altered "
+                f"after position {expected - 1}"), expected
+    if position > expected:
+        return (f"position {expected} is missing: its row was deleted or moved "
+                f"(the next stored row is at position {position})"), expected
+    if position < expected:
+        return (f"a row at position {position} lies before the start of the log "
+                "(position 1): it was inserted"), position
+    if prev_hash != prev:
+        before = f"position {position - 1}" if position > 1 else "the start of the log"
+        return (f"position {position} does not follow {before} (its predecessor hash differs): "
+                "a row was inserted, replaced or reordered here"), position
+    raw = body.encode() if isinstance(body, str) else body
+    if not isinstance(raw, (bytes, bytearray, memoryview)) or \
+            chain_hash(prev_hash, position, bytes(raw)) != digest:
+        return f"position {position} was modified: its content does not match its hash", position
+    try:
+        hashed = orjson.loads(raw)
+        columns_match = (hashed["event_id"], hashed["stream"], hashed["version"], hashed["type"]) == (
+            event_id, stream, version, type_)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        columns_match = False
+    if not columns_match:
+        return (f"position {position} was modified: its indexed columns (event_id, stream, "
+                "version, type) differ from its hashed body"), position
+    return None, None
+
+
+def _check_end(head: tuple | None, last: int, last_hash: str) -> tuple[str | None, int | None]:
+    """Check the end of an intact chain against the recorded head: the walk cannot see rows
+    deleted from, or chained onto, the end of the log; the head record can."""
+    if head is None:
+        return "the chain head record is missing: the end of the log cannot be checked", last + 1
+    head_position, head_hash = int(head[0]), head[1]
+    if head_position > last:
+        missing = (f"position {last + 1} is" if head_position == last + 1
+                   else f"positions {last + 1} to {head_position} are")
+        return (f"{missing} missing: rows were deleted from the end of the log "
+                f"(its recorded head is position {head_position})"), last + 1
+    if head_position < last:
+        return (f"position {head_position + 1} is past the recorded head of the log "
+                f"(position {head_position}): rows were added after its end"), head_position + 1
+    if head_hash != last_hash:
+        return (f"the recorded head hash does not match position {last}: the last rows were "
+                "rewritten with a recomputed chain, or the head record was altered"), max(last, 1)
+    return None, None
+
+
 class _Statements:
     """SQL text for one dialect and schema, built once."""
 
@@ -361,27 +422,39 @@ class _Statements:
         q = f'"{schema}".' if schema else ""
         ev, head, proc, cp, lease = (f"{q}events", f"{q}chain_head", f"{q}processed",
                                      f"{q}checkpoints", f"{q}leases")
+        self.dialect = dialect
         self._ph = "?" if dialect == "sqlite" else "%s"
         p = self._fmt
         self.events_table = ev
         self.init_head = p(f"INSERT INTO {head} (id, position, hash) VALUES (1, 0, ?) ON CONFLICT DO NOTHING")
-        self.lock_head = f"SELECT position, hash FROM {head} WHERE id = 1" + (
-            " FOR UPDATE" if dialect == "postgresql" else "")
         self.head_row = f"SELECT position, hash FROM {head} WHERE id = 1"
         self.head = f"SELECT position FROM {head} WHERE id = 1"
+        # Under READ COMMITTED each statement takes a fresh snapshot: the check runs as its own
+        # statement *after* the lock is granted, so it sees what the previous holder committed.
+        check = p(f"SELECT h.position, h.hash, "
+                  f"(SELECT COALESCE(MAX(version), 0) FROM {ev} WHERE stream = ?), "
+                  f"(SELECT COUNT(*) FROM {ev} WHERE event_id %s), "
+                  f"EXISTS (SELECT 1 FROM {proc} WHERE consumer = ? AND event_id = ?) "
+                  f"FROM {head} h WHERE h.id = 1")
+        self.lock_and_check_pg = (f"BEGIN; SELECT 1 FROM {head} WHERE id = 1 FOR UPDATE; "
+                                  + check.replace("event_id %s", "event_id = ANY(%s)"))
+        self._check_sqlite = check.replace("event_id %s", "event_id IN (%s)")
         self.move_head = p(f"UPDATE {head} SET position = ?, hash = ? WHERE id = 1")
         self.stream_version = p(f"SELECT COALESCE(MAX(version), 0) FROM {ev} WHERE stream = ?")
-        self.insert_event = p(f"INSERT INTO {ev} (position, event_id, stream, version, type, body, "
-                              "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        self._existing = f"SELECT position, body, prev_hash, hash FROM {ev} WHERE event_id IN (%s) ORDER BY position"
+        self._insert_head = (f"INSERT INTO {ev} (position, event_id, stream, version, type, body, "
+                             "prev_hash, hash) VALUES ")
+        self._event_values = p("(?, ?, ?, ?, ?, ?, ?, ?)")
+        self.insert_event = self._insert_head + self._event_values
+        self._existing = f"SELECT position, body, prev_hash, hash FROM {ev} WHERE event_id %s ORDER BY position"
         self.read_stream = p(f"SELECT position, body, prev_hash, hash FROM {ev} WHERE stream = ? "
                              "AND version >= ? ORDER BY version")
         self.read_all = p(f"SELECT position, body, prev_hash, hash FROM {ev} WHERE position > ? "
                           "ORDER BY position LIMIT ?")
         self.read_all_unbounded = p(f"SELECT position, body, prev_hash, hash FROM {ev} "
                                     "WHERE position > ? ORDER BY position")
-        self.verify_page = p(f"SELECT position, event_id, stream, version, type, body, prev_hash, hash "
-                             f"FROM {ev} WHERE position > ? ORDER BY position LIMIT ?")
+        columns = "position, event_id, stream, version, type, body, prev_hash, hash"
+        self.verify_first_page = p(f"SELECT {columns} FROM {ev} ORDER BY position LIMIT ?")
+        self.verify_page = p(f"SELECT {columns} FROM {ev} WHERE position > ? ORDER BY position LIMIT ?")
         self.is_processed = p(f"SELECT 1 FROM {proc} WHERE consumer = ? AND event_id = ?")
         self.mark_processed = p(f"INSERT INTO {proc} (consumer, event_id, position) VALUES (?, ?, ?)")
         self.get_checkpoint = p(f"SELECT position FROM {cp} WHERE name = ?")
@@ -391,9 +464,37 @@ class _Statements:
                               "ON CONFLICT DO NOTHING")
         self.take_lease = p(f"UPDATE {lease} SET holder = ?, expires_at = ? WHERE name = ? "
                             "AND (holder = ? OR expires_at < ?)")
+        self._cache: dict[tuple, str] = {}
 
     def _fmt(self, sql: str) -> str:
         return sql.replace("?", self._ph)
 
-    def existing_ids(self, n: int) -> str:
-        return self._existing % ", ".join([self._ph] * n)
+    def _in_list(self, n: int) -> str:
+        return ", ".join(["?"] * n)
+
+    def lock_and_check_sqlite(self, n_ids: int) -> str:
+        key = ("check", n_ids)
+        if key not in self._cache:
+            self._cache[key] = self._check_sqlite % self._in_list(n_ids)
+        return self._cache[key]
+
+    def existing_ids(self, n_ids: int) -> str:
+        if self.dialect == "postgresql":
+            return self._existing % "= ANY(%s)"
+        return self._existing % f"IN ({self._in_list(n_ids)})"
+
+    def ids_param(self, ids: list[str]) -> Sequence[Any]:
+        return (ids,) if self.dialect == "postgresql" else ids
+
+    def write_pg(self, n_rows: int, tracking: bool, commit: bool) -> str:
+        """One round trip: insert the rows, mark the tracking, move the head, and commit."""
+        key = ("write", n_rows, tracking, commit)
+        if key not in self._cache:
+            parts = [self._insert_head + ", ".join([self._event_values] * n_rows)]
+            if tracking:
+                parts.append(self.mark_processed)
+            parts.append(self.move_head)
+            if commit:
+                parts.append("COMMIT")
+            self._cache[key] = "; ".join(parts)
+        return self._cache[key]

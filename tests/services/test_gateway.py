@@ -1,0 +1,40 @@
+"""The gateway's HTTP endpoints, calling the services by RPC on the real RabbitMQ."""
+
+from __future__ import annotations
+
+import requests
+from nameko.testing.utils import find_free_port
+
+from services.gateway.service import GatewayService
+from services.proposals.service import ProposalsService
+
+from .conftest import MEMBER, STAFF, wait_until
+
+SUBMISSION = dict(title="关于提升湿地生态功能的提案", reasons="星海湖湿地部分区域水质下降。",
+                  suggestions="实施补水和生态修复工程。", category="ecology")
+
+
+def test_health_and_the_public_proposal_list(container_factory, config, rpc_as):
+    port = find_free_port()
+    web = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    container_factory(ProposalsService, config).start()
+    container_factory(GatewayService, web).start()
+    base = f"http://127.0.0.1:{port}"
+
+    health = requests.get(f"{base}/health", timeout=10)
+    body = health.json()
+    assert health.status_code == 503 and body["status"] == "degraded"
+    assert body["services"]["proposals"]["ok"] is True
+    assert body["services"]["members"] == {"ok": False, "error": "not running (no RPC queue)"}
+
+    member, staff = rpc_as(MEMBER), rpc_as(STAFF)
+    hidden = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]  # not filed: not public
+    shown = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
+    staff.proposals.file_proposal(shown, "2024-020")
+
+    def public():
+        return requests.get(f"{base}/api/public/proposals", timeout=10).json()["proposals"]
+    [row] = wait_until(public, what="the filed proposal in the public list")
+    assert row["case_number"] == "2024-020" and row["status"] == "filed"
+    assert "proposer" not in row and "co_signers" not in row and "proposal_id" not in row
+    assert hidden not in str(public())

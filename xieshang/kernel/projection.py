@@ -1,0 +1,426 @@
+"""Read models built from the event store by position.
+
+A projection owns a few tables and has one handler per event type it cares about:
+
+    class ProposalList(Projection):
+        name = "proposal_list"
+        version = 1                     # bump when the tables or their meaning change
+
+        def define(self, metadata):
+            self.rows = sa.Table("proposal_list", metadata,
+                                 sa.Column("id", sa.String(64), primary_key=True),
+                                 sa.Column("title", sa.Text), sa.Column("state", sa.String(32)))
+
+        def on_ProposalSubmitted(self, conn, envelope):
+            conn.execute(self.rows.insert().values(id=envelope.stream, title=envelope.data["title"],
+                                                   state="submitted"))
+
+The ProjectionRunner applies events in pages of ``batch`` events. Each page is written for
+each projection in one transaction together with that projection's checkpoint, so a crash,
+a failing handler or a second instance doing the same work never applies an event twice, and
+a rebuild from position 0 gives the same rows as the live model.
+
+Concurrency: every batch transaction first locks the projection's checkpoint row (PostgreSQL:
+``SELECT … FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE``) and re-reads the position under the lock,
+so several instances of a service may follow the same views database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TextIO
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from .envelope import Envelope
+from .store.port import EventStore
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_TABLE = "projection_checkpoints"
+Handler = Callable[[sa.Connection, Envelope], None]
+
+
+class ProjectionError(RuntimeError):
+    """A projection's handler failed; its batch was rolled back and its checkpoint kept."""
+
+    def __init__(self, projection: str, envelope: Envelope, cause: BaseException):
+        self.projection, self.position, self.cause = projection, envelope.position, cause
+        super().__init__(
+            f"projection {projection!r} failed on the event at position {envelope.position} "
+            f"({envelope.type} in stream {envelope.stream!r}): {cause!r}; its batch was rolled back "
+            "and it stays at its last checkpoint")
+
+
+class Projection:
+    """Base of read models. Subclasses set ``name`` (unique within a service), ``version``,
+    define their tables in ``define`` and write rows in ``on_<EventType>(conn, envelope)``
+    handlers, within the transaction they are given. Events without a handler are skipped."""
+
+    name: str = ""
+    version: int = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        """Create the projection's ``sa.Table`` objects on ``self``; ``metadata`` carries the schema."""
+        raise NotImplementedError(f"{type(self).__name__} must define its tables")
+
+    def tables(self) -> list[sa.Table]:
+        """The tables this projection owns (default: every ``sa.Table`` attribute of ``self``)."""
+        return [v for v in vars(self).values() if isinstance(v, sa.Table)]
+
+    def handler(self, event_type: str) -> Handler | None:
+        return getattr(self, f"on_{event_type}", None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} v{self.version}>"
+
+
+class ProjectionRunner:
+    """Keeps a service's projections up to date with its event store (see the module docstring)."""
+
+    def __init__(self, store: EventStore, engine: sa.Engine, projections: Sequence[Projection], *,
+                 schema: str | None = None, batch: int = 1000):
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, not {batch}")
+        names = [p.name for p in projections]
+        if not all(names):
+            raise ValueError(f"every projection needs a name: {list(projections)!r}")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"projection names must be unique within a service: {dupes} repeat")
+        self.store = store
+        self.engine = engine
+        self.schema = schema
+        self.batch = batch
+        self.projections = list(projections)
+        self._by_name = {p.name: p for p in self.projections}
+        self.metadata = sa.MetaData(schema=schema)
+        self.checkpoints = sa.Table(
+            CHECKPOINT_TABLE, self.metadata,
+            sa.Column("name", sa.String(200), primary_key=True),
+            sa.Column("position", sa.BigInteger, nullable=False),
+            sa.Column("version", sa.Integer, nullable=False),
+        )
+        self._defined = False
+        self._ready = False
+        self._lock = threading.RLock()       # one catch-up at a time in this process
+        self._moved = threading.Condition()  # notified after every committed batch
+        self._wake = threading.Event()
+        self._subscribed = False
+        self._warned: set[str] = set()
+        self.last_error: BaseException | None = None
+        if engine.dialect.name == "sqlite":
+            _transactional_sqlite(engine)
+
+    # -- schema -------------------------------------------------------------
+    def projection(self, name: str) -> Projection:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no projection {name!r} here; known: {sorted(self._by_name)}") from None
+
+    def setup(self) -> None:
+        """Define and create the tables and the checkpoint table. A projection whose stored
+        version differs (or that has no checkpoint, or misses a table) is reset to position 0,
+        so the next catch-up rebuilds it."""
+        with self._lock:
+            if not self._defined:
+                for p in self.projections:
+                    p.define(self.metadata)
+                self._defined = True
+            with self._transaction() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Instances starting together race on CREATE TABLE: serialise them.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                                 {"k": _lock_key(f"{self.schema}.{CHECKPOINT_TABLE}")})
+                self.checkpoints.create(conn, checkfirst=True)
+                stored = self._locked_rows(conn, list(self._by_name))
+                inspector = sa.inspect(conn)
+                for p in self.projections:
+                    row = stored.get(p.name)
+                    missing = [t.name for t in p.tables()
+                               if not inspector.has_table(t.name, schema=t.schema)]
+                    if row is None or row[1] != p.version or missing:
+                        why = ("new" if row is None else
+                               f"version {row[1]} -> {p.version}" if row[1] != p.version else
+                               f"missing tables {missing}")
+                        log.info("projection %s: (re)building from position 0 (%s)", p.name, why)
+                        self._reset(conn, p)
+            if not self._subscribed:
+                self.store.subscribe(self.wake)  # local appends wake run() and wait_for()
+                self._subscribed = True
+            self._ready = True
+
+    def _reset(self, conn: sa.Connection, p: Projection) -> None:
+        tables = p.tables()
+        if tables:
+            self.metadata.drop_all(conn, tables=tables, checkfirst=True)
+            self.metadata.create_all(conn, tables=tables, checkfirst=False)
+        cp = self.checkpoints
+        conn.execute(cp.delete().where(cp.c.name == p.name))
+        conn.execute(cp.insert().values(name=p.name, position=0, version=p.version))
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            self.setup()
+
+    # -- positions ------------------------------------------------------------
+    def _stored(self) -> dict[str, tuple[int, int]]:
+        cp = self.checkpoints
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(cp.c.name, cp.c.position, cp.c.version)).all()
+        return {name: (int(pos), int(ver)) for name, pos, ver in rows if name in self._by_name}
+
+    def _locked_rows(self, conn: sa.Connection, names: list[str]) -> dict[str, tuple[int, int]]:
+        cp = self.checkpoints
+        rows = conn.execute(sa.select(cp.c.name, cp.c.position, cp.c.version)
+                            .where(cp.c.name.in_(names)).with_for_update()).all()
+        return {name: (int(pos), int(ver)) for name, pos, ver in rows}
+
+    def position(self, name: str | None = None) -> int:
+        """The lowest checkpoint of this runner's projections (or the named one's)."""
+        self._ensure_ready()
+        stored = self._stored()
+        if name is not None:
+            self.projection(name)
+            return stored.get(name, (0, 0))[0]
+        if not self.projections:
+            return self.store.head()
+        return min(stored.get(p.name, (0, 0))[0] for p in self.projections)
+
+    # -- applying -------------------------------------------------------------
+    def catch_up(self) -> int:
+        """Apply every event after each projection's checkpoint; returns the events applied.
+
+        Raises ProjectionError when a handler fails (after the other projections caught up)."""
+        self._ensure_ready()
+        with self._lock:
+            return self._catch_up(list(self._by_name))
+
+    def _catch_up(self, names: list[str], on_batch: Callable[[int, int], None] | None = None) -> int:
+        failures: list[ProjectionError] = []
+        failed: set[str] = set()
+        total = 0
+        while True:
+            stored = self._stored()
+            active = []
+            for name in names:
+                p = self._by_name[name]
+                pos, ver = stored.get(name, (0, None))
+                if name in failed:
+                    continue
+                if ver != p.version:
+                    self._warn_version(p, ver)
+                    continue
+                active.append((p, pos))
+            if not active:
+                break
+            after = min(pos for _, pos in active)
+            page = self.store.read_all(after, self.batch)
+            if not page:
+                break
+            applied_from: int | None = None
+            for p, pos in active:
+                if pos >= page[-1].position:
+                    continue
+                try:
+                    start = self._apply(p, page, after=pos)
+                except ProjectionError as exc:
+                    if failures:  # the first one is raised below; don't lose the others
+                        log.error("%s", exc)
+                    failures.append(exc)
+                    failed.add(p.name)
+                    continue
+                if start is not None:
+                    applied_from = start if applied_from is None else min(applied_from, start)
+            if applied_from is not None:
+                n = sum(1 for e in page if e.position > applied_from)
+                total += n
+                with self._moved:
+                    self._moved.notify_all()
+                if on_batch is not None:
+                    on_batch(page[-1].position, n)
+        if failures:
+            self.last_error = failures[0]
+            raise failures[0]
+        return total
+
+    def _apply(self, p: Projection, page: list[Envelope], after: int) -> int | None:
+        """Apply ``page`` to ``p`` in one transaction with its checkpoint. Returns the checkpoint
+        it applied from, or None if another runner moved the checkpoint meanwhile."""
+        cp = self.checkpoints
+        with self._transaction() as conn:
+            row = self._locked_rows(conn, [p.name]).get(p.name)
+            if row is None or row[1] != p.version:
+                return None  # reset or upgraded by someone else: re-read
+            current = row[0]
+            if current < after:
+                return None  # moved back (a rebuild elsewhere): the page does not follow it
+            if current >= page[-1].position:
+                return None  # another instance already applied this page
+            for envelope in page:
+                if envelope.position <= current:
+                    continue
+                handler = p.handler(envelope.type)
+                if handler is None:
+                    continue
+                try:
+                    handler(conn, envelope)
+                except Exception as exc:
+                    raise ProjectionError(p.name, envelope, exc) from exc
+            conn.execute(cp.update().where(cp.c.name == p.name).values(position=page[-1].position))
+        return current
+
+    def _warn_version(self, p: Projection, stored: int | None) -> None:
+        if p.name not in self._warned:
+            self._warned.add(p.name)
+            log.warning("projection %s: the views database holds version %s but this code is "
+                        "version %s (another instance runs other code?); not applying events until "
+                        "setup() or rebuild() runs here", p.name, stored, p.version)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        # xieshang_write makes SQLite take the write lock at BEGIN (see _transactional_sqlite).
+        with self.engine.connect() as conn:
+            conn.execution_options(xieshang_write=True)
+            with conn.begin():
+                yield conn
+
+    # -- waiting and following ------------------------------------------------
+    def wake(self, _position: int | None = None) -> None:
+        """Ask the follower (``run``) to catch up now."""
+        self._wake.set()
+        with self._moved:
+            self._moved.notify_all()
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until every projection reached ``position`` (catching up if nobody else is);
+        False on timeout."""
+        deadline = time.monotonic() + timeout
+        self._ensure_ready()
+        while True:
+            if self.position() >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._lock.acquire(blocking=False):
+                try:
+                    self._catch_up(list(self._by_name))
+                except ProjectionError:
+                    pass  # logged; the projection stays behind and we time out with False
+                finally:
+                    self._lock.release()
+                if self.position() >= position:
+                    return True
+            self._wake.set()
+            with self._moved:
+                # Someone else is catching up (notifies per batch), or the position is not in
+                # the store yet: a local append wakes us, otherwise we poll.
+                self._moved.wait(min(max(deadline - time.monotonic(), 0), 0.25))
+
+    def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+        """Follow the store until ``stop`` is set: woken after each local append, polling for
+        appends of other processes. A failing projection is retried with a growing delay."""
+        self._ensure_ready()
+        delay = poll_interval
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                with self._lock:
+                    self._catch_up(list(self._by_name))
+                self.last_error = None
+                delay = poll_interval
+            except Exception as exc:  # keep following; the error is logged and kept
+                self.last_error = exc
+                log.exception("projection catch-up failed; retrying in %.1f s", delay)
+                delay = min(delay * 2, 30.0)
+            self._wake.wait(delay)
+
+    # -- rebuilding -----------------------------------------------------------
+    def rebuild(self, names: list[str] | None = None, progress: bool = False,
+                out: TextIO | None = None) -> dict:
+        """Drop the projections' tables and checkpoints, recreate them and replay the store from
+        position 0. With ``progress``, draw a progress bar on ``out`` (default stderr)."""
+        self._ensure_ready()
+        chosen = list(self._by_name) if names is None else [self.projection(n).name for n in names]
+        out = out if out is not None else sys.stderr
+        with self._lock:
+            started = time.monotonic()
+            with self._transaction() as conn:
+                self._locked_rows(conn, chosen)
+                for name in chosen:
+                    self._reset(conn, self._by_name[name])
+            self._warned.difference_update(chosen)
+            bar = _ProgressBar(out, self.store.head(), ", ".join(chosen)) if progress else None
+            try:
+                events = self._catch_up(chosen, on_batch=bar.update if bar else None)
+            except BaseException:
+                if bar:
+                    bar.out.write("\n")
+                raise
+            seconds = time.monotonic() - started
+        rate = events / seconds if seconds > 0 else float(events)
+        if bar:
+            bar.finish(events, seconds, rate)
+        return {"events": events, "seconds": seconds, "events_per_second": rate}
+
+
+class _ProgressBar:
+    """A one-line text progress bar, redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO, head: int, label: str):
+        self.out, self.head, self.label = out, max(head, 1), label
+        self.started = time.monotonic()
+        self.events = 0
+        self._drawn = 0.0
+        self._draw(0)
+
+    def update(self, position: int, events: int) -> None:
+        self.events += events
+        now = time.monotonic()
+        if now - self._drawn >= 0.1 or position >= self.head:
+            self._draw(position)
+
+    def _draw(self, position: int) -> None:
+        self._drawn = time.monotonic()
+        frac = min(position / self.head, 1.0)
+        filled = int(frac * self.WIDTH)
+        elapsed = max(self._drawn - self.started, 1e-9)
+        self.out.write(f"\rrebuilding {self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+                       f"{frac:4.0%} {self.events} events, {self.events / elapsed:,.0f} events/s")
+        self.out.flush()
+
+    def finish(self, events: int, seconds: float, rate: float) -> None:
+        self._draw(self.head)
+        self.out.write(f"\nrebuilt {self.label}: {events} events in {seconds:.2f} s "
+                       f"({rate:,.0f} events/s)\n")
+        self.out.flush()
+
+
+def _transactional_sqlite(engine: sa.Engine) -> None:
+    """Make SQLAlchemy transactions real on SQLite: the driver runs in autocommit mode
+    (isolation_level=None, see sqlite_engine), so we emit BEGIN ourselves; writers ask for
+    BEGIN IMMEDIATE so they wait for the write lock instead of failing when upgrading a read."""
+    if not sa_event.contains(engine, "begin", _sqlite_begin):
+        sa_event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    driver = conn.connection.driver_connection
+    if driver.isolation_level is not None:  # an engine not made by sqlite_engine
+        driver.isolation_level = None
+    write = conn.get_execution_options().get("xieshang_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
