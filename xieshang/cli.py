@@ -7,13 +7,18 @@ Each group of commands lives in its own module and is imported only when used, s
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import click
+
+# nameko runs on eventlet, which warns on import that it is in maintenance mode: we know
+# (see docs/adr/0001-kernel-package.md); operators should not have to read it on every command.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 # command name -> (module, attribute)
 COMMANDS = {
     "up": ("xieshang.stack", "up"),
-    "demo": ("xieshang.stack", "demo"),
+    "demo": ("xieshang.stack", "demo_command"),
     "history": ("xieshang.audit", "history"),
     "as-of": ("xieshang.audit", "as_of"),
     "verify": ("xieshang.audit", "verify"),

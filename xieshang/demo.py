@@ -1,0 +1,191 @@
+"""Demo data: a small working committee drawn from the seeds (石嘴山市政协, 2024).
+
+The topics come from the source documents: 石嘴山's 2023 work on wetland ecology, industrial
+heritage, food safety and forest and garden waste (seed 003), 鹿城's charging piles and fitness
+services (seed 002), 公主岭's bus stops and gas safety (seed 004), and the opinion report
+《打通惠企政策服务"最后一公里"》 (seed 003). The people and units are made up; no contact
+details are recorded (they are personal data and have no place in a demo).
+
+Everything goes through the services' RPC commands, as the gateway's users would do it, so the
+demo exercises the real stack: the events land in each service's store, the relays publish them,
+the members service credits duty points and the notify service queues notices.
+
+``load`` is idempotent: it does nothing when the demo's first member is already appointed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .kernel.context import CommandContext
+from .kernel.envelope import Actor
+
+STAFF = Actor("staff-szs-001", "staff", "proposal-committee")  # 提案委员会工作人员
+
+MEMBERS = [  # (member id, name, sector 界别, roles, station 委员工作站)
+    ("m-szs-001", "王建国", "经济界", ["standing_committee"], "大武口区长胜街道委员工作站"),
+    ("m-szs-002", "李秀兰", "医药卫生界", [], "大武口区人民路街道委员工作站"),
+    ("m-szs-003", "马志强", "农业农村界", [], "平罗县城关镇委员工作站"),
+    ("m-szs-004", "张丽华", "教育界", ["chairs_meeting"], "惠农区北街街道委员工作站"),
+    ("m-szs-005", "刘海涛", "科技界", [], "大武口区青山街道委员工作站"),
+    ("m-szs-006", "赵文静", "民建", [], "惠农区南街街道委员工作站"),
+]
+TERM = "第十一届"
+
+UNITS = {  # 承办单位: the organisation id a unit's users act in
+    "u-szs-lcj": "市林业和草原局",
+    "u-szs-zjj": "市住房和城乡建设局",
+    "u-szs-scj": "市市场监督管理局",
+    "u-szs-jtj": "市交通运输局",
+    "u-szs-tyj": "市文化旅游体育广电局",
+    "u-szs-ghj": "市自然资源局",
+}
+
+
+@dataclass
+class DemoProposal:
+    proposer: str
+    title: str
+    reasons: str
+    suggestions: str
+    category: str
+    co_signers: list[str] = field(default_factory=list)
+    case_number: str | None = None          # filed 立案 when set
+    lead_unit: str | None = None            # assigned 交办 when set
+    co_units: list[str] = field(default_factory=list)
+    reply: tuple[str, str] | None = None    # (A/B/C, text): replied 答复 when set
+
+
+PROPOSALS = [
+    DemoProposal(
+        "m-szs-003", "关于提升星海湖湿地生态功能的提案",
+        "星海湖湿地部分区域补水不足，水质波动，鸟类栖息地面积缩小。",
+        "实施生态补水和退化湿地修复工程，建立湿地水质常态监测和公开制度。", "ecology",
+        co_signers=["m-szs-005"], case_number="2024-001", lead_unit="u-szs-lcj",
+        co_units=["u-szs-ghj"],
+        reply=("A", "已完成生态补水2000万立方米，修复退化湿地300亩，水质监测数据按月公开。")),
+    DemoProposal(
+        "m-szs-001", "关于加强工业遗存保护利用的提案",
+        "我市老工业遗存较多，部分厂房闲置失修，缺乏统一的保护利用规划。",
+        "开展工业遗存普查，编制保护利用规划，引入社会资本发展工业旅游。", "culture",
+        case_number="2024-002", lead_unit="u-szs-tyj", co_units=["u-szs-zjj"],
+        reply=("B", "工业遗存普查已完成，保护利用规划已列入2025年工作计划，年底前完成编制。")),
+    DemoProposal(
+        "m-szs-002", "关于提升食品安全治理水平的提案",
+        "百花市场等农贸市场食品快检覆盖不全，小作坊监管存在薄弱环节。",
+        "在农贸市场设立快检室并公示结果，推行小作坊“阳光厨房”和信用分级监管。", "society",
+        case_number="2024-003", lead_unit="u-szs-scj",
+        reply=("C", "快检室建设需新增编制和经费，因条件限制暂不能全面铺开，先在两个市场试点。")),
+    DemoProposal(
+        "m-szs-005", "关于完善森林和园林垃圾处置的提案",
+        "修剪枝条、落叶等园林垃圾多被填埋或焚烧，既浪费资源又污染环境。",
+        "建设园林垃圾资源化处理站，推广粉碎还林和堆肥利用。", "ecology",
+        case_number="2024-004", lead_unit="u-szs-lcj"),
+    DemoProposal(
+        "m-szs-006", "关于住宅小区新能源汽车充电设施建设的提案",
+        "老旧小区充电桩少、私拉电线现象多，存在消防隐患。",
+        "将充电设施纳入老旧小区改造，统一规划公共充电车位，明确物业和供电企业责任。", "economy",
+        co_signers=["m-szs-001", "m-szs-004"], case_number="2024-005", lead_unit="u-szs-zjj"),
+    DemoProposal(
+        "m-szs-004", "关于构建全民健身服务体系的提案",
+        "社区健身设施分布不均，学校体育场地向社会开放不足。",
+        "推进学校体育场地错时开放，建设“15分钟健身圈”。", "society",
+        case_number="2024-006"),
+    DemoProposal(
+        "m-szs-001", "关于尽快完善市区公交站点的提案",
+        "新建小区周边公交站点少，部分站台无候车亭。",
+        "优化线路和站点布局，为主要站点加装候车亭和电子站牌。", "society"),
+    DemoProposal(
+        "m-szs-002", "关于加强燃气安全管理的提案",
+        "部分老旧小区燃气管道老化，餐饮场所燃气报警装置安装率低。",
+        "开展燃气管道更新改造，推动餐饮场所全部安装燃气泄漏报警装置。", "society"),
+]
+
+OPINION_REPORTS = [  # (member id, title, content, category)
+    ("m-szs-006", "打通惠企政策服务“最后一公里”",
+     "部分中小企业反映惠企政策分散在多个部门，申报流程复杂，建议建立一站式惠企政策服务平台，"
+     "推行“免申即享”。", "economy"),
+]
+
+
+def _unit(unit_id: str) -> Actor:
+    return Actor(f"{unit_id}-handler", "unit", unit_id)
+
+
+def _member(member_id: str) -> Actor:
+    sector = next(m[2] for m in MEMBERS if m[0] == member_id)
+    return Actor(member_id, "member", sector)
+
+
+Proxy = Callable[[Actor], Any]  # actor -> a ClusterRpcProxy whose calls carry that actor
+
+
+def already_loaded(rpc: Proxy) -> bool:
+    from nameko.exceptions import RemoteError
+
+    try:
+        rpc(STAFF).members.get_member(MEMBERS[0][0])
+    except RemoteError as exc:
+        if exc.exc_type == "NotFound":
+            return False
+        raise
+    return True
+
+
+def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 30.0) -> dict:
+    """Load the demo through ``rpc`` and return what it made; nothing if it is already there."""
+    if already_loaded(rpc):
+        say("demo data is already loaded: nothing to do")
+        return {"loaded": False}
+    staff = rpc(STAFF)
+    for member_id, name, sector, roles, station in MEMBERS:
+        staff.members.appoint_member(member_id, name, sector, TERM, roles=roles, station=station)
+    say(f"appointed {len(MEMBERS)} members ({TERM})")
+
+    made: list[dict[str, Any]] = []
+    for p in PROPOSALS:
+        receipt = rpc(_member(p.proposer)).proposals.submit_proposal(
+            p.title, p.reasons, p.suggestions, p.category, co_signers=p.co_signers)
+        pid = receipt["proposal_id"]
+        if p.case_number:
+            receipt = staff.proposals.file_proposal(pid, p.case_number)
+        if p.lead_unit:
+            receipt = staff.proposals.assign_proposal(pid, p.lead_unit, co_units=p.co_units)
+        if p.reply:
+            receipt = rpc(_unit(p.lead_unit)).proposals.reply_to_proposal(pid, *p.reply)
+        made.append({"proposal_id": pid, "stream": receipt["stream"], "title": p.title,
+                     "event": receipt["event"], "position": receipt["position"]})
+        say(f"  {receipt['stream']}  {p.case_number or '(not filed)':<10} {receipt['event']:<18} "
+            f"{p.title}")
+    say(f"recorded {len(PROPOSALS)} proposals: submitted, filed, assigned and replied")
+
+    reports = []
+    for member_id, title, content, category in OPINION_REPORTS:
+        reports.append(rpc(_member(member_id)).feedback.submit_opinion_report(
+            title, content, channel="member", category=category))
+    say(f"recorded {len(reports)} opinion report(s)")
+
+    # The members and notify services act on the proposals' events once the relay has published
+    # them: wait until every filed proposal has earned its points, so the demo shows it.
+    filed = sum(1 for p in PROPOSALS if p.case_number)
+    deadline = time.monotonic() + wait_seconds
+    credited = 0
+    while time.monotonic() < deadline:
+        members = staff.members.list_members()
+        credited = sum(len(staff.members.get_member(m["member_id"])["ledger"]) for m in members)
+        if credited >= filed:
+            break
+        time.sleep(0.2)
+    if credited < filed:
+        say(f"note: only {credited} of {filed} duty-point credits arrived within {wait_seconds:.0f} s "
+            "(the members service catches up by itself)")
+    else:
+        say(f"credited duty points for {credited} filed proposals")
+    return {"loaded": True, "proposals": made, "opinion_reports": reports, "credited": credited,
+            "members": [m[0] for m in MEMBERS], "units": sorted(UNITS)}
+
+
+def context_for(actor: Actor) -> dict[str, Any]:
+    return CommandContext(actor=actor, reason="demo data").to_context_data()
