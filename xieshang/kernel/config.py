@@ -116,6 +116,9 @@ def make_views_engine(settings: Settings):
         engine = postgres_engine(_pg_url(settings.database_url))
         schema = settings.views_schema()
         with engine.begin() as conn:
+            # Instances starting together race on CREATE SCHEMA IF NOT EXISTS (a duplicate-key
+            # error, not a no-op): serialise them, as the event store does for its schema.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return engine, schema
     from .store.sql import sqlite_engine
