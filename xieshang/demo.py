@@ -44,6 +44,14 @@ UNITS = {  # 承办单位: the organisation id a unit's users act in
 }
 
 
+LEADER = Actor("leader-szs-01", "leader", "chairs-meeting")  # 主席会议成员, supervises key proposals
+PUBLIC = Actor("pub-demo-01", "public", "public")
+
+# Each step: (who, command, arguments). Who: "staff", "proposer", "unit" (the current lead unit),
+# "leader", "public", or "member:<id>".
+Step = tuple[str, str, dict]
+
+
 @dataclass
 class DemoProposal:
     proposer: str
@@ -52,10 +60,20 @@ class DemoProposal:
     suggestions: str
     category: str
     co_signers: list[str] = field(default_factory=list)
-    case_number: str | None = None          # filed 立案 when set
-    lead_unit: str | None = None            # assigned 交办 when set
-    co_units: list[str] = field(default_factory=list)
-    reply: tuple[str, str] | None = None    # (A/B/C, text): replied 答复 when set
+    steps: list[Step] = field(default_factory=list)
+    publish_consent: bool = False
+    lead_unit: str | None = None
+
+
+def _assign(unit: str, *co_units: str) -> Step:
+    return ("staff", "assign_proposal", {"lead_unit": unit, "co_units": list(co_units)})
+
+
+FILE: Step = ("staff", "file_proposal", {})
+
+
+def _rate(reply: str, attitude: str = "satisfied", who: str = "proposer") -> Step:
+    return (who, "rate_reply", {"reply_rating": reply, "attitude_rating": attitude})
 
 
 PROPOSALS = [
@@ -63,44 +81,76 @@ PROPOSALS = [
         "m-szs-003", "关于提升星海湖湿地生态功能的提案",
         "星海湖湿地部分区域补水不足，水质波动，鸟类栖息地面积缩小。",
         "实施生态补水和退化湿地修复工程，建立湿地水质常态监测和公开制度。", "ecology",
-        co_signers=["m-szs-005"], case_number="2024-001", lead_unit="u-szs-lcj",
-        co_units=["u-szs-ghj"],
-        reply=("A", "已完成生态补水2000万立方米，修复退化湿地300亩，水质监测数据按月公开。")),
+        co_signers=["m-szs-005"], publish_consent=True, lead_unit="u-szs-lcj", steps=[
+            ("member:m-szs-005", "confirm_co_signature", {}), FILE, _assign("u-szs-lcj", "u-szs-ghj"),
+            ("staff", "designate_key_proposal", {"supervisors": [LEADER.user_id], "mode": "chairs_meeting"}),
+            ("unit", "record_contact", {"stage": "before", "summary": "办前与提案人座谈，商定补水和修复方案"}),
+            ("leader", "record_supervision", {"kind": "inspection", "note": "视察星海湖湿地修复现场"}),
+            ("unit", "reply_to_proposal", {"reply_class": "A", "reply": "已完成生态补水2000万立方米，修复退化"
+                                           "湿地300亩，水质监测数据按月公开。"}),
+            _rate("satisfied"), _rate("satisfied", who="member:m-szs-005"),
+            ("staff", "publish_proposal", {"proposer_names": ["马志强", "刘海涛"]}),
+            ("public", "submit_comment", {"display_name": "星海湖边的居民", "text": "湿地变美了，希望多建观鸟步道。",
+                                          "comment_id": "demo-comment-1"}),
+            ("staff", "moderate_comment", {"comment_id": "demo-comment-1", "approve": True}),
+            ("unit", "answer_comment", {"comment_id": "demo-comment-1", "answer": "观鸟步道已列入明年计划。"}),
+            ("staff", "close_proposal", {})]),
     DemoProposal(
         "m-szs-001", "关于加强工业遗存保护利用的提案",
         "我市老工业遗存较多，部分厂房闲置失修，缺乏统一的保护利用规划。",
         "开展工业遗存普查，编制保护利用规划，引入社会资本发展工业旅游。", "culture",
-        case_number="2024-002", lead_unit="u-szs-tyj", co_units=["u-szs-zjj"],
-        reply=("B", "工业遗存普查已完成，保护利用规划已列入2025年工作计划，年底前完成编制。")),
+        publish_consent=True, lead_unit="u-szs-tyj", steps=[
+            FILE, _assign("u-szs-tyj", "u-szs-zjj"),
+            ("unit", "reply_to_proposal", {"reply_class": "B", "reply": "工业遗存普查已完成，保护利用规划已列入"
+                                           "明年工作计划。"}),
+            _rate("basically_satisfied"),
+            ("unit", "record_follow_up", {"note": "规划编制已招标", "kept": False}),
+            ("staff", "publish_proposal", {"proposer_names": ["王建国"]})]),
     DemoProposal(
         "m-szs-002", "关于提升食品安全治理水平的提案",
         "百花市场等农贸市场食品快检覆盖不全，小作坊监管存在薄弱环节。",
         "在农贸市场设立快检室并公示结果，推行小作坊“阳光厨房”和信用分级监管。", "society",
-        case_number="2024-003", lead_unit="u-szs-scj",
-        reply=("C", "快检室建设需新增编制和经费，因条件限制暂不能全面铺开，先在两个市场试点。")),
+        lead_unit="u-szs-scj", steps=[
+            FILE, _assign("u-szs-scj"),
+            ("unit", "reply_to_proposal", {"reply_class": "C", "reply": "快检室建设需新增编制和经费，因条件"
+                                           "限制暂不能全面铺开。"}),
+            _rate("unsatisfied", "basically_satisfied")]),  # → handled again, round 2
     DemoProposal(
         "m-szs-005", "关于完善森林和园林垃圾处置的提案",
         "修剪枝条、落叶等园林垃圾多被填埋或焚烧，既浪费资源又污染环境。",
         "建设园林垃圾资源化处理站，推广粉碎还林和堆肥利用。", "ecology",
-        case_number="2024-004", lead_unit="u-szs-lcj"),
+        lead_unit="u-szs-lcj", steps=[FILE, _assign("u-szs-lcj")]),
     DemoProposal(
         "m-szs-006", "关于住宅小区新能源汽车充电设施建设的提案",
         "老旧小区充电桩少、私拉电线现象多，存在消防隐患。",
         "将充电设施纳入老旧小区改造，统一规划公共充电车位，明确物业和供电企业责任。", "economy",
-        co_signers=["m-szs-001", "m-szs-004"], case_number="2024-005", lead_unit="u-szs-zjj"),
+        co_signers=["m-szs-001", "m-szs-004"], lead_unit="u-szs-zjj", steps=[
+            ("member:m-szs-001", "confirm_co_signature", {}),
+            ("member:m-szs-004", "confirm_co_signature", {}), FILE, _assign("u-szs-zjj")]),
     DemoProposal(
         "m-szs-004", "关于构建全民健身服务体系的提案",
         "社区健身设施分布不均，学校体育场地向社会开放不足。",
-        "推进学校体育场地错时开放，建设“15分钟健身圈”。", "society",
-        case_number="2024-006"),
+        "推进学校体育场地错时开放，建设“15分钟健身圈”。", "society", steps=[FILE]),
     DemoProposal(
         "m-szs-001", "关于尽快完善市区公交站点的提案",
         "新建小区周边公交站点少，部分站台无候车亭。",
         "优化线路和站点布局，为主要站点加装候车亭和电子站牌。", "society"),
     DemoProposal(
-        "m-szs-002", "关于加强燃气安全管理的提案",
+        "m-szs-002", "关于加强燃气安全管理和管道更新改造的提案",
         "部分老旧小区燃气管道老化，餐饮场所燃气报警装置安装率低。",
-        "开展燃气管道更新改造，推动餐饮场所全部安装燃气泄漏报警装置。", "society"),
+        "开展燃气管道更新改造，推动餐饮场所全部安装燃气泄漏报警装置。", "society", steps=[
+            ("staff", "return_proposal", {"reason": "一事一案：请将管道改造和报警装置分为两件提案"})]),
+    DemoProposal(
+        "m-szs-003", "关于解决某小区楼道灯不亮问题的提案",
+        "某小区3号楼楼道灯长期不亮，老人夜间出行不便。",
+        "请物业尽快维修楼道灯。", "society", steps=[
+            ("staff", "not_file_proposal", {"reason": "反映个案问题，不符合立案标准，转社情民意信息",
+                                            "conversion": "opinion_report"})]),
+    DemoProposal(
+        "m-szs-002", "关于加快老旧小区充电桩建设的提案",
+        "老旧小区居民充电难，电动车飞线充电屡禁不止。",
+        "加快建设小区公共充电桩，给予建设补贴。", "economy", steps=[
+            ("staff", "merge_proposal", {"into": "@4"})]),  # 并案 into the charging-piles case
 ]
 
 OPINION_REPORTS = [  # (member id, title, content, category)
@@ -112,6 +162,13 @@ OPINION_REPORTS = [  # (member id, title, content, category)
 
 def _unit(unit_id: str) -> Actor:
     return Actor(f"{unit_id}-handler", "unit", unit_id)
+
+
+def _actor(who: str, p: DemoProposal) -> Actor:
+    if who.startswith("member:"):
+        return _member(who.split(":", 1)[1])
+    return {"staff": STAFF, "leader": LEADER, "public": PUBLIC}.get(who) or (
+        _member(p.proposer) if who == "proposer" else _unit(p.lead_unit or ""))
 
 
 def _member(member_id: str) -> Actor:
@@ -147,19 +204,20 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
     made: list[dict[str, Any]] = []
     for p in PROPOSALS:
         receipt = rpc(_member(p.proposer)).proposals.submit_proposal(
-            p.title, p.reasons, p.suggestions, p.category, co_signers=p.co_signers)
+            p.title, p.reasons, p.suggestions, p.category, co_signers=p.co_signers,
+            publish_consent=p.publish_consent)
         pid = receipt["proposal_id"]
-        if p.case_number:
-            receipt = staff.proposals.file_proposal(pid, p.case_number)
-        if p.lead_unit:
-            receipt = staff.proposals.assign_proposal(pid, p.lead_unit, co_units=p.co_units)
-        if p.reply:
-            receipt = rpc(_unit(p.lead_unit)).proposals.reply_to_proposal(pid, *p.reply)
+        for who, command, kwargs in p.steps:
+            kwargs = {k: made[int(v[1:])]["proposal_id"] if isinstance(v, str) and v.startswith("@")
+                      else v for k, v in kwargs.items()}
+            done = getattr(rpc(_actor(who, p)).proposals, command)(pid, **kwargs)
+            receipt = done if done.get("event") else receipt
+        case = staff.proposals.get_proposal(pid)
         made.append({"proposal_id": pid, "stream": receipt["stream"], "title": p.title,
-                     "event": receipt["event"], "position": receipt["position"]})
-        say(f"  {receipt['stream']}  {p.case_number or '(not filed)':<10} {receipt['event']:<18} "
-            f"{p.title}")
-    say(f"recorded {len(PROPOSALS)} proposals: submitted, filed, assigned and replied")
+                     "status": case["status"], "case_number": case["case_number"],
+                     "position": receipt["position"]})
+        say(f"  {receipt['stream']}  {case['case_number'] or '-':<9} {case['status']:<10} {p.title}")
+    say(f"recorded {len(PROPOSALS)} proposals, from submitted to closed")
 
     reports = []
     for member_id, title, content, category in OPINION_REPORTS:
@@ -169,7 +227,7 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
 
     # The members and notify services act on the proposals' events once the relay has published
     # them: wait until every filed proposal has earned its points, so the demo shows it.
-    filed = sum(1 for p in PROPOSALS if p.case_number)
+    filed = sum(1 for m in made if m["case_number"])
     deadline = time.monotonic() + wait_seconds
     credited = 0
     while time.monotonic() < deadline:

@@ -39,6 +39,7 @@ class OpinionReportSubmitted(DomainEvent):
     content: str
     channel: str
     category: str
+    source: str | None = None  # e.g. "proposal:<id>" for a proposal converted 提案转
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,19 @@ def submit_opinion_report(actor: Actor, report_id: str, *, title: str, content: 
     return [OpinionReportSubmitted(report_id=report_id, submitter=actor.user_id,
                                    submitter_role=actor.role, title=title, content=content,
                                    channel=channel, category=category)]
+
+
+def convert_proposal(state: OpinionReport, *, proposal_id: str, proposer: str, title: str,
+                     content: str, category: str) -> list[DomainEvent]:
+    """A proposal not filed and converted 提案转社情民意 becomes an opinion report of its proposer
+    (once: nothing if the report exists already)."""
+    if state.status is not None:
+        return []
+    return [OpinionReportSubmitted(report_id=state.report_id, submitter=proposer,
+                                   submitter_role="member", title=title[:200], content=content,
+                                   channel="proposal",
+                                   category=category if category in CATEGORIES else "other",
+                                   source=f"proposal:{proposal_id}")]
 
 
 def require(state: OpinionReport) -> OpinionReport:

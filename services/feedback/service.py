@@ -1,20 +1,30 @@
-"""The feedback service: opinion reports 社情民意信息 (submission and lookup, for now)."""
+"""The feedback service: opinion reports 社情民意信息 (submission and lookup, for now).
+
+It also takes up proposals that were not filed and converted into opinion reports 提案转社情民意
+(the proposals service's ``ProposalConvertedToOpinionReport``, consumed by type name): each
+becomes one report whose id derives from the proposal's, recorded with the kernel's effect
+tracking, so a redelivered event changes nothing.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from nameko.rpc import rpc
 
-from xieshang.kernel.context import MissingActor
+from xieshang.kernel.consumer import EffectTracking, handle_event
+from xieshang.kernel.context import CommandContext, MissingActor
 from xieshang.kernel.domain import DomainError, InvalidCommand
-from xieshang.kernel.envelope import new_id
+from xieshang.kernel.envelope import Envelope, new_id
 from xieshang.kernel.runtime import EventStoreDependency, RequestContext
 from xieshang.kernel.store import ConcurrencyError, EventStore
 
 from . import domain
 
 EXPECTED = (DomainError, MissingActor, ConcurrencyError)
+# Report ids of converted proposals: the same proposal always gives the same report.
+CONVERTED = uuid.UUID("5b0e7c8e-3f7a-4d53-9a57-6f1d2c7e0a11")
 
 
 class FeedbackService:
@@ -24,6 +34,23 @@ class FeedbackService:
 
     store: EventStore = EventStoreDependency()
     context = RequestContext()
+    tracking = EffectTracking()
+
+    @handle_event("proposals", "ProposalConvertedToOpinionReport")
+    def on_proposal_converted(self, envelope: Envelope) -> None:
+        d = envelope.data
+        report_id = str(uuid.uuid5(CONVERTED, d["proposal_id"]))
+        stream = domain.opinion_stream(report_id)
+        envelopes = self.store.read_stream(stream)
+        state = domain.fold(report_id, [domain.registry.decode(e) for e in envelopes
+                                        if e.type in domain.registry])
+        events = domain.convert_proposal(state, proposal_id=d["proposal_id"], proposer=d["proposer"],
+                                         title=d["title"], content=d["content"], category=d["category"])
+        if events:
+            ctx = CommandContext.caused_by(envelope, reason="proposal not filed, converted 提案转社情民意")
+            self.store.append(stream, len(envelopes), [
+                ctx.new_event(e.type_name(), e.to_data(), schema_version=e.SCHEMA_VERSION)
+                for e in events], tracking=self.tracking(envelope))
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_opinion_report(self, title: str, content: str, channel: str = "member",

@@ -41,9 +41,9 @@ class GatewayService:
 
     @http("GET", "/api/public/proposals")
     def public_proposals(self, request) -> Response:
-        """Filed proposals as the public may see them (no personal data), newest first."""
+        """Published proposals as the public may see them (no personal data), newest first."""
         try:
-            rows = _within(QUERY_TIMEOUT, lambda: self.proposals.list_proposals(public=True))
+            rows = _within(QUERY_TIMEOUT, lambda: self.proposals.public_proposals())
         except eventlet.Timeout:
             return _json({"error": "timeout", "message": "the proposals service did not answer "
                                                          f"within {QUERY_TIMEOUT:.0f} s"}, 504)

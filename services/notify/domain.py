@@ -91,7 +91,7 @@ def _compose(event_type: str, d: Mapping[str, Any]) -> list[tuple[str, str, str,
         return [(d["proposer"], "proposal_filed", "提案已立案",
                  f"您的提案《{title}》已立案，案号 {case}。")]
     if event_type == PROPOSAL_ASSIGNED:
-        deadline = d.get("reply_deadline", "")
+        deadline = d.get("deadline", "")
         out = [(d["lead_unit"], "proposal_assigned", "提案交办（主办）",
                 f"提案《{title}》（案号 {case}）已交由贵单位主办，请于 {deadline} 前答复提案人。")]
         out += [(unit, "proposal_assigned", "提案交办（会办）",

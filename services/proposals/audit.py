@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 from xieshang.kernel.envelope import Envelope
 
 from . import domain
+from .calendar import china_2024_calendar
 
 
 def _decoded(envelopes: list[Envelope]):
@@ -27,12 +28,24 @@ def proposal_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
     return {**state, "version": envelopes[-1].version}
 
 
-def case_number_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
-    held = [e for e in _decoded(list(envelopes)) if isinstance(e, domain.CaseNumberReserved)]
-    return {"case_number": held[0].case_number, "proposal_id": held[0].proposal_id} if held else {}
+def case_numbers_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
+    envelopes = list(envelopes)
+    if not envelopes:
+        return {}
+    session = envelopes[0].stream.split("-", 1)[1]
+    numbers = domain.fold_case_numbers(session, _decoded(envelopes))
+    return {"session": session,
+            "held": {numbers.numbers[seq]: pid for seq, pid in sorted(numbers.held.items())},
+            "released": sorted(numbers.numbers[seq] for seq in numbers.released)}
+
+
+def handling_rules_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
+    rules = domain.fold_rules(_decoded(list(envelopes)), china_2024_calendar())
+    return {"rules": rules.rules.to_dict(), "calendar": rules.calendar.to_dict()}
 
 
 STATE_FOLDERS: dict[str, Callable[[Iterable[Envelope]], dict[str, Any]]] = {
     "proposal": proposal_state,
-    "casenumber": case_number_state,
+    "casenumbers": case_numbers_state,
+    "handling": handling_rules_state,
 }

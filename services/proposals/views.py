@@ -1,77 +1,961 @@
-"""Read models of the proposals service, built from its own log by position."""
+"""Read models of the proposals service, built from its own log by position.
+
+Every table here is rebuilt from the events alone (xieshang.kernel.projection): a handler reads
+nothing but its envelope and its own projection's tables. Who may see what decides the split:
+
+* ``Worklist`` (staff): one row per proposal, where it stands.           query: ``worklist``
+* ``UnitInbox`` (handling units): their assignments per round. No ratings, no raters, no
+  proposers, no comments: ratings are "背靠背", confidential from the units.  query: ``unit_inbox``
+* ``ProposerCases`` (members): their own cases, and their own rating.   query: ``cases_of_member``
+* ``PublicCases`` (the public): published cases only, under the names agreed at publication,
+  approved comments without their authors.             queries: ``public_list``, ``public_detail``
+* ``Statistics`` (staff, the year-end report): per case, per round's units, replies, ratings.
+                                                                            query: ``statistics``
+
+Times are the events' ``occurred_at`` in UTC, as ISO 8601 strings (seconds); dates (deadlines)
+are ISO dates; a proposal's ``year`` is the year of its submission in Beijing time.
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from datetime import date, timezone
+from typing import Any, Iterable, Mapping, Sequence, TypeVar
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from xieshang.kernel.projection import Projection
+from xieshang.kernel.clock import SHANGHAI
+from xieshang.kernel.envelope import Envelope
+from xieshang.kernel.projection import Handler, Projection
 
-from .domain import ASSIGNED, FILED, REPLIED, SUBMITTED
+from . import domain
+from .domain import (ASSIGNED, CATEGORIES, CLOSED, FILED, MERGED, NOT_FILED, RATINGS, REPLIED,
+                     REPLY_CLASSES, RETURNED, SUBMITTED)
 
-PUBLIC_STATUSES = (FILED, ASSIGNED, REPLIED)
-# What the public may see of a case (no proposer, no co-signers, no reasons text yet:
-# publication with the proposer's consent comes later).
-PUBLIC_COLUMNS = ("case_number", "title", "category", "status", "lead_unit", "reply_deadline",
-                  "reply_class", "filed_at")
+STATUSES = (SUBMITTED, RETURNED, FILED, NOT_FILED, MERGED, ASSIGNED, REPLIED, CLOSED)
+LEAD, CO = "lead", "co"
+PROPOSER, CO_SIGNER, MERGED_PROPOSER = "proposer", "co_signer", "merged_proposer"
+APPROVED, REJECTED, PENDING = "approved", "rejected", "pending"
+# "Satisfied" in the assessment sense 满意率: satisfied + basically satisfied.
+CONTENT = (RATINGS[0], RATINGS[1])
+
+Row = dict[str, Any]
 
 
-class ProposalList(Projection):
-    """One row per proposal: where it stands, for lists and statistics."""
+def _ts(env: Envelope) -> str:
+    return env.occurred_at.astimezone(timezone.utc).isoformat(timespec="seconds")
 
-    name = "proposal_list"
+
+def _pid(env: Envelope) -> str:
+    return env.data["proposal_id"]
+
+
+def _id(length: int = 64) -> sa.String:
+    return sa.String(length)
+
+
+def _insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
+    """Insert ``rows``, skipping those whose primary key is there already (one statement)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(rows).on_conflict_do_nothing())
+
+
+def _unit_rows(d: Mapping[str, Any], **extra: Any) -> list[Row]:
+    return [{"unit": d["lead_unit"], "role": LEAD, **extra},
+            *({"unit": u, "role": CO, **extra} for u in d.get("co_units") or ())]
+
+
+# -- staff worklist ---------------------------------------------------------------------------
+
+class Worklist(Projection):
+    """Staff's worklist: one row per proposal. ``position``/``updated_at`` are those of the
+    case's latest event (any event of its stream), so "newest first" means latest activity."""
+
+    name = "worklist"
     version = 1
 
     def define(self, metadata: sa.MetaData) -> None:
-        self.rows = sa.Table(
-            "proposal_list", metadata,
-            sa.Column("proposal_id", sa.String(64), primary_key=True),
+        self.cases = sa.Table(
+            "proposal_worklist", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
             sa.Column("case_number", sa.String(40), index=True),
+            sa.Column("session", sa.String(20), nullable=False, index=True),
+            sa.Column("year", sa.Integer, nullable=False, index=True),
+            sa.Column("kind", sa.String(16), nullable=False),
             sa.Column("title", sa.Text, nullable=False),
-            sa.Column("category", sa.String(32), nullable=False),
-            sa.Column("status", sa.String(32), nullable=False, index=True),
-            sa.Column("proposer", sa.String(64), nullable=False, index=True),
-            sa.Column("co_signers", sa.JSON, nullable=False),
-            sa.Column("lead_unit", sa.String(64), index=True),
-            sa.Column("co_units", sa.JSON),
-            sa.Column("reply_deadline", sa.String(10)),
-            sa.Column("reply_class", sa.String(1)),
-            sa.Column("replied_on_time", sa.Boolean),
+            sa.Column("category", sa.String(32), nullable=False, index=True),
+            sa.Column("status", sa.String(16), nullable=False, index=True),
+            sa.Column("proposer", _id(), nullable=False, index=True),
+            sa.Column("lead_unit", _id(), index=True),
+            sa.Column("co_units", sa.JSON, nullable=False),
+            sa.Column("round", sa.Integer, nullable=False),          # 0 until assigned
+            sa.Column("deadline", sa.String(10)),                    # of the current round
+            sa.Column("overdue", sa.Boolean, nullable=False),
+            sa.Column("key", sa.Boolean, nullable=False),
+            sa.Column("supervisors", sa.JSON, nullable=False),
+            sa.Column("published", sa.Boolean, nullable=False),
+            sa.Column("reply_class", sa.String(1)),                  # of the current round
+            sa.Column("replied_on_time", sa.Boolean),                # of the current round
+            sa.Column("merged_into", _id()),
             sa.Column("submitted_at", sa.String(32), nullable=False),
             sa.Column("filed_at", sa.String(32)),
+            sa.Column("replied_at", sa.String(32)),                  # of the current round
+            sa.Column("closed_at", sa.String(32)),
             sa.Column("updated_at", sa.String(32), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False, index=True),
+        )
+        # The current round's units, so that "lead or co-unit" is an indexed lookup on every
+        # database instead of a search inside JSON.
+        self.units = sa.Table(
+            "proposal_worklist_units", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("unit", _id(), primary_key=True, index=True),
+            sa.Column("role", sa.String(4), nullable=False),
+        )
+
+    def handler(self, event_type: str) -> Handler | None:
+        # Any other event of a case's stream still moves its updated_at and position.
+        specific = super().handler(event_type)
+        if specific is None and event_type in domain.registry:
+            return self._touch
+        return specific
+
+    def _touch(self, conn: sa.Connection, env: Envelope) -> None:
+        pid = env.data.get("proposal_id")
+        if isinstance(pid, str) and env.stream == domain.proposal_stream(pid):
+            self._update(conn, env)
+
+    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        c = self.cases.c
+        conn.execute(self.cases.update().where(c.proposal_id == _pid(env))
+                     .values(updated_at=_ts(env), position=env.position, **values))
+
+    def _set_units(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.units.delete().where(self.units.c.proposal_id == _pid(env)))
+        conn.execute(self.units.insert(), _unit_rows(env.data, proposal_id=_pid(env)))
+
+    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.cases.insert().values(
+            proposal_id=d["proposal_id"], session=d.get("session") or "",
+            year=env.occurred_at.astimezone(SHANGHAI).year, kind=d.get("kind") or "individual",
+            title=d["title"], category=d["category"], status=SUBMITTED, proposer=d["proposer"],
+            co_units=[], round=0, overdue=False, key=False, supervisors=[], published=False,
+            submitted_at=_ts(env), updated_at=_ts(env), position=env.position))
+
+    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=RETURNED)
+
+    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=SUBMITTED, title=env.data["title"],
+                     category=env.data["category"])
+
+    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._update(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
+                     category=d["category"], filed_at=_ts(env))
+
+    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=NOT_FILED)
+
+    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=MERGED, merged_into=env.data["into"])
+
+    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._update(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"],
+                     co_units=list(d.get("co_units") or ()), deadline=d["deadline"], overdue=False,
+                     reply_class=None, replied_on_time=None, replied_at=None)
+        self._set_units(conn, env)
+
+    on_ProposalAssigned = _new_round
+    on_RehandlingStarted = _new_round
+
+    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._update(conn, env, lead_unit=d["lead_unit"], co_units=list(d.get("co_units") or ()),
+                     deadline=d["deadline"], overdue=False)
+        self._set_units(conn, env)
+
+    def on_ReplyOverdue(self, conn: sa.Connection, env: Envelope) -> None:
+        c = self.cases.c
+        self._update(conn, env, overdue=sa.case((c.round == env.data["round"], True),
+                                                else_=c.overdue))
+
+    def on_ReplyDeadlineMoved(self, conn: sa.Connection, env: Envelope) -> None:
+        c, d = self.cases.c, env.data
+        current = c.round == d["round"]
+        self._update(conn, env, deadline=sa.case((current, d["deadline"]), else_=c.deadline),
+                     overdue=sa.case((current, False), else_=c.overdue))
+
+    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._update(conn, env, status=REPLIED, reply_class=d["reply_class"],
+                     replied_on_time=bool(d["on_time"]), replied_at=_ts(env), overdue=False)
+
+    def on_ProposalDesignatedKey(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, key=True, supervisors=list(env.data["supervisors"]))
+
+    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=CLOSED, closed_at=_ts(env))
+
+    def on_ProposalPublished(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, published=True)
+
+    def on_ProposalUnpublished(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, published=False)
+
+
+def worklist(conn: sa.Connection, projection: Worklist, *, status: str | Sequence[str] | None = None,
+             unit: str | None = None, category: str | None = None, session: str | None = None,
+             year: int | None = None, overdue: bool | None = None, key: bool | None = None,
+             limit: int | None = 100, offset: int = 0) -> list[Row]:
+    """Worklist rows (every column of ``proposal_worklist``), latest activity first.
+
+    ``status``: one status or several; ``unit``: the current round's lead unit or any of its
+    co-units; the other filters match their column; None means any (``limit`` None: no limit)."""
+    t, u = projection.cases, projection.units
+    c = t.c
+    q = sa.select(t)
+    if status is not None:
+        q = q.where(c.status == status if isinstance(status, str) else c.status.in_(list(status)))
+    if unit is not None:
+        q = q.where(sa.exists().where(u.c.proposal_id == c.proposal_id, u.c.unit == unit))
+    for column, value in ((c.category, category), (c.session, session), (c.year, year),
+                          (c.overdue, overdue), (c.key, key)):
+        if value is not None:
+            q = q.where(column == value)
+    q = q.order_by(c.position.desc(), c.proposal_id).limit(limit).offset(offset)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# -- handling units' inbox --------------------------------------------------------------------
+
+class UnitInbox(Projection):
+    """Per (proposal, round, unit): what a handling unit has to do. A reassignment replaces the
+    round's rows: the units it was taken from no longer see it."""
+
+    name = "unit_inbox"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.cases = sa.Table(
+            "proposal_inbox_cases", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("case_number", sa.String(40), nullable=False),
+            sa.Column("title", sa.Text, nullable=False),
+            sa.Column("category", sa.String(32), nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("key", sa.Boolean, nullable=False),
+        )
+        self.rows = sa.Table(
+            "proposal_inbox", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("round", sa.Integer, primary_key=True),
+            sa.Column("unit", _id(), primary_key=True, index=True),
+            sa.Column("role", sa.String(4), nullable=False),
+            sa.Column("lead_unit", _id(), nullable=False),
+            sa.Column("started_on", sa.String(10), nullable=False),
+            sa.Column("deadline", sa.String(10), nullable=False),
+            sa.Column("replied", sa.Boolean, nullable=False),
+            sa.Column("escalated", sa.Boolean, nullable=False),      # ReplyOverdue was raised
+            sa.Column("objection_pending", sa.Boolean, nullable=False),
+            sa.Column("opinion_sent", sa.Boolean, nullable=False),   # a co-unit's 会办意见
             sa.Column("position", sa.BigInteger, nullable=False),
         )
 
-    def _update(self, conn: sa.Connection, envelope, **values) -> None:
-        conn.execute(self.rows.update()
-                     .where(self.rows.c.proposal_id == envelope.data["proposal_id"])
-                     .values(updated_at=_ts(envelope), position=envelope.position, **values))
+    def _status(self, conn: sa.Connection, env: Envelope, status: str) -> None:
+        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env))
+                     .values(status=status))
 
-    def on_ProposalSubmitted(self, conn: sa.Connection, envelope) -> None:
-        d = envelope.data
-        conn.execute(self.rows.insert().values(
+    def _round(self, env: Envelope, *more: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
+        c = self.rows.c
+        return [c.proposal_id == _pid(env), c.round == env.data["round"], *more]
+
+    def _add_round(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.rows.insert(), _unit_rows(
+            d, proposal_id=d["proposal_id"], round=d["round"], lead_unit=d["lead_unit"],
+            started_on=d["started_on"], deadline=d["deadline"], replied=False, escalated=False,
+            objection_pending=False, opinion_sent=False, position=env.position))
+
+    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.cases.insert().values(
+            proposal_id=d["proposal_id"], case_number=d["case_number"], title=d["title"],
+            category=d["category"], status=FILED, key=False))
+
+    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+        self._status(conn, env, ASSIGNED)
+        self._add_round(conn, env)
+
+    on_ProposalAssigned = _new_round
+    on_RehandlingStarted = _new_round
+
+    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.rows.delete().where(*self._round(env)))
+        self._add_round(conn, env)
+
+    def _flag(self, conn: sa.Connection, env: Envelope, unit: str | None, **values: Any) -> None:
+        where = self._round(env) if unit is None else self._round(env, self.rows.c.unit == unit)
+        conn.execute(self.rows.update().where(*where).values(**values))
+
+    def on_AssignmentObjected(self, conn: sa.Connection, env: Envelope) -> None:
+        self._flag(conn, env, env.data["unit"], objection_pending=True)
+
+    def on_ObjectionDismissed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._flag(conn, env, env.data["unit"], objection_pending=False)
+
+    def on_CoUnitOpinionSent(self, conn: sa.Connection, env: Envelope) -> None:
+        self._flag(conn, env, env.data["unit"], opinion_sent=True)
+
+    def on_ReplyOverdue(self, conn: sa.Connection, env: Envelope) -> None:
+        self._flag(conn, env, None, escalated=True)
+
+    def on_ReplyDeadlineMoved(self, conn: sa.Connection, env: Envelope) -> None:
+        self._flag(conn, env, None, deadline=env.data["deadline"], escalated=False)
+
+    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+        self._status(conn, env, REPLIED)
+        self._flag(conn, env, None, replied=True, escalated=False)
+
+    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._status(conn, env, CLOSED)
+
+    def on_ProposalDesignatedKey(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env))
+                     .values(key=True))
+
+
+def unit_inbox(conn: sa.Connection, projection: UnitInbox, unit: str, *, today: date,
+               open_only: bool = True) -> list[Row]:
+    """The unit's assignments, most urgent first (by deadline).
+
+    Each row: proposal_id, case_number, title, category, key, status (of the case), round,
+    role ("lead" | "co"), lead_unit, started_on, deadline, replied (the round's reply was given),
+    escalated (the timer raised ReplyOverdue and no reply or new deadline came since),
+    objection_pending (this unit's), opinion_sent (this co-unit's), due_in_days (deadline minus
+    ``today``; None once replied) and overdue (not replied and the deadline passed, or escalated).
+    ``open_only``: only rounds still waiting for their reply."""
+    r, k = projection.rows, projection.cases
+    q = (sa.select(r.c.proposal_id, k.c.case_number, k.c.title, k.c.category, k.c.key, k.c.status,
+                   r.c.round, r.c.role, r.c.lead_unit, r.c.started_on, r.c.deadline, r.c.replied,
+                   r.c.escalated, r.c.objection_pending, r.c.opinion_sent)
+         .join(k, k.c.proposal_id == r.c.proposal_id).where(r.c.unit == unit)
+         .order_by(r.c.deadline, k.c.case_number, r.c.round))
+    if open_only:
+        q = q.where(r.c.replied.is_(False))
+    out = []
+    for row in conn.execute(q).mappings():
+        item = dict(row)
+        due = None if item["replied"] else (date.fromisoformat(item["deadline"]) - today).days
+        item["due_in_days"] = due
+        item["overdue"] = due is not None and (due < 0 or item["escalated"])
+        out.append(item)
+    return out
+
+
+# -- members' own cases -----------------------------------------------------------------------
+
+class ProposerCases(Projection):
+    """Per (proposal, member): the member's relation to the case and their own rating of its
+    current round. Co-signers appear on submission (``confirmed`` False until they confirm);
+    one who declines, or had not confirmed when the case was filed, is taken off."""
+
+    name = "proposer_cases"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.cases = sa.Table(
+            "proposal_member_cases", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("case_number", sa.String(40)),
+            sa.Column("title", sa.Text, nullable=False),
+            sa.Column("category", sa.String(32), nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("round", sa.Integer, nullable=False),
+            sa.Column("lead_unit", _id()),
+            sa.Column("reply_class", sa.String(1)),                   # of the current round
+            sa.Column("merged_into", _id()),
+            sa.Column("submitted_at", sa.String(32), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),     # of the submission
+        )
+        self.members = sa.Table(
+            "proposal_members", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("member_id", _id(), primary_key=True, index=True),
+            sa.Column("relation", sa.String(16), nullable=False),
+            sa.Column("confirmed", sa.Boolean, nullable=False),
+            sa.Column("reply_rating", sa.String(24)),                  # this member's, current round
+            sa.Column("attitude_rating", sa.String(24)),
+        )
+
+    def _case(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env)).values(**values))
+
+    def _member(self, env: Envelope, member: str) -> list[sa.ColumnElement[bool]]:
+        m = self.members.c
+        return [m.proposal_id == _pid(env), m.member_id == member]
+
+    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.cases.insert().values(
             proposal_id=d["proposal_id"], title=d["title"], category=d["category"],
-            status=SUBMITTED, proposer=d["proposer"], co_signers=list(d.get("co_signers") or ()),
-            submitted_at=_ts(envelope), updated_at=_ts(envelope), position=envelope.position))
+            status=SUBMITTED, round=0, submitted_at=_ts(env), position=env.position))
+        conn.execute(self.members.insert(), [
+            {"proposal_id": d["proposal_id"], "member_id": d["proposer"], "relation": PROPOSER,
+             "confirmed": True},
+            *({"proposal_id": d["proposal_id"], "member_id": s, "relation": CO_SIGNER,
+               "confirmed": False} for s in d.get("co_signers") or ())])
 
-    def on_ProposalFiled(self, conn: sa.Connection, envelope) -> None:
-        self._update(conn, envelope, status=FILED, case_number=envelope.data["case_number"],
-                     filed_at=_ts(envelope))
+    def on_CoSignatureConfirmed(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.members.update().where(*self._member(env, env.data["co_signer"]))
+                     .values(confirmed=True))
 
-    def on_ProposalAssigned(self, conn: sa.Connection, envelope) -> None:
-        d = envelope.data
-        self._update(conn, envelope, status=ASSIGNED, lead_unit=d["lead_unit"],
-                     co_units=list(d.get("co_units") or ()), reply_deadline=d["reply_deadline"])
+    def on_CoSignatureDeclined(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.members.delete().where(*self._member(env, env.data["co_signer"])))
 
-    def on_ProposalReplied(self, conn: sa.Connection, envelope) -> None:
-        d = envelope.data
-        self._update(conn, envelope, status=REPLIED, reply_class=d["reply_class"],
-                     replied_on_time=bool(d["on_time"]))
+    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=RETURNED)
+
+    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=SUBMITTED, title=env.data["title"],
+                   category=env.data["category"])
+
+    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        d, m = env.data, self.members.c
+        self._case(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
+                   category=d["category"])
+        # The event lists the co-signers who confirmed: the others are not on the case.
+        conn.execute(self.members.delete().where(
+            m.proposal_id == d["proposal_id"], m.relation == CO_SIGNER,
+            m.member_id.not_in(list(d.get("co_signers") or ()))))
+
+    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=NOT_FILED)
+
+    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=MERGED, merged_into=env.data["into"])
+
+    def on_MergedProposalAdded(self, conn: sa.Connection, env: Envelope) -> None:
+        # A member already on the surviving case keeps their own relation to it.
+        _insert_ignore(conn, self.members, [
+            {"proposal_id": _pid(env), "member_id": p, "relation": MERGED_PROPOSER,
+             "confirmed": True} for p in dict.fromkeys(env.data.get("proposers") or ())])
+
+    def on_ProposalAssigned(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._case(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"])
+
+    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, lead_unit=env.data["lead_unit"])
+
+    def on_RehandlingStarted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._case(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"],
+                   reply_class=None)
+        # A new round: nobody has rated it yet.
+        conn.execute(self.members.update().where(self.members.c.proposal_id == d["proposal_id"])
+                     .values(reply_rating=None, attitude_rating=None))
+
+    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=REPLIED, reply_class=env.data["reply_class"])
+
+    def on_ReplyRated(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.members.update().where(*self._member(env, d["rater"]))
+                     .values(reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"]))
+
+    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=CLOSED)
 
 
-def _ts(envelope) -> str:
-    return envelope.occurred_at.isoformat(timespec="seconds")
+def cases_of_member(conn: sa.Connection, projection: ProposerCases, member_id: str) -> list[Row]:
+    """The member's cases, newest submission first. Each row: proposal_id, relation
+    ("proposer" | "co_signer" | "merged_proposer"), confirmed, case_number, title, category,
+    status, round, lead_unit, reply_class, merged_into, submitted_at, and the member's own
+    reply_rating and attitude_rating of the current round (None until they rate it)."""
+    k, m = projection.cases, projection.members
+    q = (sa.select(k.c.proposal_id, m.c.relation, m.c.confirmed, k.c.case_number, k.c.title,
+                   k.c.category, k.c.status, k.c.round, k.c.lead_unit, k.c.reply_class,
+                   k.c.merged_into, k.c.submitted_at, m.c.reply_rating, m.c.attitude_rating)
+         .join(k, k.c.proposal_id == m.c.proposal_id).where(m.c.member_id == member_id)
+         .order_by(k.c.position.desc()))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def proposers_by_case(conn: sa.Connection, projection: ProposerCases,
+                      proposal_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The confirmed proposers of each case (proposer first, then co-signers, then the
+    proposers of merged cases), for internal reports."""
+    m = projection.members.c
+    order = sa.case({PROPOSER: 0, CO_SIGNER: 1}, value=m.relation, else_=2)
+    q = (sa.select(m.proposal_id, m.member_id)
+         .where(m.proposal_id.in_(list(proposal_ids)), m.confirmed.is_(True))
+         .order_by(m.proposal_id, order, m.member_id))
+    out: dict[str, list[str]] = defaultdict(list)
+    for pid, member in conn.execute(q):
+        out[pid].append(member)
+    return dict(out)
+
+
+# -- the public's view --------------------------------------------------------------------------
+
+_PUBLIC_FIELDS = ("case_number", "title", "category", "reasons", "suggestions", "status",
+                  "lead_unit", "reply_class", "reply")
+
+
+class PublicCases(Projection):
+    """Published cases 公开 and their approved comments.
+
+    ``proposal_public_cases`` and ``proposal_public_comments`` hold only what the public sees.
+    What a case needs before it is published (its text, a reply given earlier) waits in
+    ``proposal_public_staging``; comments wait for moderation in ``proposal_comment_queue``.
+    No table here holds a proposer's or a commenter's id, or a rating."""
+
+    name = "public_cases"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        def case_columns() -> list[sa.Column[Any]]:
+            return [sa.Column("proposal_id", _id(), primary_key=True),
+                    sa.Column("case_number", sa.String(40)),
+                    sa.Column("title", sa.Text, nullable=False),
+                    sa.Column("category", sa.String(32), nullable=False),
+                    sa.Column("reasons", sa.Text, nullable=False),
+                    sa.Column("suggestions", sa.Text, nullable=False),
+                    sa.Column("status", sa.String(16), nullable=False),
+                    sa.Column("lead_unit", _id()),
+                    sa.Column("reply_class", sa.String(1)),   # of the latest round with a reply
+                    sa.Column("reply", sa.Text)]
+
+        self.staging = sa.Table("proposal_public_staging", metadata, *case_columns())
+        self.cases = sa.Table(
+            "proposal_public_cases", metadata, *case_columns(),
+            sa.Column("proposer_names", sa.JSON, nullable=False),
+            sa.Column("published_at", sa.String(32), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),      # of the publication
+            sa.Index("ix_proposal_public_cases_case_number", "case_number"),
+        )
+        self.queue = sa.Table(
+            "proposal_comment_queue", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("comment_id", _id(), primary_key=True),
+            sa.Column("display_name", sa.String(60), nullable=False),
+            sa.Column("text", sa.Text, nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("submitted_at", sa.String(32), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+        self.comments = sa.Table(
+            "proposal_public_comments", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("comment_id", _id(), primary_key=True),
+            sa.Column("display_name", sa.String(60), nullable=False),
+            sa.Column("text", sa.Text, nullable=False),
+            sa.Column("answer", sa.Text),
+            sa.Column("submitted_at", sa.String(32), nullable=False),
+            sa.Column("answered_at", sa.String(32)),
+            sa.Column("position", sa.BigInteger, nullable=False),      # of the submission
+        )
+
+    def _set(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        # The staging row always, the public row when the case is published.
+        for table in (self.staging, self.cases):
+            conn.execute(table.update().where(table.c.proposal_id == _pid(env)).values(**values))
+
+    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.staging.insert().values(
+            proposal_id=d["proposal_id"], title=d["title"], category=d["category"],
+            reasons=d["reasons"], suggestions=d["suggestions"], status=SUBMITTED))
+
+    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._set(conn, env, status=SUBMITTED, title=d["title"], category=d["category"],
+                  reasons=d["reasons"], suggestions=d["suggestions"])
+
+    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, status=RETURNED)
+
+    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, status=NOT_FILED)
+
+    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, status=MERGED)
+
+    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._set(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
+                  category=d["category"])
+
+    def on_ProposalAssigned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, status=ASSIGNED, lead_unit=env.data["lead_unit"])
+
+    # A new round keeps showing the reply of the last round that has one.
+    on_RehandlingStarted = on_ProposalAssigned
+
+    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, lead_unit=env.data["lead_unit"])
+
+    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._set(conn, env, status=REPLIED, reply_class=d["reply_class"], reply=d["reply"])
+
+    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._set(conn, env, status=CLOSED)
+
+    def on_ProposalPublished(self, conn: sa.Connection, env: Envelope) -> None:
+        s = self.staging
+        staged = conn.execute(sa.select(s).where(s.c.proposal_id == _pid(env))).mappings().one()
+        conn.execute(self.cases.insert().values(
+            **staged, proposer_names=list(env.data["proposer_names"]), published_at=_ts(env),
+            position=env.position))
+
+    def on_ProposalUnpublished(self, conn: sa.Connection, env: Envelope) -> None:
+        # Its comments stay (hidden by the queries' join) and show again if it is republished.
+        conn.execute(self.cases.delete().where(self.cases.c.proposal_id == _pid(env)))
+
+    def _comment(self, table: sa.Table, env: Envelope) -> list[sa.ColumnElement[bool]]:
+        return [table.c.proposal_id == _pid(env), table.c.comment_id == env.data["comment_id"]]
+
+    def on_CommentSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data  # the author's id is left out on purpose: it is never shown
+        conn.execute(self.queue.insert().values(
+            proposal_id=d["proposal_id"], comment_id=d["comment_id"],
+            display_name=d["display_name"], text=d["text"], status=PENDING,
+            submitted_at=_ts(env), position=env.position))
+
+    def on_CommentApproved(self, conn: sa.Connection, env: Envelope) -> None:
+        q = self.queue
+        waiting = conn.execute(sa.select(q.c.proposal_id, q.c.comment_id, q.c.display_name,
+                                         q.c.text, q.c.submitted_at, q.c.position)
+                               .where(*self._comment(q, env))).mappings().one()
+        conn.execute(self.comments.insert().values(**waiting))
+        conn.execute(q.update().where(*self._comment(q, env)).values(status=APPROVED))
+
+    def on_CommentRejected(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.queue.update().where(*self._comment(self.queue, env))
+                     .values(status=REJECTED))
+
+    def on_CommentAnswered(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(self.comments.update().where(*self._comment(self.comments, env))
+                     .values(answer=env.data["answer"], answered_at=_ts(env)))
+
+
+_LIST_COLUMNS = ("case_number", "title", "category", "proposer_names", "lead_unit", "status",
+                 "reply_class", "published_at")
+
+
+def public_list(conn: sa.Connection, projection: PublicCases, *, category: str | None = None,
+                limit: int = 100, offset: int = 0) -> list[Row]:
+    """Published cases, latest publication first. Each row: case_number, title, category,
+    proposer_names, lead_unit, status, reply_class, published_at, comments (approved ones)."""
+    t, cm = projection.cases, projection.comments
+    count = (sa.select(sa.func.count()).select_from(cm)
+             .where(cm.c.proposal_id == t.c.proposal_id).scalar_subquery())
+    q = sa.select(*(t.c[n] for n in _LIST_COLUMNS), count.label("comments"))
+    if category is not None:
+        q = q.where(t.c.category == category)
+    q = q.order_by(t.c.position.desc()).limit(limit).offset(offset)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def public_detail(conn: sa.Connection, projection: PublicCases, case_number: str) -> Row | None:
+    """One published case: the list's fields, reasons, suggestions, reply (the text of the
+    latest round with a reply), and its approved comments in order, each with comment_id,
+    display_name, text, answer (the lead unit's, or None), submitted_at, answered_at.
+    None if no published case has that number."""
+    t, cm = projection.cases, projection.comments
+    row = conn.execute(sa.select(t).where(t.c.case_number == case_number)).mappings().first()
+    if row is None:
+        return None
+    out = {k: row[k] for k in (*_LIST_COLUMNS, "reasons", "suggestions", "reply")}
+    q = (sa.select(cm.c.comment_id, cm.c.display_name, cm.c.text, cm.c.answer, cm.c.submitted_at,
+                   cm.c.answered_at)
+         .where(cm.c.proposal_id == row["proposal_id"]).order_by(cm.c.position))
+    out["comments"] = [dict(r) for r in conn.execute(q).mappings()]
+    return out
+
+
+# -- statistics -------------------------------------------------------------------------------
+
+class Statistics(Projection):
+    """The facts the year's statistics are counted from (see ``statistics``): per case, the
+    final units of each round, each round's reply, each rating."""
+
+    name = "statistics"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.cases = sa.Table(
+            "proposal_stats_cases", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("year", sa.Integer, nullable=False, index=True),
+            sa.Column("session", sa.String(20), nullable=False),
+            sa.Column("kind", sa.String(16), nullable=False),
+            sa.Column("category", sa.String(32), nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("filed", sa.Boolean, nullable=False),
+            sa.Column("case_number", sa.String(40)),
+            sa.Column("lead_unit", _id()),
+            sa.Column("rounds", sa.Integer, nullable=False),
+        )
+        self.units = sa.Table(
+            "proposal_stats_units", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("round", sa.Integer, primary_key=True),
+            sa.Column("unit", _id(), primary_key=True),
+            sa.Column("role", sa.String(4), nullable=False),
+        )
+        self.replies = sa.Table(
+            "proposal_stats_replies", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("round", sa.Integer, primary_key=True),
+            sa.Column("unit", _id(), nullable=False),
+            sa.Column("reply_class", sa.String(1), nullable=False),
+            sa.Column("on_time", sa.Boolean, nullable=False),
+            sa.Column("replied_on", sa.String(10), nullable=False),
+        )
+        self.ratings = sa.Table(
+            "proposal_stats_ratings", metadata,
+            sa.Column("proposal_id", _id(), primary_key=True),
+            sa.Column("round", sa.Integer, primary_key=True),
+            sa.Column("rater", _id(), primary_key=True),
+            sa.Column("unit", _id(), nullable=False),
+            sa.Column("reply_rating", sa.String(24), nullable=False),
+            sa.Column("attitude_rating", sa.String(24), nullable=False),
+        )
+
+    def _case(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env)).values(**values))
+
+    def _add_units(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.units.insert(), _unit_rows(d, proposal_id=d["proposal_id"], round=d["round"]))
+
+    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.cases.insert().values(
+            proposal_id=d["proposal_id"], year=env.occurred_at.astimezone(SHANGHAI).year,
+            session=d.get("session") or "", kind=d.get("kind") or "individual",
+            category=d["category"], status=SUBMITTED, filed=False, rounds=0))
+
+    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=SUBMITTED, category=env.data["category"])
+
+    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=RETURNED)
+
+    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=NOT_FILED)
+
+    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=MERGED)
+
+    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._case(conn, env, status=FILED, filed=True, case_number=d["case_number"],
+                   category=d["category"])
+
+    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._case(conn, env, status=ASSIGNED, rounds=d["round"], lead_unit=d["lead_unit"])
+        self._add_units(conn, env)
+
+    on_ProposalAssigned = _new_round
+    on_RehandlingStarted = _new_round
+
+    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+        d, u = env.data, self.units.c
+        self._case(conn, env, lead_unit=d["lead_unit"])
+        conn.execute(self.units.delete().where(u.proposal_id == d["proposal_id"],
+                                               u.round == d["round"]))
+        self._add_units(conn, env)
+
+    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._case(conn, env, status=REPLIED)
+        conn.execute(self.replies.insert().values(
+            proposal_id=d["proposal_id"], round=d["round"], unit=d["unit"],
+            reply_class=d["reply_class"], on_time=bool(d["on_time"]),
+            replied_on=d.get("replied_on") or env.occurred_at.astimezone(SHANGHAI).date().isoformat()))
+
+    def on_ReplyRated(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.ratings.insert().values(
+            proposal_id=d["proposal_id"], round=d["round"], rater=d["rater"], unit=d["unit"],
+            reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"]))
+
+    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._case(conn, env, status=CLOSED)
+
+
+def statistics(conn: sa.Connection, projections: Statistics | Any, year: int) -> dict[str, Any]:
+    """The figures of one year 年度统计, over the proposals submitted in ``year`` (the year of
+    ProposalSubmitted's occurred_at in Beijing time), whenever they were handled. Rates are
+    floats in [0, 1], or None when nothing was there to count. ``projections``: the Statistics
+    projection, or what holds it (a service's ``Views``, a ProjectionRunner, a list of them).
+
+    * ``proposals``: proposals submitted in the year (every status, merged and not filed ones too).
+    * ``by_status``: their current status, every status of the lifecycle listed (0 if none).
+    * ``filed``: those filed 立案 (a filed case stays filed: assigned, replied and closed too).
+    * ``by_category``: filed cases by their category as filed, every category listed.
+    * ``by_lead_unit``: filed cases that were assigned, by their current lead unit.
+    * ``replies``: ``total`` replies (one per case and round, every round), ``on_time`` of them
+      (replied by that round's deadline) and ``on_time_rate`` = on_time / total;
+      ``first_round`` replies (round 1: each case's first reply), ``first_round_on_time`` and
+      ``first_round_on_time_rate`` = first_round_on_time / first_round, the headline on-time
+      rate 按时答复率 (later rounds have their own, shorter deadlines).
+    * ``satisfaction``: over *final ratings*: for each (case, rater), the rating of the highest
+      round that rater rated (a re-handled case counts once per proposer, with the last word).
+      ``ratings`` = how many; for ``reply`` and ``attitude``: ``counts`` and ``shares`` per rating
+      (satisfied, basically_satisfied, unsatisfied; share = count / ratings) and ``rate`` =
+      (satisfied + basically_satisfied) / ratings, the satisfaction rate 满意率.
+    * ``reply_classes``: over cases with at least one reply, each counted once with the class of
+      its latest reply (highest round): ``cases``, ``counts`` and ``shares`` (count / cases) of A, B, C.
+    * ``rounds_needed``: closed cases by their number of handling rounds (1 = no re-handling),
+      every number from 1 to the highest listed; {} if none is closed.
+    * ``units``: for every unit that is the lead or a co-unit of some round (as it stands after
+      reassignments: a unit reassigned away within a round does not count for that round):
+      ``assigned`` cases where it leads at least one round; ``co_assigned`` cases where it is a
+      co-unit of at least one round; ``replies`` it gave (every round); ``replied`` cases it
+      replied to at least once; ``first_round_replies``, ``first_round_on_time`` and
+      ``on_time_rate`` = first_round_on_time / first_round_replies; ``ratings``: its final ratings,
+      for each (case, rater) the rating of the highest round that rater rated this unit's reply;
+      ``satisfaction_rate`` and ``attitude_satisfaction_rate`` = (satisfied + basically
+      satisfied) / ratings, for the reply and for the contact attitude; ``reply_classes``: A, B, C
+      counts over the cases it replied to, each with the class of its latest reply there.
+    """
+    s = find_projection(projections, Statistics)
+    of_year = sa.select(s.cases.c.proposal_id).where(s.cases.c.year == year)
+
+    def rows(table: sa.Table, where: sa.ColumnElement[bool]) -> list[Row]:
+        return [dict(r) for r in conn.execute(sa.select(table).where(where)).mappings()]
+
+    return compute_statistics(
+        year, rows(s.cases, s.cases.c.year == year),
+        *(rows(t, t.c.proposal_id.in_(of_year)) for t in (s.units, s.replies, s.ratings)))
+
+
+def compute_statistics(year: int, cases: list[Row], units: list[Row], replies: list[Row],
+                       ratings: list[Row]) -> dict[str, Any]:
+    """``statistics`` on rows of the Statistics tables (pure; see its docstring)."""
+    filed = [c for c in cases if c["filed"]]
+    by_status = Counter(c["status"] for c in cases)
+    by_category = Counter(c["category"] for c in filed)
+    by_lead = Counter(c["lead_unit"] for c in filed if c["lead_unit"])
+
+    first = [r for r in replies if r["round"] == 1]
+    on_time = [r for r in replies if r["on_time"]]
+    first_on_time = [r for r in first if r["on_time"]]
+
+    closed_rounds = Counter(c["rounds"] for c in cases if c["status"] == CLOSED)
+    rounds_needed = {n: closed_rounds.get(n, 0) for n in range(1, max(closed_rounds, default=0) + 1)}
+
+    latest_class = {pid: r["reply_class"] for pid, r in _latest(replies, ("proposal_id",)).items()}
+
+    by_unit: dict[str, dict[str, Any]] = {}
+    unit_names = sorted({u["unit"] for u in units})
+    for name in unit_names:
+        mine = [u for u in units if u["unit"] == name]
+        my_replies = [r for r in replies if r["unit"] == name]
+        my_first = [r for r in my_replies if r["round"] == 1]
+        my_first_on_time = sum(1 for r in my_first if r["on_time"])
+        my_ratings = list(_latest([r for r in ratings if r["unit"] == name],
+                                  ("proposal_id", "rater")).values())
+        my_classes = Counter(r["reply_class"] for r in _latest(my_replies, ("proposal_id",)).values())
+        by_unit[name] = {
+            "assigned": len({u["proposal_id"] for u in mine if u["role"] == LEAD}),
+            "co_assigned": len({u["proposal_id"] for u in mine if u["role"] == CO}),
+            "replies": len(my_replies),
+            "replied": len({r["proposal_id"] for r in my_replies}),
+            "first_round_replies": len(my_first),
+            "first_round_on_time": my_first_on_time,
+            "on_time_rate": _rate(my_first_on_time, len(my_first)),
+            "ratings": len(my_ratings),
+            "satisfaction_rate": _rate(sum(r["reply_rating"] in CONTENT for r in my_ratings),
+                                       len(my_ratings)),
+            "attitude_satisfaction_rate": _rate(
+                sum(r["attitude_rating"] in CONTENT for r in my_ratings), len(my_ratings)),
+            "reply_classes": {k: my_classes.get(k, 0) for k in REPLY_CLASSES},
+        }
+
+    final = list(_latest(ratings, ("proposal_id", "rater")).values())
+    classes = Counter(latest_class.values())
+    return {
+        "year": year,
+        "proposals": len(cases),
+        "filed": len(filed),
+        "by_status": {k: by_status.get(k, 0) for k in STATUSES},
+        "by_category": {k: by_category.get(k, 0) for k in CATEGORIES},
+        "by_lead_unit": dict(sorted(by_lead.items())),
+        "replies": {
+            "total": len(replies), "on_time": len(on_time),
+            "on_time_rate": _rate(len(on_time), len(replies)),
+            "first_round": len(first), "first_round_on_time": len(first_on_time),
+            "first_round_on_time_rate": _rate(len(first_on_time), len(first)),
+        },
+        "satisfaction": {
+            "ratings": len(final),
+            "reply": _shares([r["reply_rating"] for r in final]),
+            "attitude": _shares([r["attitude_rating"] for r in final]),
+        },
+        "reply_classes": {
+            "cases": len(latest_class),
+            "counts": {k: classes.get(k, 0) for k in REPLY_CLASSES},
+            "shares": {k: _rate(classes.get(k, 0), len(latest_class)) for k in REPLY_CLASSES},
+        },
+        "rounds_needed": rounds_needed,
+        "units": by_unit,
+    }
+
+
+def _latest(rows: list[Row], key: tuple[str, ...]) -> dict[tuple[Any, ...] | Any, Row]:
+    """Per ``key``, the row of the highest round."""
+    out: dict[Any, Row] = {}
+    for r in rows:
+        k = r[key[0]] if len(key) == 1 else tuple(r[f] for f in key)
+        if k not in out or r["round"] > out[k]["round"]:
+            out[k] = r
+    return out
+
+
+def _shares(values: list[str]) -> dict[str, Any]:
+    counts = Counter(values)
+    return {"counts": {k: counts.get(k, 0) for k in RATINGS},
+            "shares": {k: _rate(counts.get(k, 0), len(values)) for k in RATINGS},
+            "rate": _rate(sum(counts.get(k, 0) for k in CONTENT), len(values))}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+P = TypeVar("P", bound=Projection)
+
+
+def find_projection(source: Any, cls: type[P]) -> P:
+    """The ``cls`` projection of ``source``: that projection itself, a holder of projections by
+    name (a service's ``Views``, a ProjectionRunner) or a sequence of projections."""
+    if isinstance(source, cls):
+        return source
+    if hasattr(source, "projection"):
+        found = source.projection(cls.name)
+    else:
+        found = next((p for p in source if isinstance(p, cls)), None)
+    if not isinstance(found, cls):
+        raise LookupError(f"no {cls.__name__} projection ({cls.name!r}) in {source!r}")
+    return found
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [ProposalList()]
+    return [Worklist(), UnitInbox(), ProposerCases(), PublicCases(), Statistics()]
+
+
+__all__ = ["PROJECTIONS", "Worklist", "UnitInbox", "ProposerCases", "PublicCases", "Statistics",
+           "worklist", "unit_inbox", "cases_of_member", "proposers_by_case", "public_list",
+           "public_detail", "statistics", "compute_statistics", "find_projection", "STATUSES"]

@@ -17,7 +17,7 @@ SUBMISSION = dict(title="关于提升湿地生态功能的提案", reasons="星�
 def test_health_and_the_public_proposal_list(container_factory, config, rpc_as):
     port = find_free_port()
     web = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
-    container_factory(ProposalsService, config).start()
+    container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": "2024-03-01T09:00:00+08:00"}).start()
     container_factory(GatewayService, web).start()
     base = f"http://127.0.0.1:{port}"
 
@@ -28,13 +28,16 @@ def test_health_and_the_public_proposal_list(container_factory, config, rpc_as):
     assert body["services"]["members"] == {"ok": False, "error": "not running (no RPC queue)"}
 
     member, staff = rpc_as(MEMBER), rpc_as(STAFF)
-    hidden = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]  # not filed: not public
-    shown = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
-    staff.proposals.file_proposal(shown, "2024-020")
+    hidden = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]  # filed, not published
+    staff.proposals.file_proposal(hidden)
+    shown = member.proposals.submit_proposal(**SUBMISSION, publish_consent=True)["proposal_id"]
+    staff.proposals.file_proposal(shown)
+    staff.proposals.publish_proposal(shown, ["王建国"])
 
     def public():
         return requests.get(f"{base}/api/public/proposals", timeout=10).json()["proposals"]
     [row] = wait_until(public, what="the filed proposal in the public list")
-    assert row["case_number"] == "2024-020" and row["status"] == "filed"
+    assert row["case_number"] == "2024-002" and row["status"] == "filed"
+    assert row["proposer_names"] == ["王建国"]
     assert "proposer" not in row and "co_signers" not in row and "proposal_id" not in row
     assert hidden not in str(public())

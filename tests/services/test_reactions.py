@@ -14,12 +14,13 @@ from xieshang.kernel.envelope import Actor
 
 from .conftest import MEMBER, STAFF, UNIT, entrypoint_of, store_of, wait_until
 
+FIXED = "2024-03-01T09:00:00+08:00"
 SUBMISSION = dict(title="关于加强工业遗存保护利用的提案", reasons="一批老厂房闲置，面临拆除。",
                   suggestions="建立工业遗存名录，引入文旅项目活化利用。", category="culture")
 
 
 def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_factory, config, rpc_as):
-    proposals = container_factory(ProposalsService, config)
+    proposals = container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": FIXED})
     members = container_factory(MembersService, config)
     proposals.start()
     members.start()
@@ -27,7 +28,7 @@ def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_facto
     staff.members.appoint_member(MEMBER.user_id, "李明", "经济界", "第十届", station="大武口区委员工作站")
 
     pid = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
-    staff.proposals.file_proposal(pid, "2024-010")
+    staff.proposals.file_proposal(pid)
 
     def points():
         return staff.members.get_member(MEMBER.user_id)["points"]
@@ -58,14 +59,14 @@ def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_facto
 
 
 def test_notify_queues_notices_for_proposer_and_units(container_factory, config, rpc_as):
-    container_factory(ProposalsService, config).start()
+    container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": FIXED}).start()
     notify = container_factory(NotifyService, config)
     notify.start()
     staff, member, unit = rpc_as(STAFF), rpc_as(MEMBER), rpc_as(UNIT)
 
     pid = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
-    staff.proposals.file_proposal(pid, "2024-011")
-    staff.proposals.assign_proposal(pid, "mzj", reply_deadline="2099-06-30")
+    staff.proposals.file_proposal(pid)
+    staff.proposals.assign_proposal(pid, "mzj", deadline="2024-06-28")
 
     def inbox_kinds(client, user):
         return [n["kind"] for n in client.notify.inbox(user)]
@@ -73,7 +74,7 @@ def test_notify_queues_notices_for_proposer_and_units(container_factory, config,
     wait_until(lambda: inbox_kinds(member, MEMBER.user_id) == ["proposal_assigned", "proposal_filed"],
                what="the proposer's notices")
     [notice] = unit.notify.inbox("mzj")
-    assert "主办" in notice["body"] and "2099-06-30" in notice["body"] and "2024-011" in notice["body"]
+    assert "主办" in notice["body"] and "2024-06-28" in notice["body"] and "2024-001" in notice["body"]
     assert notice["subject"] == f"proposal-{pid}"
 
     queued = store_of(notify).read_stream(f"notices-proposal-{pid}")

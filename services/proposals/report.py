@@ -1,0 +1,238 @@
+"""The year-end report of the proposals 两公开一公示一通报: the year's statistics, the per-case
+handling table and the units' results, as CSV, one XLSX workbook and two PNG charts.
+
+CSV files are UTF-8 with a byte order mark, which Excel in China needs to read them as UTF-8.
+Headers are "中文 english_key", so that people read them and programs can split them.
+The public report (``public=True``) leaves out the proposers' ids; neither version shows a
+rating of a single case (ratings are confidential: only rates per unit and overall appear).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from xieshang.kernel.clock import SHANGHAI
+from xieshang.kernel.projection import Projection
+
+from .domain import REPLY_CLASSES
+from .views import (ProposerCases, Statistics, Worklist, find_projection, proposers_by_case,
+                    statistics)
+
+Row = dict[str, Any]
+
+STATISTICS_COLUMNS = (("section", "分项"), ("item", "指标"), ("value", "数值"))
+CASE_COLUMNS = (
+    ("case_number", "案号"), ("title", "题目"), ("category", "类别"), ("kind", "类型"),
+    ("status", "状态"), ("lead_unit", "主办单位"), ("co_units", "会办单位"), ("key", "重点提案"),
+    ("rounds", "办理轮次"), ("reply_class", "答复类别"), ("first_round_on_time", "首轮按时答复"),
+    ("last_replied_on", "最后答复日期"), ("closed_on", "办结日期"), ("published", "已公开"),
+)
+PROPOSERS_COLUMN = ("proposers", "提案人")
+UNIT_COLUMNS = (
+    ("unit", "承办单位"), ("assigned", "主办件数"), ("co_assigned", "会办件数"),
+    ("replies", "答复次数"), ("replied", "已答复件数"), ("first_round_replies", "首轮答复件数"),
+    ("first_round_on_time", "首轮按时答复件数"), ("on_time_rate", "按时答复率"),
+    ("ratings", "测评数"), ("satisfaction_rate", "满意率"),
+    ("attitude_satisfaction_rate", "办理态度满意率"),
+    *((f"reply_class_{k}", f"{k}类") for k in REPLY_CLASSES),
+)
+# Families that render Chinese, most common on Linux servers first.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+                "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN", "SimHei",
+                "Microsoft YaHei", "PingFang SC")
+
+
+def write_year_report(conn: sa.Connection, projections: Sequence[Projection] | Any, year: int,
+                      out_dir: str | Path, *, public: bool = False) -> list[Path]:
+    """Write the report of ``year`` into ``out_dir`` (created if need be) and return the paths:
+    ``proposals-<year>-statistics.csv``, ``proposals-<year>-cases.csv``,
+    ``proposals-<year>.xlsx`` (sheets statistics, cases, units) and two charts,
+    ``proposals-<year>-on-time-by-unit.png`` and ``proposals-<year>-satisfaction-by-unit.png``.
+
+    ``projections``: the service's projections as set up by its runner (the runner's list, the
+    runner itself or a service's ``Views``).
+    ``public``: leave out the proposers' ids (the internal report lists them per case)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stats = statistics(conn, projections, year)
+    stat_rows = statistics_rows(stats)
+    cases = case_rows(conn, projections, year, public=public)
+    units = unit_rows(stats)
+    case_columns = CASE_COLUMNS if public else (*CASE_COLUMNS, PROPOSERS_COLUMN)
+
+    paths = [out / f"proposals-{year}-statistics.csv", out / f"proposals-{year}-cases.csv",
+             out / f"proposals-{year}.xlsx", out / f"proposals-{year}-on-time-by-unit.png",
+             out / f"proposals-{year}-satisfaction-by-unit.png"]
+    _write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
+    _write_csv(paths[1], case_columns, cases)
+    _write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
+                           ("cases", case_columns, cases), ("units", UNIT_COLUMNS, units)])
+    _bar_chart(paths[3], {u["unit"]: u["on_time_rate"] for u in units},
+               f"On-time reply rate by unit, {year} (first-round replies)", "按时答复率")
+    _bar_chart(paths[4], {u["unit"]: u["satisfaction_rate"] for u in units},
+               f"Satisfaction rate by unit, {year} (satisfied + basically satisfied)", "满意率")
+    return paths
+
+
+def statistics_rows(stats: Row) -> list[Row]:
+    """The statistics flattened: one row per figure, ``section`` the top-level key and ``item``
+    the path below it joined with dots (e.g. units / mzj.on_time_rate); the top-level figures
+    (year, proposals, filed) in section "overall"."""
+    rows: list[Row] = []
+
+    def walk(section: str, path: tuple[str, ...], value: Any) -> None:
+        if isinstance(value, dict):
+            for k, sub in value.items():
+                walk(section, (*path, str(k)), sub)
+        else:
+            rows.append({"section": section, "item": ".".join(path), "value": value})
+
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            walk(key, (), value)
+        else:
+            walk("overall", (key,), value)
+    return rows
+
+
+def case_rows(conn: sa.Connection, projections: Sequence[Projection] | Any, year: int, *,
+              public: bool = False) -> list[Row]:
+    """The handling table: one row per case filed among the year's proposals, by case number.
+    ``reply_class`` is that of the latest reply, ``first_round_on_time`` None until replied;
+    dates are the committee's (Beijing) dates."""
+    w = find_projection(projections, Worklist).cases.c
+    s = find_projection(projections, Statistics).replies
+    cases = conn.execute(sa.select(w.proposal_id, w.case_number, w.title, w.category, w.kind,
+                                   w.status, w.lead_unit, w.co_units, w.key, w.round, w.closed_at,
+                                   w.published)
+                         .where(w.year == year, w.case_number.is_not(None))
+                         .order_by(w.case_number)).mappings().all()
+    ids = [c["proposal_id"] for c in cases]
+    replies: dict[str, list[Row]] = {}
+    for r in conn.execute(sa.select(s).where(s.c.proposal_id.in_(ids)).order_by(s.c.round)).mappings():
+        replies.setdefault(r["proposal_id"], []).append(dict(r))
+    proposers = {} if public else proposers_by_case(
+        conn, find_projection(projections, ProposerCases), ids)
+    rows = []
+    for c in cases:
+        mine = replies.get(c["proposal_id"], [])
+        row = {
+            **{k: c[k] for k in ("case_number", "title", "category", "kind", "status", "lead_unit",
+                                 "key", "published")},
+            "closed_on": _local_date(c["closed_at"]),
+            "co_units": list(c["co_units"] or ()), "rounds": c["round"],
+            "reply_class": mine[-1]["reply_class"] if mine else None,
+            "first_round_on_time": next((r["on_time"] for r in mine if r["round"] == 1), None),
+            "last_replied_on": mine[-1]["replied_on"] if mine else None,
+        }
+        if not public:
+            row["proposers"] = proposers.get(c["proposal_id"], [])
+        rows.append(row)
+    return rows
+
+
+def _local_date(timestamp: str | None) -> str | None:
+    return datetime.fromisoformat(timestamp).astimezone(SHANGHAI).date().isoformat() if timestamp else None
+
+
+def unit_rows(stats: Row) -> list[Row]:
+    """One row per unit of ``stats["units"]``, the reply classes as reply_class_A, _B, _C."""
+    return [{"unit": unit, **{k: v for k, v in figures.items() if k != "reply_classes"},
+             **{f"reply_class_{k}": n for k, n in figures["reply_classes"].items()}}
+            for unit, figures in stats["units"].items()]
+
+
+# -- writers ------------------------------------------------------------------------------------
+
+def _header(columns: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"{label} {key}" for key, label in columns]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ";".join(map(str, value))
+    return str(value)  # floats: the shortest text that reads back as the same number
+
+
+def _write_csv(path: Path, columns: Sequence[tuple[str, str]], rows: list[Row]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(_header(columns))
+        writer.writerows([_text(r.get(key)) for key, _ in columns] for r in rows)
+
+
+def _write_xlsx(path: Path, sheets: list[tuple[str, Sequence[tuple[str, str]], list[Row]]]) -> None:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, columns, rows in sheets:
+        ws = wb.create_sheet(title)
+        ws.append(_header(columns))
+        for r in rows:
+            ws.append([_cell(r.get(key)) for key, _ in columns])
+            for cell, (key, _) in zip(ws[ws.max_row], columns):
+                if isinstance(cell.value, float) and _is_rate(key, r):
+                    cell.number_format = "0.0%"
+        ws.freeze_panes = "A2"
+        for i, (key, label) in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = \
+                40 if key == "title" else max(12, len(label) * 2 + 4)
+    wb.save(path)
+
+
+def _cell(value: Any) -> Any:
+    # XLSX keeps numbers and booleans as such; lists become text.
+    return ";".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
+def _is_rate(key: str, row: Row) -> bool:
+    """Rates and shares are shown as percentages (the statistics sheet says which in its item)."""
+    path = str(row.get("item", "")).split(".") if key == "value" else [key]
+    return path[-1].endswith("rate") or "shares" in path
+
+
+def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh: str) -> None:
+    """A horizontal bar chart of the units' rates, best on top; units without a rate are left
+    out (and said to be). Labels are unit ids; the title is Chinese too when a CJK font exists."""
+    shown = sorted(((u, r) for u, r in rates.items() if r is not None), key=lambda x: (x[1], x[0]))
+    font = cjk_font()
+    fig = Figure(figsize=(8, 1.6 + 0.45 * max(len(shown), 1)), dpi=100)
+    FigureCanvasAgg(fig)  # render with Agg, without touching pyplot's global state
+    ax = fig.add_subplot()
+    if shown:
+        units, values = zip(*shown)
+        bars = ax.barh(units, [100 * v for v in values], color="#b22222")
+        ax.bar_label(bars, labels=[f"{100 * v:.1f}%" for v in values], padding=3)
+    else:
+        ax.set_yticks([])
+        ax.text(50, 0.5, "no data", ha="center", va="center")
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("percent")
+    left_out = sorted(u for u, r in rates.items() if r is None)
+    if left_out:
+        ax.set_ylabel(f"not shown (nothing to count): {', '.join(left_out)}", fontsize=7)
+    ax.set_title(f"{title_zh} {title}" if font else title, fontfamily=font or None, fontsize=10)
+    if font:
+        for label in ax.get_yticklabels():
+            label.set_fontfamily([font, "DejaVu Sans"])
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font family that renders Chinese, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FAMILIES if name in installed), None)
