@@ -140,6 +140,19 @@ def test_audit_commands_work_on_the_demo_data(stack, tmp_path):
     assert rebuild.exit_code == 0, rebuild.output
     assert "proposals: rebuilt worklist, unit_inbox" in rebuild.stdout and "events/s" in rebuild.stdout
 
+    # The year-end report, internal and public (no proposer ids in the public one).
+    from xieshang.kernel.clock import SHANGHAI, SystemClock
+    this_year = str(SystemClock().today(SHANGHAI).year)
+    for version in ("internal", "public"):
+        made = cli("report", this_year, "--out", str(tmp_path / version),
+                   *(["--public"] if version == "public" else []))
+        assert made.exit_code == 0, made.output
+        assert len(made.stdout.split()) == 5 and made.stdout.count(".png") == 2
+    cases = (tmp_path / "public" / f"proposals-{this_year}-cases.csv").read_text(encoding="utf-8-sig")
+    assert "关于提升星海湖湿地生态功能的提案" in cases and "m-szs-" not in cases
+    assert "m-szs-003" in (tmp_path / "internal" / f"proposals-{this_year}-cases.csv").read_text(
+        encoding="utf-8-sig")
+
     # A tampered copy of the proposals store fails verification, naming the position.
     copy = tmp_path / "tampered"
     shutil.copytree(data / "proposals", copy / "proposals", ignore=shutil.ignore_patterns("*.log"))

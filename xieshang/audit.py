@@ -11,18 +11,17 @@ import os
 import sys
 import unicodedata
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Callable
 
 import click
 
 from . import catalog
+from .kernel.clock import SHANGHAI
 from .kernel.config import ConfigError
 from .kernel.envelope import Envelope
 
-# China has kept UTC+08:00 all year since 1991, so a fixed offset is exact for Asia/Shanghai.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 EXIT_BAD = 1     # verify found a problem
 EXIT_USAGE = 2   # unknown stream, service or projection
@@ -301,3 +300,39 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
     return str(value)
+
+
+# -- report -------------------------------------------------------------------
+@click.command()
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder to write the files into (created if missing).")
+@click.option("--public", is_flag=True,
+              help="The version to publish: without the proposers' ids (两公开一公示一通报).")
+@data_dir_option
+def report(year: int, out_dir: str, public: bool) -> None:
+    """The proposals year-end report for YEAR: statistics and the per-case handling table as CSV
+    and XLSX, and the on-time and satisfaction charts per unit as PNG.
+
+    The read models are first brought up to date with the event store, so the report reflects
+    everything recorded.
+    """
+    from services.proposals.report import write_year_report
+
+    from .kernel.projection import ProjectionRunner
+    from .kernel.store.memory import MemoryEventStore
+
+    service = "proposals"
+    store = _open(service) or MemoryEventStore(catalog.settings(service).deployment)
+    engine, schema = catalog.views_engine(service)
+    try:
+        runner = ProjectionRunner(store, engine, catalog.projections(service), schema=schema)
+        runner.setup()
+        runner.catch_up()
+        with engine.connect() as conn:
+            written = write_year_report(conn, runner, year, out_dir, public=public)
+    finally:
+        store.close()
+        engine.dispose()
+    for path in written:
+        click.echo(str(path))

@@ -23,6 +23,7 @@ COMMANDS = {
     "as-of": ("xieshang.audit", "as_of"),
     "verify": ("xieshang.audit", "verify"),
     "rebuild": ("xieshang.audit", "rebuild"),
+    "report": ("xieshang.audit", "report"),
     "relay": ("xieshang.ops", "relay"),
     "dead-letters": ("xieshang.ops", "dead_letters"),
 }
