@@ -83,7 +83,7 @@ def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
 
     filed = [p for p in PROPOSALS if ("staff", "file_proposal", {}) in p.steps]
     published = [p for p in PROPOSALS if any(step[1] == "publish_proposal" for step in p.steps)]
-    public = requests.get(f"{base}/api/public/proposals", timeout=10).json()["proposals"]
+    public = requests.get(f"{base}/api/public/proposals", timeout=10).json()
     assert sorted(r["title"] for r in public) == sorted(p.title for p in published)
     assert {r["reply_class"] for r in public} == {"A", "B"}
     assert not any("proposer" in r or "co_signers" in r for r in public)

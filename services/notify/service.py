@@ -14,7 +14,7 @@ from nameko.rpc import rpc
 
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext, MissingActor
-from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotAllowed
+from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotAllowed, NotYet
 from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.runtime import EventStoreDependency, RequestContext
 from xieshang.kernel.store import ConcurrencyError, EventStore
@@ -65,7 +65,7 @@ class NotifyService:
         if not isinstance(limit, int) or not 1 <= limit <= 500:
             raise InvalidCommand("bad limit", {"limit": "an integer from 1 to 500"})
         if after_position and not self.views.wait_for(int(after_position)):
-            raise DomainError(f"the inbox has not caught up with position {after_position} yet; "
+            raise NotYet(f"the inbox has not caught up with position {after_position} yet; "
                               "try again shortly")
         rows = self.views.projection("inbox").rows
         query = (sa.select(rows).where(rows.c.recipient == user_id)

@@ -22,7 +22,7 @@ from nameko.timer import timer
 
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.context import CommandContext, MissingActor
-from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotAllowed, NotFound
+from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotAllowed, NotFound, NotYet
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Envelope, new_id
 from xieshang.kernel.runtime import EventStoreDependency, RequestContext
 from xieshang.kernel.store import ConcurrencyError, EventStore
@@ -39,7 +39,7 @@ EXPECTED = (DomainError, MissingActor, ConcurrencyError)
 MAX_LIST = 500
 SYSTEM_RETRIES = 5        # reloads of a system decision (timer, follow-on) that lost a race
 DEADLINE_CHECK_SECONDS = 300
-READERS_OF_ALL = (STAFF, AUDITOR, LEADER)
+READERS_OF_ALL = (STAFF, AUDITOR, LEADER, "subscriber")  # subscriber systems read, never write
 
 
 class ProposalsService:
@@ -475,7 +475,7 @@ class ProposalsService:
         if not isinstance(after_position, int) or after_position < 0:
             raise InvalidCommand("bad after_position", {"after_position": "a log position (integer >= 0)"})
         if after_position and not self.views.wait_for(after_position):
-            raise DomainError(f"the read models have not caught up with position {after_position} "
+            raise NotYet(f"the read models have not caught up with position {after_position} "
                               "yet; try again shortly")
 
     @staticmethod

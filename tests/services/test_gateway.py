@@ -35,7 +35,7 @@ def test_health_and_the_public_proposal_list(container_factory, config, rpc_as):
     staff.proposals.publish_proposal(shown, ["王建国"])
 
     def public():
-        return requests.get(f"{base}/api/public/proposals", timeout=10).json()["proposals"]
+        return requests.get(f"{base}/api/public/proposals", timeout=10).json()
     [row] = wait_until(public, what="the filed proposal in the public list")
     assert row["case_number"] == "2024-002" and row["status"] == "filed"
     assert row["proposer_names"] == ["王建国"]

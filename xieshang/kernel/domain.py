@@ -13,9 +13,16 @@ from .envelope import Envelope
 
 
 class DomainError(Exception):
-    """A command was refused. ``code`` is stable for clients; the message is for people."""
+    """A command was refused. ``code`` is stable for clients; the message is for people.
+
+    ``args`` are always the constructor's arguments, so that an error crossing RPC can be
+    rebuilt with its details (xieshang.kernel.runtime registers them with nameko).
+    """
 
     code = "domain_error"
+
+    def __str__(self) -> str:
+        return self.message if hasattr(self, "message") else super().__str__()
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": str(self)}
@@ -27,8 +34,8 @@ class InvalidCommand(DomainError):
     code = "invalid_command"
 
     def __init__(self, message: str, fields: Mapping[str, str] | None = None):
-        super().__init__(message)
-        self.fields = dict(fields or {})
+        self.message, self.fields = message, dict(fields or {})
+        super().__init__(message, self.fields)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "fields": self.fields}
@@ -38,6 +45,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class NotYet(DomainError):
+    """The answer is not ready yet (e.g. a read model has not caught up): try again shortly."""
+
+    code = "not_yet"
+
+
 class WrongState(DomainError):
     """The command does not apply in the current state; says which commands do."""
 
@@ -45,8 +58,9 @@ class WrongState(DomainError):
 
     def __init__(self, command: str, state: str, allowed: Iterable[str]):
         self.command, self.state, self.allowed = command, state, sorted(allowed)
-        super().__init__(f"cannot {command} in state {state!r}; allowed here: "
-                         f"{', '.join(self.allowed) or 'nothing'}")
+        self.message = (f"cannot {command} in state {state!r}; allowed here: "
+                        f"{', '.join(self.allowed) or 'nothing'}")
+        super().__init__(command, state, self.allowed)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "state": self.state, "allowed": self.allowed}
@@ -59,7 +73,8 @@ class NotAllowed(DomainError):
 
     def __init__(self, command: str, missing: str):
         self.command, self.missing = command, missing
-        super().__init__(f"not allowed to {command}: {missing}")
+        self.message = f"not allowed to {command}: {missing}"
+        super().__init__(command, missing)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "missing": self.missing}

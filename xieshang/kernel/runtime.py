@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Callable
 
+from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider, SharedExtension
 
 from .config import Settings, make_event_store
@@ -49,6 +51,9 @@ class StoreHolder(SharedExtension):
 
     def start(self) -> None:
         if not _truthy(self.container.config.get("XIESHANG_RELAY")):
+            return
+        # A service whose log is private (the gateway's accounts) sets publish_events = False.
+        if not getattr(self.container.service_cls, "publish_events", True):
             return
         from .relay import Relay
 
@@ -100,3 +105,39 @@ class _LazyContext:
 
     def __getattr__(self, name):
         return getattr(self.get(), name)
+
+
+# -- refusals across RPC ----------------------------------------------------------------------
+
+class RemoteRefusal(RemoteError):
+    """A domain refusal (or a concurrency conflict) raised by a service, as its caller sees it:
+    still a nameko ``RemoteError`` (``exc_type``, ``value``), plus ``details``, the error's
+    ``to_dict()`` (code, message, and the fields, state, allowed commands or missing right)."""
+
+    def __init__(self, exc_type: str, value: str, details: dict):
+        super().__init__(exc_type, value)
+        self.details = details
+
+
+def _rebuilder(cls: type) -> Callable[..., RemoteRefusal]:
+    def rebuild(*args) -> RemoteRefusal:
+        try:
+            original = cls(*args)
+        except Exception:  # args from an older or newer peer: keep what we can
+            return RemoteRefusal(cls.__name__, " ".join(map(str, args)),
+                                 {"code": getattr(cls, "code", "domain_error"), "message": ""})
+        return RemoteRefusal(cls.__name__, str(original), original.to_dict())
+    return rebuild
+
+
+def _register_refusals() -> None:
+    from nameko.exceptions import get_module_path, registry
+
+    from .domain import DomainError, InvalidCommand, NotAllowed, NotFound, NotYet, WrongState
+    from .store.port import ConcurrencyError
+
+    for cls in (DomainError, InvalidCommand, NotAllowed, NotFound, NotYet, WrongState, ConcurrencyError):
+        registry[get_module_path(cls)] = _rebuilder(cls)
+
+
+_register_refusals()

@@ -25,9 +25,16 @@ class ConcurrencyError(StoreError):
 
     def __init__(self, stream: str, expected: int | None, actual: int):
         self.stream, self.expected, self.actual = stream, expected, actual
-        super().__init__(
-            f"stream {stream!r} is at version {actual}, not at the expected version {expected}; "
-            "someone else changed it first: reload and retry")
+        # args stay the constructor's, so the error can be rebuilt after crossing RPC
+        super().__init__(stream, expected, actual)
+
+    def __str__(self) -> str:
+        return (f"stream {self.stream!r} is at version {self.actual}, not at the expected version "
+                f"{self.expected}; someone else changed it first: reload and retry")
+
+    def to_dict(self) -> dict:
+        return {"code": "conflict", "message": str(self), "stream": self.stream,
+                "expected_version": self.expected, "actual_version": self.actual}
 
 
 class DuplicateEventError(StoreError):

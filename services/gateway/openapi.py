@@ -1,0 +1,111 @@
+"""The OpenAPI 3.1 document, generated from the same route table and models that validate
+requests (api.py), so the document says what the gateway does."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from .api import ROUTES, Route
+
+PROBLEM = {
+    "type": "object", "required": ["type", "title", "status", "detail", "request_id", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"}, "request_id": {"type": "string"},
+        "code": {"type": "string"},
+        "invalid_params": {"type": "array", "items": {
+            "type": "object", "required": ["name", "reason"],
+            "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
+        "state": {"type": "string"}, "allowed": {"type": "array", "items": {"type": "string"}},
+        "missing": {"type": "string"},
+    },
+}
+_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def openapi_path(rule: str) -> str:
+    return _PARAM.sub(lambda m: "{" + m.group(2) + "}", rule)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": route.rpc,
+        "summary": route.summary, "tags": [route.tag],
+        "parameters": [], "responses": {},
+    }
+    for kind, name in _PARAM.findall(route.path):
+        op["parameters"].append({"name": name, "in": "path", "required": True,
+                                 "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}
+                                 if kind == "int" else {"type": "string", "minLength": 1,
+                                                        "maxLength": 64, "pattern": r"^[^/]+$"}})
+    if route.query is not None:
+        schema = route.query.model_json_schema()
+        for name, prop in schema.get("properties", {}).items():
+            prop = {k: v for k, v in prop.items() if k != "title"}
+            op["parameters"].append({"name": name, "in": "query", "required": False, "schema": prop,
+                                     **({"description": prop["description"]} if "description" in prop else {})})
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _schema_of(route.body, components)}}}
+    op["responses"][str(route.status)] = {
+        "description": "done" if route.is_command else "found",
+        "headers": {"X-Request-ID": {"schema": {"type": "string"},
+                                     "description": "the request's id, also the events' correlation id"}},
+        "content": {"application/json": {"schema": route.response}}}
+    if route.body is not None or route.query is not None:
+        op["responses"]["400"] = _problem("malformed request (not JSON, wrong content type)")
+        op["responses"]["422"] = _problem("invalid input: invalid_params names each field")
+    if route.roles is None:
+        op["security"] = []
+    else:
+        op["responses"]["401"] = _problem("not signed in, or the token expired")
+        op["responses"]["403"] = _problem("signed in without the right: missing names it")
+    op["responses"]["404"] = _problem("no such case, comment or route")
+    if route.is_command:
+        op["responses"]["409"] = _problem("wrong state (state, allowed) or a concurrent change")
+        op["responses"]["422"] = _problem("invalid input: invalid_params names each field")
+    op["responses"]["503"] = _problem("a service did not answer in time, or a read model lags: retry")
+    return op
+
+
+def document(title: str = "xieshang 协商 API", version: str = "0.1.0",
+             extra_routes: list[Route] | None = None) -> dict[str, Any]:
+    components: dict[str, Any] = {"Problem": PROBLEM}
+    paths: dict[str, Any] = {}
+    for route in [*ROUTES, *(extra_routes or [])]:
+        paths.setdefault(openapi_path(route.path), {})[route.method.lower()] = _operation(route, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Casework of a political consultative committee: proposals, members. "
+                                "Errors are application/problem+json (RFC 9457). Commands answer with "
+                                "the position of their last event; pass it as wait_for to a query to "
+                                "read your own writes."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "from POST /api/auth/login"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                           "description": "for subscriber systems"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }
