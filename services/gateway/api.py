@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # Roles (Actor.role). "public" is a signed-in resident (comments); no login at all is anonymous.
 STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC = (
     "staff", "member", "unit", "leader", "auditor", "admin", "subscriber", "public")
-ANYONE_SIGNED_IN = frozenset({STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC})
+INFORMANT = "informant"
+ANYONE_SIGNED_IN = frozenset({STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC, INFORMANT})
 READERS = frozenset({STAFF, AUDITOR, LEADER, SUBSCRIBER})
 
 # RPCs whose decision takes the body's reason as an argument (it is also recorded as the events' reason)
@@ -177,6 +178,51 @@ class CalendarAmendment(Body):
     remove_workdays: list[date] = Field(default_factory=list, max_length=366)
 
 
+# -- accounts (handled by the gateway itself) ----------------------------------------------------
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class NewAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Id
+    role: Literal["staff", "member", "unit", "leader", "auditor", "admin", "informant", "public"]
+    organisation: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(min_length=1, max_length=50)
+    password: str = Field(min_length=10, max_length=1024)
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=10, max_length=1024)
+
+
+class AccountReason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str = Field(min_length=1, max_length=100, description="the subscriber system, e.g. OA")
+    organisation: str = Field(min_length=1, max_length=64)
+
+
+ACTOR = {"type": "object", "required": ["user_id", "role", "organisation"],
+         "properties": {"user_id": {"type": "string"}, "role": {"type": "string"},
+                        "organisation": {"type": "string"}}}
+TOKEN = {"type": "object", "required": ["token", "token_type", "expires_at", "actor"],
+         "properties": {"token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                        "expires_at": {"type": "string"}, "actor": ACTOR}}
+API_KEY = {"type": "object", "required": ["key_id", "api_key"],
+           "properties": {"key_id": {"type": "string"}, "api_key": {"type": "string"},
+                          "system": {"type": "string"}}}
+DONE = {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "string"}}}
+
+
 # -- queries ----------------------------------------------------------------------------------
 
 class WorklistQuery(Page):
@@ -230,7 +276,7 @@ class Route:
     service: str
     rpc: str
     roles: frozenset[str] | None    # None: public, no login needed
-    body: type[Body] | None = None
+    body: type[BaseModel] | None = None
     query: type[Query] | None = None
     status: int = 200
     response: dict = field(default_factory=lambda: OBJECT)
@@ -249,7 +295,30 @@ def _command(path: str, rpc: str, summary: str, roles: set[str], body: type[Body
                  frozenset(roles), body=body, status=status, response=RECEIPT)
 
 
+def _account(method: str, path: str, handler: str, summary: str, roles: frozenset[str] | None,
+             body: type[BaseModel] | None, response: dict, status: int = 200) -> Route:
+    return Route(method, path, summary, "gateway", handler, roles, body=body, status=status,
+                 response=response, tag="accounts", rename=())
+
+
 ROUTES: list[Route] = [
+    # accounts, tokens and API keys: the gateway's own
+    _account("POST", "/api/auth/login", "login", "Log in: a token for Authorization: Bearer", None,
+             Login, TOKEN),
+    _account("GET", "/api/auth/me", "me", "Who the token or key names", ANYONE_SIGNED_IN,
+             None, ACTOR),
+    _account("POST", "/api/accounts", "register", "Open an account", frozenset({ADMIN, STAFF}),
+             NewAccount, ACTOR, status=201),
+    _account("PUT", "/api/accounts/<user_id>/password", "set_password", "Set a new password (ends "
+             "every session of the account)", ANYONE_SIGNED_IN - {SUBSCRIBER}, NewPassword, DONE),
+    _account("POST", "/api/accounts/<user_id>/unlock", "unlock", "Unlock a locked account",
+             frozenset({ADMIN}), None, DONE),
+    _account("POST", "/api/accounts/<user_id>/disable", "disable", "Disable an account",
+             frozenset({ADMIN}), AccountReason, DONE),
+    _account("POST", "/api/api-keys", "issue_api_key", "Issue an API key for a subscriber system "
+             "(shown once)", frozenset({ADMIN}), NewApiKey, API_KEY, status=201),
+    _account("POST", "/api/api-keys/<key_id>/revocation", "revoke_api_key", "Revoke an API key",
+             frozenset({ADMIN}), AccountReason, {"type": "object"}),
     # 提
     Route("POST", "/api/proposals", "Submit a proposal 提交提案", "proposals", "submit_proposal",
           frozenset({MEMBER, STAFF}), body=SubmitProposal, status=201, response=RECEIPT),

@@ -24,6 +24,12 @@ PROBLEM = {
     },
 }
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+# Path parameters are ids: letters, digits and _ . : - (what the services accept as ids).
+ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"}
+PATH_PARAMETERS = {
+    # 案号: the session (letters, digits, Chinese) and a sequence number, e.g. 2024-001
+    "case_number": {"type": "string", "pattern": r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.-]{0,39}$"},
+}
 
 
 def openapi_path(rule: str) -> str:
@@ -52,8 +58,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     for kind, name in _PARAM.findall(route.path):
         op["parameters"].append({"name": name, "in": "path", "required": True,
                                  "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}
-                                 if kind == "int" else {"type": "string", "minLength": 1,
-                                                        "maxLength": 64, "pattern": r"^[^/]+$"}})
+                                 if kind == "int" else PATH_PARAMETERS.get(name, ID)})
     if route.query is not None:
         schema = route.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():
@@ -68,11 +73,22 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         "headers": {"X-Request-ID": {"schema": {"type": "string"},
                                      "description": "the request's id, also the events' correlation id"}},
         "content": {"application/json": {"schema": route.response}}}
+    op["responses"]["400"] = _problem("malformed request: no body or not JSON, or both a token and "
+                                      "an API key")
     if route.body is not None or route.query is not None:
-        op["responses"]["400"] = _problem("malformed request (not JSON, wrong content type)")
         op["responses"]["422"] = _problem("invalid input: invalid_params names each field")
+    if route.body is not None:
+        op["responses"]["413"] = _problem("the body is too large")
+        op["responses"]["415"] = _problem("the body is not application/json")
     if route.roles is None:
         op["security"] = []
+        # an invalid token is refused even where none is needed: say so rather than ignore it
+        op["responses"]["401"] = _problem("a token or API key was sent but does not hold")
+    if route.rpc == "login":
+        op["responses"]["401"] = _problem("wrong user id or password (the same answer for both)")
+        op["responses"]["403"] = _problem("the account is disabled")
+        op["responses"]["423"] = _problem("the account is locked after repeated failures: until when")
+        op["responses"]["429"] = _problem("too many attempts: Retry-After says when to try again")
     else:
         op["responses"]["401"] = _problem("not signed in, or the token expired")
         op["responses"]["403"] = _problem("signed in without the right: missing names it")

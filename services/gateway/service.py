@@ -15,33 +15,68 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from typing import Any
 
 import eventlet
+from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from xieshang.kernel.clock import clock_from_config
+from xieshang.kernel.config import Settings, make_views_engine
 from xieshang.kernel.context import CommandContext
+from xieshang.kernel.domain import DomainError
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.runtime import EventStoreDependency, StoreHolder
 
 from . import api, openapi
+from .auth import AuthError, Authenticator
 from .problems import Problem, from_refusal, invalid_input
 
 log = logging.getLogger(__name__)
 
 SERVICES = ("proposals", "members", "notify", "feedback")
 HEALTH_TIMEOUT = 3.0
-RPC_TIMEOUT = float(os.environ.get("XIESHANG_RPC_TIMEOUT", "10"))
+RPC_TIMEOUT = 10.0  # seconds, unless config XIESHANG_RPC_TIMEOUT says otherwise
 MAX_BODY = 1_000_000
 _REQUEST_ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+class _ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, but a request no route matches (a path werkzeug cannot even route,
+    such as one with an encoded newline) gets a problem+json answer, not werkzeug's HTML page."""
+
+    def __call__(self, environ, start_response):
+        try:
+            self.url_map.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            request_id = _request_id(Request(environ, shallow=True))
+            headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) \
+                and exc.valid_methods else None
+            problem = Problem(exc.code or 404, "no such route" if exc.code == 404 else exc.description,
+                              headers=headers)
+            return problem.response(environ.get("PATH_INFO", ""), request_id)(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class _ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return _ProblemWsgiApp(self)
+
+
+class _Http(HttpRequestHandler):
+    server = _ProblemWebServer()
+
+
+http = _Http.decorator
 
 
 class CallContext(DependencyProvider):
@@ -52,6 +87,28 @@ class CallContext(DependencyProvider):
         def act_as(ctx: CommandContext) -> None:
             worker_ctx.data.update(ctx.to_context_data())
         return act_as
+
+
+class Accounts(DependencyProvider):
+    """One Authenticator per container (its throttle and account cache are per instance; the
+    accounts themselves are events in the gateway's private log, shared by all instances)."""
+
+    holder = StoreHolder()
+
+    def start(self) -> None:
+        # built in start(): the StoreHolder's store is ready only then
+        config = self.container.config
+        self.engine, schema = make_views_engine(Settings.load(self.container.service_name, config))
+        self.auth = Authenticator.from_config(config, self.holder.store, self.engine,
+                                              clock_from_config(config), schema=schema)
+        self.auth.ensure_admin_from_config(config)
+
+    def stop(self) -> None:
+        if getattr(self, "engine", None) is not None:
+            self.engine.dispose()
+
+    def get_dependency(self, worker_ctx) -> Authenticator:
+        return self.auth
 
 
 class GatewayService:
@@ -65,6 +122,9 @@ class GatewayService:
     notify = RpcProxy("notify")
     feedback = RpcProxy("feedback")
     act_as = CallContext()
+    config = Config()
+    store = EventStoreDependency()   # the gateway's own, private log (accounts, API keys)
+    accounts = Accounts()
 
     _map = Map([Rule(r.path, methods=[r.method], endpoint=i) for i, r in enumerate(api.ROUTES)],
                strict_slashes=False)
@@ -107,14 +167,18 @@ class GatewayService:
                     value = kwargs.pop(old)
                     if value is not None:
                         kwargs[new] = value
-            reason = kwargs.pop("reason", None) if route.body else None
-            on_behalf_of = kwargs.pop("on_behalf_of", None) if route.body else None
-            if route.rpc in api.TAKES_REASON:  # the decision itself needs the reason too
-                kwargs["reason"] = reason
+            reason = on_behalf_of = None
+            if route.body is not None and issubclass(route.body, api.Body):  # a service command
+                reason, on_behalf_of = kwargs.pop("reason", None), kwargs.pop("on_behalf_of", None)
+                if route.rpc in api.TAKES_REASON:  # the decision itself needs the reason too
+                    kwargs["reason"] = reason
             if actor is not None:
                 self.act_as(CommandContext(actor=actor, reason=reason, on_behalf_of=on_behalf_of,
                                            correlation_id=request_id))
-            result = self._call(route.service, route.rpc, kwargs)
+            if route.service == "gateway":
+                result = self._local(route.rpc, actor, request, kwargs)
+            else:
+                result = self._call(route.service, route.rpc, kwargs)
             return _json(result, route.status, request_id)
         except Problem as problem:
             return problem.response(request.path, request_id)
@@ -136,8 +200,42 @@ class GatewayService:
         return actor
 
     def _authenticate(self, request: Request) -> Actor | None:
-        """Overridden by the authentication wiring (auth.py); here: nobody."""
-        return None
+        try:
+            return self.accounts.authenticate(request.headers)
+        except AuthError as exc:
+            raise Problem(exc.status, str(exc), code=exc.code, headers=exc.headers()) from None
+
+    # -- the gateway's own routes: accounts, tokens, API keys ---------------------------------
+    def _local(self, handler: str, actor: Actor | None, request: Request, kwargs: dict[str, Any]) -> Any:
+        auth = self.accounts
+        try:
+            if handler == "login":
+                token, expires_at, who = auth.login(kwargs["user_id"], kwargs["password"],
+                                                    request.remote_addr)
+                return {"token": token, "token_type": "Bearer", "expires_at": expires_at.isoformat(),
+                        "actor": who.to_dict()}
+            if handler == "me":
+                return actor.to_dict()
+            if handler == "register":
+                return auth.register(actor, kwargs["user_id"], kwargs["role"], kwargs["organisation"],
+                                     kwargs["display_name"], kwargs["password"]).to_dict()
+            if handler == "set_password":
+                auth.set_password(actor, kwargs["user_id"], kwargs["password"])
+            elif handler == "unlock":
+                auth.unlock(actor, kwargs["user_id"])
+            elif handler == "disable":
+                auth.disable(actor, kwargs["user_id"], kwargs["reason"])
+            elif handler == "issue_api_key":
+                key_id, key = auth.issue_api_key(actor, kwargs["system"], kwargs["organisation"])
+                return {"key_id": key_id, "api_key": key, "system": kwargs["system"]}
+            elif handler == "revoke_api_key":
+                auth.revoke_api_key(actor, kwargs["key_id"], kwargs["reason"])
+                return {"key_id": kwargs["key_id"]}
+            return {"user_id": kwargs["user_id"]}
+        except AuthError as exc:
+            raise Problem(exc.status, str(exc), code=exc.code, headers=exc.headers()) from None
+        except DomainError as exc:
+            raise from_refusal(type(exc).__name__, str(exc), exc.to_dict()) from None
 
     def _input(self, request: Request, route: api.Route) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -152,11 +250,12 @@ class GatewayService:
 
     def _call(self, service: str, method: str, kwargs: dict[str, Any]) -> Any:
         proxy = getattr(self, service)
+        timeout = float(self.config.get("XIESHANG_RPC_TIMEOUT") or RPC_TIMEOUT)
         try:
-            with eventlet.Timeout(RPC_TIMEOUT):
+            with eventlet.Timeout(timeout):
                 return getattr(proxy, method)(**kwargs)
         except eventlet.Timeout:
-            raise Problem(503, f"the {service} service did not answer within {RPC_TIMEOUT:.0f} s; "
+            raise Problem(503, f"the {service} service did not answer within {timeout:g} s; "
                                "try again shortly", headers={"Retry-After": "5"}) from None
         except UnknownService:
             raise Problem(503, f"the {service} service is not running", headers={"Retry-After": "5"}) from None
@@ -167,7 +266,11 @@ class GatewayService:
             if exc.exc_type not in _REFUSALS:
                 log.error("%s.%s failed: %s", service, method, exc.exc_type)
                 raise Problem(500, f"the {service} service failed on this request") from None
-            raise from_refusal(exc.exc_type, exc.value, getattr(exc, "details", None)) from None
+            details = dict(getattr(exc, "details", None) or {})
+            if "after_position" in details.get("fields", {}):  # the caller knows it as wait_for
+                details["fields"] = {("wait_for" if k == "after_position" else k): v
+                                     for k, v in details["fields"].items()}
+            raise from_refusal(exc.exc_type, exc.value, details) from None
 
     def _check(self, service: str) -> dict[str, Any]:
         proxy = getattr(self, service)

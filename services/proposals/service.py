@@ -474,6 +474,10 @@ class ProposalsService:
     def _wait(self, after_position: Any) -> None:
         if not isinstance(after_position, int) or after_position < 0:
             raise InvalidCommand("bad after_position", {"after_position": "a log position (integer >= 0)"})
+        if after_position > self.store.head():  # never written here: waiting would be in vain
+            raise InvalidCommand(f"position {after_position} is not in the proposals log",
+                                 {"after_position": f"a position this service returned (its log ends "
+                                                    f"at {self.store.head()})"})
         if after_position and not self.views.wait_for(after_position):
             raise NotYet(f"the read models have not caught up with position {after_position} "
                               "yet; try again shortly")
