@@ -78,8 +78,9 @@ def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
     health = requests.get(f"{base}/health", timeout=10)
     assert health.status_code == 200, health.text
     services = health.json()["services"]
-    assert set(services) == {"proposals", "members", "notify", "feedback"}
+    assert set(services) == {"proposals", "members", "notify", "feedback", "gateway"}
     assert all(s["ok"] for s in services.values())
+    services.pop("gateway")
 
     filed = [p for p in PROPOSALS if ("staff", "file_proposal", {}) in p.steps]
     published = [p for p in PROPOSALS if any(step[1] == "publish_proposal" for step in p.steps)]
@@ -96,6 +97,15 @@ def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
     # the opinion report, and the proposal converted into one (提案转社情民意)
     assert services["feedback"]["head"] == len(OPINION_REPORTS) + 1
     assert f"credited duty points for {len(filed)} filed proposals" in text
+
+    # The README's first authenticated call: log in as the demo staff and read the worklist.
+    from xieshang.demo import DEMO_PASSWORD, STAFF
+    login = requests.post(f"{base}/api/auth/login", timeout=10,
+                          json={"user_id": STAFF.user_id, "password": DEMO_PASSWORD})
+    assert login.status_code == 200, login.text
+    worklist = requests.get(f"{base}/api/worklist", timeout=10,
+                            headers={"Authorization": f"Bearer {login.json()['token']}"})
+    assert worklist.status_code == 200 and len(worklist.json()) == len(PROPOSALS)
 
     # Ctrl-C stops every service process (run.sh execs `xieshang up`, whose children they are).
     children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,

@@ -197,6 +197,13 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
         say("demo data is already loaded: nothing to do")
         return {"loaded": False}
     staff = rpc(STAFF)
+    # The members service checks a member's sector and station against the committee's
+    # organisation tree, so the tree comes first.
+    staff.members.register_organisation("szs", "committee", "石嘴山市政协", level="city")
+    for n, sector in enumerate(sorted({m[2] for m in MEMBERS}), 1):
+        staff.members.register_organisation(f"sector-{n:02d}", "sector", sector, parent="szs")
+    for n, station in enumerate((m[4] for m in MEMBERS), 1):
+        staff.members.define_station(f"station-{n:02d}", station, "work_station", "township")
     for member_id, name, sector, roles, station in MEMBERS:
         staff.members.appoint_member(member_id, name, sector, TERM, roles=roles, station=station)
     say(f"appointed {len(MEMBERS)} members ({TERM})")
@@ -232,7 +239,8 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
     credited = 0
     while time.monotonic() < deadline:
         members = staff.members.list_members()
-        credited = sum(len(staff.members.get_member(m["member_id"])["ledger"]) for m in members)
+        credited = sum(1 for m in members for entry in staff.members.get_member(m["member_id"])["ledger"]
+                       if entry["activity"] == "proposal_filed")
         if credited >= filed:
             break
         time.sleep(0.2)
@@ -243,6 +251,40 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
         say(f"credited duty points for {credited} filed proposals")
     return {"loaded": True, "proposals": made, "opinion_reports": reports, "credited": credited,
             "members": [m[0] for m in MEMBERS], "units": sorted(UNITS)}
+
+
+DEMO_PASSWORD = "demo-password-2024"  # every demo account's; a demo is not a deployment
+
+
+def demo_accounts() -> list[tuple[Actor, str]]:
+    """(actor, display name) of every demo user who may log in through the gateway."""
+    people = [(STAFF, "提案委工作人员"), (LEADER, "主席会议成员")]
+    people += [(_member(m[0]), m[1]) for m in MEMBERS]
+    people += [(_unit(u), name) for u, name in UNITS.items()]
+    return people
+
+
+def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str], None] = print) -> int:
+    """Open a gateway account (password DEMO_PASSWORD) for every demo user who has none yet."""
+    import requests
+
+    login = requests.post(f"{gateway_url}/api/auth/login", timeout=30,
+                          json={"user_id": admin[0], "password": admin[1]})
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    made = 0
+    for actor, name in demo_accounts():
+        answer = requests.post(f"{gateway_url}/api/accounts", headers=headers, timeout=30, json={
+            "user_id": actor.user_id, "role": actor.role, "organisation": actor.organisation,
+            "display_name": name, "password": DEMO_PASSWORD})
+        if answer.status_code == 201:
+            made += 1
+        elif not (answer.status_code == 409 and answer.json().get("state") == "registered"):
+            raise RuntimeError(f"could not open the demo account {actor.user_id}: "
+                               f"{answer.status_code} {answer.text}")
+    if made:
+        say(f"opened {made} demo accounts (password {DEMO_PASSWORD!r}), e.g. {STAFF.user_id}")
+    return made
 
 
 def context_for(actor: Actor) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import click
 from .kernel.config import DEFAULT_AMQP_URI
 
 SERVICES = ["proposals", "members", "feedback", "notify", "gateway"]
+# The local stack's first administrator (XIESHANG_ADMIN_USER / _PASSWORD override it).
+DEFAULT_ADMIN = ("admin", "change-me-2024-local")
 STOP_TIMEOUT = 20.0
 EXIT_NO_BROKER = 3
 EXIT_START_FAILED = 4
@@ -103,6 +106,9 @@ class Stack:
                "WEB_SERVER_ADDRESS": self.web_address, "EVENT_STORE": "sqlite",
                "PYTHONUNBUFFERED": "1"}
         env.pop("DATABASE_URL", None)
+        env.setdefault("XIESHANG_ADMIN_USER", DEFAULT_ADMIN[0])
+        env.setdefault("XIESHANG_ADMIN_PASSWORD", DEFAULT_ADMIN[1])
+        env.setdefault("XIESHANG_TOKEN_SECRET", self._token_secret())
         config = nameko_config()
         for service in SERVICES:
             log = open(self.log_dir / f"{service}.log", "ab")
@@ -114,6 +120,19 @@ class Stack:
                 cwd=str(config.parent.parent),
                 # Their own session: a Ctrl-C reaches only us, and we stop them in order.
                 start_new_session=True)
+
+    def admin(self) -> tuple[str, str]:
+        return (os.environ.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN[0],
+                os.environ.get("XIESHANG_ADMIN_PASSWORD") or DEFAULT_ADMIN[1])
+
+    def _token_secret(self) -> str:
+        """The gateway's token key, kept beside its data so that logins survive a restart."""
+        path = self.data_dir / "gateway" / "token-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def exited(self) -> dict[str, int]:
         return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}
@@ -207,18 +226,21 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) ->
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(EXIT_START_FAILED)
-        heads = ", ".join(f"{s} at position {c.get('head')}" for s, c in health["services"].items())
+        heads = ", ".join(f"{s} at position {c['head']}" for s, c in health["services"].items()
+                          if "head" in c)
         click.echo(f"all services are healthy ({heads})")
+        base = f"http://{stack.local_address()}"
         if not no_demo:
             from . import demo
 
+            demo.create_accounts(base, stack.admin(), say=click.echo)
             with rpc_as_factory(amqp_uri) as rpc:
                 demo.load(rpc, say=click.echo)
-        base = f"http://{stack.local_address()}"
         click.echo(f"""
 xieshang is running. Logs: {stack.log_dir}
   curl {base}/health
   curl {base}/api/public/proposals
+  curl {base}/openapi.json                          (the API; log in as in the README)
   xieshang history <stream> --data-dir {data_dir}     (a stream from the list above)
   xieshang verify --data-dir {data_dir}
   xieshang rebuild all --data-dir {data_dir}

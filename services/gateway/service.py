@@ -99,16 +99,19 @@ class Accounts(DependencyProvider):
         # built in start(): the StoreHolder's store is ready only then
         config = self.container.config
         self.engine, schema = make_views_engine(Settings.load(self.container.service_name, config))
-        self.auth = Authenticator.from_config(config, self.holder.store, self.engine,
-                                              clock_from_config(config), schema=schema)
-        self.auth.ensure_admin_from_config(config)
+        auth = Authenticator.from_config(config, self.holder.store, self.engine,
+                                         clock_from_config(config), schema=schema)
+        auth.ensure_admin_from_config(config)
+        self.auth = auth  # only now: workers see no accounts until the first admin exists
 
     def stop(self) -> None:
         if getattr(self, "engine", None) is not None:
             self.engine.dispose()
 
-    def get_dependency(self, worker_ctx) -> Authenticator:
-        return self.auth
+    def get_dependency(self, worker_ctx) -> Authenticator | None:
+        # None until start() has finished: nameko starts extensions side by side, so the web
+        # server may take a request before the accounts are ready (and the first admin exists)
+        return getattr(self, "auth", None)
 
 
 class GatewayService:
@@ -136,6 +139,8 @@ class GatewayService:
         """Asks every service for its health in parallel; 200 if all answer in time, else 503."""
         pool = eventlet.GreenPool(len(SERVICES))
         checks = dict(zip(SERVICES, pool.imap(self._check, SERVICES)))
+        checks["gateway"] = {"ok": self.accounts is not None, **(
+            {} if self.accounts is not None else {"error": "starting: accounts not ready"})}
         ok = all(c["ok"] for c in checks.values())
         return _json({"status": "ok" if ok else "degraded", "services": checks}, 200 if ok else 503)
 
@@ -200,6 +205,8 @@ class GatewayService:
         return actor
 
     def _authenticate(self, request: Request) -> Actor | None:
+        if self.accounts is None:
+            raise Problem(503, "the gateway is starting; try again in a moment", headers={"Retry-After": "1"})
         try:
             return self.accounts.authenticate(request.headers)
         except AuthError as exc:
@@ -208,6 +215,8 @@ class GatewayService:
     # -- the gateway's own routes: accounts, tokens, API keys ---------------------------------
     def _local(self, handler: str, actor: Actor | None, request: Request, kwargs: dict[str, Any]) -> Any:
         auth = self.accounts
+        if auth is None:
+            raise Problem(503, "the gateway is starting; try again in a moment", headers={"Retry-After": "1"})
         try:
             if handler == "login":
                 token, expires_at, who = auth.login(kwargs["user_id"], kwargs["password"],

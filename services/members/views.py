@@ -1,56 +1,403 @@
-"""Read models of the members service: the member directory with each member's points."""
+"""Read models of the members service, built from its own log by position.
+
+Each projection reads nothing but its envelopes and its own tables, so a rebuild equals the
+live model; queries may join several (they are in one views database). None holds contact
+details: they are in no event.
+
+* ``Organisations``: the organisation tree, stations and the communities they cover.
+                                              queries: ``organisations``, ``org_index``
+* ``MemberDirectory``: one row per member: sector, roles, station, status.   query: ``list_members``
+* ``DutyLedger``: every ledger entry as priced now, the caps of each year's rules, each member's
+  total per year (caps applied), the concluded assessments.
+                                              queries: ``ranking``, ``members_with_entries``
+* coverage (Organisations + MemberDirectory): every community and the members who look after it.
+                                              query: ``coverage``
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any, Iterable, Mapping
+
 import sqlalchemy as sa
 
+from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.projection import Projection
 
+from . import domain
+from .domain import ACTIVE, OPEN
 
-class MemberDirectory(Projection):
-    """One row per member, with the running total of duty points 履职积分.
+Row = dict[str, Any]
 
-    Points may arrive before the appointment (events of two services are not ordered with each
-    other), so either event creates the row.
-    """
 
-    name = "member_directory"
+def _id() -> sa.String:
+    return sa.String(64)
+
+
+# -- organisations ---------------------------------------------------------------------------
+
+class Organisations(Projection):
+    name = "organisations"
     version = 1
 
     def define(self, metadata: sa.MetaData) -> None:
         self.rows = sa.Table(
+            "organisations", metadata,
+            sa.Column("org_id", _id(), primary_key=True),
+            sa.Column("kind", sa.String(32), nullable=False, index=True),
+            sa.Column("name", sa.String(100), nullable=False),
+            sa.Column("parent", _id(), index=True),
+            sa.Column("level", sa.String(16)),
+            sa.Column("station_type", sa.String(32)),
+            sa.Column("station_level", sa.String(16)),
+            sa.Column("location", _id()),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+        self.covered = sa.Table(
+            "station_communities", metadata,
+            sa.Column("station_id", _id(), primary_key=True),
+            sa.Column("community_id", _id(), primary_key=True),
+        )
+
+    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        conn.execute(self.rows.update().where(self.rows.c.org_id == env.data["org_id"])
+                     .values(position=env.position, **values))
+
+    def _cover(self, conn: sa.Connection, station_id: str, communities: Iterable[str]) -> None:
+        conn.execute(self.covered.delete().where(self.covered.c.station_id == station_id))
+        rows = [{"station_id": station_id, "community_id": c} for c in dict.fromkeys(communities)]
+        if rows:
+            conn.execute(self.covered.insert(), rows)
+
+    def on_OrganisationRegistered(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.rows.insert().values(org_id=d["org_id"], kind=d["kind"], name=d["name"],
+                                               parent=d.get("parent"), level=d.get("level"),
+                                               status=OPEN, position=env.position))
+
+    def on_StationDefined(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        conn.execute(self.rows.insert().values(
+            org_id=d["org_id"], kind="station", name=d["name"], parent=d.get("location"),
+            station_type=d["station_type"], station_level=d["level"], location=d.get("location"),
+            status=OPEN, position=env.position))
+        self._cover(conn, d["org_id"], d.get("communities") or ())
+
+    def on_OrganisationRenamed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, name=env.data["name"])
+
+    def on_OrganisationClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=domain.CLOSED)
+
+    def on_StationCommunitiesSet(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env)
+        self._cover(conn, env.data["org_id"], env.data["communities"])
+
+
+def organisations(conn: sa.Connection, orgs: Organisations, *, kind: str | None = None,
+                  parent: str | None = None, include_closed: bool = False) -> list[Row]:
+    """The organisations (stations with the communities they cover), by kind and name."""
+    t = orgs.rows
+    query = sa.select(t).order_by(t.c.kind, t.c.name, t.c.org_id)
+    if kind:
+        query = query.where(t.c.kind == kind)
+    if parent:
+        query = query.where(t.c.parent == parent)
+    if not include_closed:
+        query = query.where(t.c.status == OPEN)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    covered = _covered(conn, orgs)
+    for r in rows:
+        r.pop("position")
+        if r["kind"] == "station":
+            r["communities"] = covered.get(r["org_id"], [])
+    return rows
+
+
+def _covered(conn: sa.Connection, orgs: Organisations) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for station_id, community_id in conn.execute(
+            sa.select(orgs.covered.c.station_id, orgs.covered.c.community_id)
+            .order_by(orgs.covered.c.station_id, orgs.covered.c.community_id)):
+        out[station_id].append(community_id)
+    return out
+
+
+def org_index(conn: sa.Connection, orgs: Organisations) -> domain.OrgIndex:
+    """Every organisation (open or closed) as the domain's OrgIndex, to resolve references."""
+    covered = _covered(conn, orgs)
+    return domain.OrgIndex.of(
+        domain.Organisation(r.org_id, r.status, r.kind, r.name, r.parent, r.level, r.station_type,
+                            r.station_level, r.location, tuple(covered.get(r.org_id, ())))
+        for r in conn.execute(sa.select(orgs.rows)))
+
+
+# -- members ---------------------------------------------------------------------------------
+
+class MemberDirectory(Projection):
+    """One row per appointed member (points are in DutyLedger)."""
+
+    name = "member_directory"
+    version = 2
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.rows = sa.Table(
             "member_directory", metadata,
-            sa.Column("member_id", sa.String(64), primary_key=True),
-            sa.Column("name", sa.String(50)),
-            sa.Column("sector", sa.String(50), index=True),
-            sa.Column("term", sa.String(20)),
-            sa.Column("roles", sa.JSON),
-            sa.Column("station", sa.String(100)),
-            sa.Column("appointed", sa.Boolean, nullable=False),
-            sa.Column("points", sa.Integer, nullable=False),
+            sa.Column("member_id", _id(), primary_key=True),
+            sa.Column("name", sa.String(50), nullable=False),
+            sa.Column("sector", _id(), nullable=False, index=True),
+            sa.Column("term", sa.String(20), nullable=False),
+            sa.Column("roles", sa.JSON, nullable=False),
+            sa.Column("special_committees", sa.JSON, nullable=False),
+            sa.Column("levels", sa.JSON, nullable=False),
+            sa.Column("cpc_member", sa.Boolean, nullable=False),
+            sa.Column("station", _id(), index=True),
+            sa.Column("communities", sa.JSON, nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
             sa.Column("position", sa.BigInteger, nullable=False),
         )
 
-    def _ensure(self, conn: sa.Connection, member_id: str, position: int) -> None:
-        exists = conn.execute(sa.select(self.rows.c.member_id)
-                              .where(self.rows.c.member_id == member_id)).first()
-        if exists is None:
-            conn.execute(self.rows.insert().values(member_id=member_id, appointed=False, points=0,
-                                                   position=position))
+    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+        conn.execute(self.rows.update().where(self.rows.c.member_id == env.data["member_id"])
+                     .values(position=env.position, **values))
 
-    def on_MemberAppointed(self, conn: sa.Connection, envelope) -> None:
-        d = envelope.data
-        self._ensure(conn, d["member_id"], envelope.position)
-        conn.execute(self.rows.update().where(self.rows.c.member_id == d["member_id"]).values(
-            name=d["name"], sector=d["sector"], term=d["term"], roles=list(d.get("roles") or ()),
-            station=d.get("station"), appointed=True, position=envelope.position))
+    def on_MemberAppointed(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        values = dict(name=d["name"], sector=d["sector"], term=d["term"], roles=list(d.get("roles") or ()),
+                      special_committees=list(d.get("special_committees") or ()),
+                      levels=list(d.get("levels") or ()), cpc_member=bool(d.get("cpc_member")),
+                      station=d.get("station"), communities=list(d.get("communities") or ()),
+                      status=ACTIVE, position=env.position)
+        t = self.rows
+        if conn.execute(sa.select(t.c.member_id).where(t.c.member_id == d["member_id"])).first():
+            conn.execute(t.update().where(t.c.member_id == d["member_id"]).values(**values))
+        else:
+            conn.execute(t.insert().values(member_id=d["member_id"], **values))
 
-    def on_DutyPointsAwarded(self, conn: sa.Connection, envelope) -> None:
-        d = envelope.data
-        self._ensure(conn, d["member_id"], envelope.position)
-        conn.execute(self.rows.update().where(self.rows.c.member_id == d["member_id"]).values(
-            points=self.rows.c.points + int(d["points"]), position=envelope.position))
+    def on_MemberAssignedToStation(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, station=env.data["station"],
+                     communities=list(env.data.get("communities") or ()))
+
+    def on_MemberRolesChanged(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        self._update(conn, env, roles=list(d["roles"]), special_committees=list(d["special_committees"]),
+                     levels=list(d["levels"]), cpc_member=bool(d["cpc_member"]))
+
+    def on_MemberTermEnded(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=domain.TERM_ENDED)
+
+    def on_MemberResigned(self, conn: sa.Connection, env: Envelope) -> None:
+        self._update(conn, env, status=domain.RESIGNED)
+
+
+def list_members(conn: sa.Connection, directory: MemberDirectory, ledger: "DutyLedger",
+                 orgs: Organisations, *, sector: str | None = None, station: str | None = None,
+                 status: str | None = None) -> list[Row]:
+    """Appointed members with their points (every year, caps applied), highest first. ``sector``
+    and ``station`` match an id or a name."""
+    t, totals = directory.rows, ledger.totals
+    points = (sa.select(totals.c.member_id, sa.func.sum(totals.c.total).label("points"))
+              .group_by(totals.c.member_id).subquery())
+    query = (sa.select(t, sa.func.coalesce(points.c.points, 0).label("points"))
+             .outerjoin(points, points.c.member_id == t.c.member_id))
+    names = _names(conn, orgs)
+    if sector:
+        query = query.where(t.c.sector.in_(_ids_named(names, sector)))
+    if station:
+        query = query.where(t.c.station.in_(_ids_named(names, station)))
+    if status:
+        query = query.where(t.c.status == status)
+    rows = []
+    for r in conn.execute(query).mappings():
+        row = dict(r)
+        row.pop("position")
+        row["points"] = int(row["points"] or 0)
+        row["appointed"] = True
+        row["sector_name"] = names.get(row["sector"], row["sector"])
+        row["station_name"] = names.get(row["station"]) if row["station"] else None
+        rows.append(row)
+    return sorted(rows, key=lambda r: (-r["points"], r["member_id"]))
+
+
+def _names(conn: sa.Connection, orgs: Organisations) -> dict[str, str]:
+    return {r.org_id: r.name for r in conn.execute(sa.select(orgs.rows.c.org_id, orgs.rows.c.name))}
+
+
+def _ids_named(names: Mapping[str, str], ref: str) -> list[str]:
+    return [ref] + [org_id for org_id, name in names.items() if name == ref]
+
+
+def coverage(conn: sa.Connection, orgs: Organisations, directory: MemberDirectory, *,
+             township: str | None = None) -> dict[str, Any]:
+    """Every open community with the serving members who look after it (through an open station
+    that covers it, or the communities named on their assignment); ``uncovered`` lists those
+    without any. ``township`` (an id or name) narrows it to one township's communities."""
+    o = orgs.rows
+    places = {r.org_id: r for r in conn.execute(
+        sa.select(o.c.org_id, o.c.name, o.c.kind, o.c.parent, o.c.status)
+        .where(o.c.kind.in_(("township", "community", "station"))))}
+    stations_of: dict[str, list[str]] = defaultdict(list)
+    covered_by: dict[str, list[str]] = defaultdict(list)
+    for station_id, community_id in conn.execute(sa.select(orgs.covered.c.station_id,
+                                                           orgs.covered.c.community_id)):
+        station = places.get(station_id)
+        if station is not None and station.status == OPEN:
+            covered_by[station_id].append(community_id)
+            stations_of[community_id].append(station_id)
+    d = directory.rows
+    members_of: dict[str, list[Row]] = defaultdict(list)
+    for m in conn.execute(sa.select(d.c.member_id, d.c.name, d.c.station, d.c.communities)
+                          .where(d.c.status == ACTIVE, d.c.station.is_not(None))):
+        if m.station not in covered_by:
+            continue   # a closed station, or one that covers no community
+        mine = covered_by[m.station]
+        for community_id in ([c for c in m.communities if c in mine] if m.communities else mine):
+            members_of[community_id].append({"member_id": m.member_id, "name": m.name, "station": m.station})
+    wanted = None
+    if township:
+        wanted = {p.org_id for p in places.values() if p.kind == "township"
+                  and (p.org_id == township or p.name == township)}
+    rows = []
+    for c in sorted((p for p in places.values() if p.kind == "community" and p.status == OPEN),
+                    key=lambda p: (places[p.parent].name if p.parent in places else "", p.name, p.org_id)):
+        if wanted is not None and c.parent not in wanted:
+            continue
+        members = sorted(members_of.get(c.org_id, []), key=lambda m: m["member_id"])
+        rows.append({"community_id": c.org_id, "name": c.name, "township_id": c.parent,
+                     "township": places[c.parent].name if c.parent in places else None,
+                     "stations": sorted(stations_of.get(c.org_id, [])), "members": members,
+                     "covered": bool(members)})
+    return {"communities": rows, "total": len(rows), "covered": sum(r["covered"] for r in rows),
+            "uncovered": [r["community_id"] for r in rows if not r["covered"]]}
+
+
+# -- duty points -----------------------------------------------------------------------------
+
+class DutyLedger(Projection):
+    """Ledger entries as priced now, caps per year, and totals per member and year."""
+
+    name = "duty_ledger"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.entries = sa.Table(
+            "ledger_entries", metadata,
+            sa.Column("member_id", _id(), primary_key=True),
+            sa.Column("credit_key", sa.String(200), primary_key=True),
+            sa.Column("year", sa.Integer, nullable=False, index=True),
+            sa.Column("activity", sa.String(40), nullable=False),
+            sa.Column("points", sa.Integer, nullable=False),
+            sa.Column("rules_version", sa.Integer, nullable=False),
+            sa.Column("source_service", sa.String(40), nullable=False),
+            sa.Column("source_event_id", sa.String(64), nullable=False),
+            sa.Column("source_stream", sa.String(200), nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+        self.caps = sa.Table(
+            "ledger_caps", metadata,
+            sa.Column("year", sa.Integer, primary_key=True),
+            sa.Column("activity", sa.String(40), primary_key=True),
+            sa.Column("cap", sa.Integer, nullable=False),
+        )
+        self.totals = sa.Table(
+            "ledger_totals", metadata,
+            sa.Column("member_id", _id(), primary_key=True),
+            sa.Column("year", sa.Integer, primary_key=True),
+            sa.Column("total", sa.Integer, nullable=False),
+            sa.Column("entries", sa.Integer, nullable=False),
+        )
+        self.assessments = sa.Table(
+            "assessments", metadata,
+            sa.Column("member_id", _id(), primary_key=True),
+            sa.Column("year", sa.Integer, primary_key=True),
+            sa.Column("outcome", sa.String(16), nullable=False),
+            sa.Column("points", sa.Integer, nullable=False),
+            sa.Column("rules_version", sa.Integer, nullable=False),
+        )
+
+    def _refresh(self, conn: sa.Connection, member_id: str, year: int) -> None:
+        e = self.entries
+        rows = conn.execute(sa.select(e.c.activity, e.c.points)
+                            .where(e.c.member_id == member_id, e.c.year == year)).all()
+        caps = {a: c for a, c in conn.execute(sa.select(self.caps.c.activity, self.caps.c.cap)
+                                              .where(self.caps.c.year == year))}
+        t = self.totals
+        conn.execute(t.delete().where(t.c.member_id == member_id, t.c.year == year))
+        conn.execute(t.insert().values(member_id=member_id, year=year, entries=len(rows),
+                                       total=domain.capped_total(((a, p) for a, p in rows), caps)))
+
+    def on_DutyPointsAwarded(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        key = d.get("credit_key") or d["source_event_id"]
+        e = self.entries
+        if conn.execute(sa.select(e.c.credit_key).where(e.c.member_id == d["member_id"],
+                                                        e.c.credit_key == key)).first():
+            return   # the ledger's fold keeps the first of a key too
+        year = int(d.get("year") or 0)
+        conn.execute(e.insert().values(
+            member_id=d["member_id"], credit_key=key, year=year, activity=d["activity"],
+            points=int(d["points"]), rules_version=int(d.get("rules_version") or 0),
+            source_service=d["source_service"], source_event_id=d["source_event_id"],
+            source_stream=d["source_stream"], position=env.position))
+        self._refresh(conn, d["member_id"], year)
+
+    def on_DutyPointsRecomputed(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        e = self.entries
+        mine = (e.c.member_id == d["member_id"]) & (e.c.year == d["year"])
+        conn.execute(e.update().where(mine).values(rules_version=d["rules_version"]))
+        for change in d["changes"]:
+            conn.execute(e.update().where(mine & (e.c.credit_key == change["credit_key"]))
+                         .values(points=int(change["after"])))
+        self._refresh(conn, d["member_id"], int(d["year"]))
+
+    def on_PointRulesSet(self, conn: sa.Connection, env: Envelope) -> None:
+        year = int(env.data["year"])
+        conn.execute(self.caps.delete().where(self.caps.c.year == year))
+        caps = [{"year": year, "activity": a, "cap": int(c)} for a, c in (env.data.get("caps") or {}).items()]
+        if caps:
+            conn.execute(self.caps.insert(), caps)
+        for (member_id,) in conn.execute(sa.select(self.totals.c.member_id)
+                                         .where(self.totals.c.year == year)).all():
+            self._refresh(conn, member_id, year)
+
+    def on_AnnualAssessmentConcluded(self, conn: sa.Connection, env: Envelope) -> None:
+        d = env.data
+        a = self.assessments
+        if not conn.execute(sa.select(a.c.member_id).where(a.c.member_id == d["member_id"],
+                                                           a.c.year == d["year"])).first():
+            conn.execute(a.insert().values(member_id=d["member_id"], year=d["year"], outcome=d["outcome"],
+                                           points=d["points"], rules_version=d["rules_version"]))
+
+
+def members_with_entries(conn: sa.Connection, ledger: DutyLedger, year: int) -> list[str]:
+    t = ledger.totals
+    return [m for (m,) in conn.execute(sa.select(t.c.member_id).where(t.c.year == year)
+                                       .order_by(t.c.member_id))]
+
+
+def ranking(conn: sa.Connection, ledger: DutyLedger, directory: MemberDirectory, orgs: Organisations,
+            year: int, *, sector: str | None = None, limit: int | None = None) -> list[Row]:
+    """The year's ranking 履职积分排名: every appointed member (with 0 if they earned nothing),
+    highest total first; equal totals share a rank (1, 2, 2, 4)."""
+    d, t, a = directory.rows, ledger.totals, ledger.assessments
+    totals = {m: (total, n) for m, total, n in conn.execute(
+        sa.select(t.c.member_id, t.c.total, t.c.entries).where(t.c.year == year))}
+    assessed = {m: o for m, o in conn.execute(sa.select(a.c.member_id, a.c.outcome).where(a.c.year == year))}
+    names = _names(conn, orgs)
+    query = sa.select(d.c.member_id, d.c.name, d.c.sector, d.c.status)
+    if sector:
+        query = query.where(d.c.sector.in_(_ids_named(names, sector)))
+    rows = [{"member_id": m.member_id, "name": m.name, "sector": m.sector,
+             "sector_name": names.get(m.sector, m.sector), "status": m.status,
+             "points": totals.get(m.member_id, (0, 0))[0], "entries": totals.get(m.member_id, (0, 0))[1],
+             "assessment": assessed.get(m.member_id)} for m in conn.execute(query)]
+    rows.sort(key=lambda r: (-r["points"], r["member_id"]))
+    for n, row in enumerate(rows):
+        row["rank"] = rows[n - 1]["rank"] if n and rows[n - 1]["points"] == row["points"] else n + 1
+    return rows[:limit] if limit else rows
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [MemberDirectory()]
+    return [Organisations(), MemberDirectory(), DutyLedger()]

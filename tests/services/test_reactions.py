@@ -25,6 +25,8 @@ def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_facto
     proposals.start()
     members.start()
     staff, member = rpc_as(STAFF), rpc_as(MEMBER)
+    staff.members.register_organisation("s-jjj", "sector", "经济界")
+    staff.members.define_station("st-dwk", "大武口区委员工作站", "work_station", "township")
     staff.members.appoint_member(MEMBER.user_id, "李明", "经济界", "第十届", station="大武口区委员工作站")
 
     pid = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
@@ -47,9 +49,11 @@ def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_facto
 
     record = staff.members.get_member(MEMBER.user_id)
     assert record["points"] == 5
-    [entry] = record["ledger"]
+    # (the submission is credited too, with 0 points by default)
+    [entry] = [e for e in record["ledger"] if e["activity"] == "proposal_filed"]
     assert (entry["activity"], entry["source_event_id"]) == ("proposal_filed", filed.event_id)
-    ledger = store_of(members).read_stream(f"ledger-{MEMBER.user_id}")
+    ledger = [e for e in store_of(members).read_stream(f"ledger-{MEMBER.user_id}")
+              if e.data["activity"] == "proposal_filed"]
     assert len(ledger) == 1
     assert ledger[0].causation_id == filed.event_id
     assert ledger[0].correlation_id == filed.correlation_id
