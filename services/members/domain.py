@@ -952,15 +952,15 @@ def check_contact_details(phone: Any = None, email: Any = None, address: Any = N
     if phone is not None:
         digits = re.sub(r"[\s()-]", "", str(phone))
         digits = digits[3:] if digits.startswith("+86") else digits
-        if _PHONE.match(digits):
+        if _PHONE.fullmatch(digits):
             phone = digits
-        elif _LANDLINE.match(str(phone).replace(" ", "")):
+        elif _LANDLINE.fullmatch(str(phone).replace(" ", "")):
             phone = str(phone).replace(" ", "")
         else:
             problems[where.get("phone", "phone")] = ("a mobile number of 11 digits starting with 1 "
                                                      "(or a landline with its area code)")
     email = _blank_to_none(email)
-    if email is not None and not _EMAIL.match(str(email)):
+    if email is not None and not _EMAIL.fullmatch(str(email)):
         problems[where.get("email", "email")] = "an e-mail address like name@example.cn"
     address = _blank_to_none(address)
     if address is not None and not 2 <= len(str(address)) <= 200:
@@ -1383,7 +1383,7 @@ def publish_menu(actor: Actor, state: Menu, *, year: int, title: str, items: Seq
         problems["items"] = "a list of at least one item {item_id, title, form}"
     else:
         for n, item in enumerate(items, 1):
-            if not isinstance(item, Mapping) or not _ID.match(str(item.get("item_id", ""))) \
+            if not isinstance(item, Mapping) or not _ID.fullmatch(str(item.get("item_id", ""))) \
                     or not 2 <= len(str(item.get("title", "")).strip()) <= 200 \
                     or item.get("form") not in MENU_FORMS:
                 problems[f"items[{n}]"] = ("item_id, a title of 2 to 200 characters, form one of "
@@ -1447,7 +1447,7 @@ def _require_staff(actor: Actor, command: str, why: str) -> None:
 
 
 def _check_id(problems: dict[str, str], key: str, value: Any, what: str = "an id") -> None:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         problems[key] = f"1 to 64 letters, digits, _ . : - ({what})"
 
 

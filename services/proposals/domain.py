@@ -962,7 +962,7 @@ def submit_proposal(actor: Actor, on_behalf_of: str | None, proposal_id: str, *,
             problems["body"] = f"a collective proposal names its body: type ({', '.join(BODY_TYPES)}) and name"
     elif body is not None:
         problems["body"] = "only a collective proposal has a body"
-    if not isinstance(session, str) or not _SESSION.match(session):
+    if not isinstance(session, str) or not _SESSION.fullmatch(session):
         problems["session"] = "the session 届次/会次, e.g. 2024 or 11-3 (letters, digits, - . _)"
     if not isinstance(publish_consent, bool):
         problems["publish_consent"] = "true or false"
@@ -1463,7 +1463,7 @@ def submit_comment(actor: Actor, state: Proposal, *, comment_id: str, display_na
     if not state.published:
         raise WrongState("submit_comment", "not published", ())
     problems: dict[str, str] = {}
-    if not isinstance(comment_id, str) or not _ID.match(comment_id):
+    if not isinstance(comment_id, str) or not _ID.fullmatch(comment_id):
         problems["comment_id"] = "an id (letters, digits, _ . : -)"
     elif state.comment(comment_id):
         return []  # a retried submission
@@ -1538,7 +1538,7 @@ def _require_comment(state: Proposal, comment_id: str) -> Comment:
 
 
 def _units(problems: dict[str, str], lead_unit: Any, co_units: Any) -> tuple[str, list[str]]:
-    if not isinstance(lead_unit, str) or not _ID.match(lead_unit):
+    if not isinstance(lead_unit, str) or not _ID.fullmatch(lead_unit):
         problems["lead_unit"] = "a unit id (letters, digits, _ . : -)"
     units = _id_list(problems, "co_units", co_units)
     if lead_unit in units:
@@ -1570,7 +1570,7 @@ def _id_list(problems: dict[str, str], name: str, values: Any) -> list[str]:
     if isinstance(values, str) or not isinstance(values, (list, tuple)):
         problems[name] = "a list of ids"
         return []
-    bad = [v for v in values if not isinstance(v, str) or not _ID.match(v)]
+    bad = [v for v in values if not isinstance(v, str) or not _ID.fullmatch(v)]
     if bad:
         problems[name] = f"not ids: {bad!r}"
         return []

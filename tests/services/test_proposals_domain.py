@@ -279,6 +279,9 @@ def test_assignment_refusals_name_the_fields():
     with pytest.raises(InvalidCommand) as err:
         d.assign_proposal(STAFF, filed(), lead_unit="民政 局", co_units="zjj", deadline="2024-02-01", timing=T)
     assert set(err.value.fields) == {"lead_unit", "co_units", "deadline"}
+    with pytest.raises(InvalidCommand) as err:  # an id with a trailing newline is not an id
+        d.assign_proposal(STAFF, filed(), lead_unit="mzj\n", co_units=["zjj\n"], timing=T)
+    assert set(err.value.fields) == {"lead_unit", "co_units"}
     with pytest.raises(InvalidCommand) as err:
         d.assign_proposal(STAFF, filed(), lead_unit="mzj", co_units=["mzj"], timing=T)
     assert "co_units" in err.value.fields
