@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,10 +21,16 @@ STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC = (
 INFORMANT = "informant"
 ANYONE_SIGNED_IN = frozenset({STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC, INFORMANT})
 READERS = frozenset({STAFF, AUDITOR, LEADER, SUBSCRIBER})
+# Who reads the committee's member registry, menus, rankings and point rules (the members
+# service itself checks only contact details and dossiers: see the routes).
+COMMITTEE = frozenset({STAFF, MEMBER, LEADER, AUDITOR, SUBSCRIBER})
 
 # RPCs whose decision takes the body's reason as an argument (it is also recorded as the events' reason)
 TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_assignment",
-                          "dismiss_objection", "unpublish_proposal", "moderate_comment"})
+                          "dismiss_objection", "unpublish_proposal", "moderate_comment",
+                          "close_organisation", "resign_member"})
+
+MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
 Id = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", min_length=1, max_length=64)
 Category = Literal["economy", "politics", "culture", "society", "ecology", "other"]
@@ -178,6 +184,180 @@ class CalendarAmendment(Body):
     remove_workdays: list[date] = Field(default_factory=list, max_length=366)
 
 
+# -- members, organisations, duty (the members service) ----------------------------------------
+# The members service's vocabulary, written out: the gateway does not import another service's
+# modules. tests/services/test_gateway_http.py compares them with services/members/domain.py.
+OrgKind = Literal["committee", "special_committee", "sector", "party_group", "handling_unit",
+                  "township", "community"]                       # ORG_KINDS but station
+AnyOrgKind = Literal["committee", "special_committee", "sector", "party_group", "handling_unit",
+                     "township", "community", "station"]         # ORG_KINDS
+StationType = Literal["work_station", "liaison_station", "liaison_point", "studio",
+                      "reception_room", "consultation_room"]     # STATION_TYPES
+StationLevel = Literal["township", "community"]                  # STATION_LEVELS
+CommitteeLevel = Literal["city", "county"]                       # COMMITTEE_LEVELS
+Level = Literal["national", "provincial", "city", "county"]      # LEVELS
+MemberRole = Literal["standing_committee", "chairs_meeting"]     # ROLES
+MemberStatus = Literal["active", "term_ended", "resigned"]       # ACTIVE, TERM_ENDED, RESIGNED
+Activity = Literal["proposal_submitted", "proposal_filed", "proposal_co_signed", "proposal_made_key",
+                   "proposal_merged", "reply_rated", "opinion_adopted", "opinion_reported_upward",
+                   "leader_instruction", "meeting_attended", "meeting_excused", "inspection_joined",
+                   "research_joined", "consultation_joined", "plenary_speech", "community_service",
+                   "menu_signup"]                                # ACTIVITIES
+ActivityKind = Literal["meeting", "inspection", "research", "consultation", "plenary_speech",
+                       "community_service"]                      # ACTIVITY_KINDS
+MenuForm = Literal["consultation", "research", "inspection", "supervision", "review"]  # MENU_FORMS
+Outcome = Literal["commended", "normal", "talked_to"]            # OUTCOMES
+Year = Field(ge=2000, le=2100)
+# an organisation named by its id or its name (the members service resolves both)
+OrgRef = Annotated[str, Field(min_length=1, max_length=100)]
+IdStr = Annotated[str, Id]
+
+
+class NewOrganisation(Body):
+    org_id: str = Id
+    kind: OrgKind = Field(description="stations are set up with POST /api/stations")
+    name: str = Field(min_length=1, max_length=100)
+    parent: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+                               description="the id of the organisation it belongs to (none: the committee)")
+    level: CommitteeLevel | None = Field(default=None, description="a committee's level (only a committee's)")
+
+
+class NewStation(Body):
+    station_id: str = Id
+    name: str = Field(min_length=1, max_length=100)
+    station_type: StationType
+    level: StationLevel
+    location: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+                                 description="the township or community id it is in")
+    communities: list[OrgRef] | None = Field(default=None, max_length=500, description=(
+        "the communities it covers (ids or names); default: a community station covers its own"))
+
+
+class StationCommunities(Body):
+    communities: list[OrgRef] = Field(max_length=500, description="the whole list (ids or names)")
+
+
+class NewName(Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Closure(Body):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ContactIn(BaseModel):
+    """Personal data: kept in the members service's private contact book only."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(default=None, max_length=32, description="a mobile number, or a landline with "
+                                                                       "its area code")
+    email: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class Appointment(Body):
+    member_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", min_length=1, max_length=64,
+                           description="the member's login id")
+    name: str = Field(min_length=1, max_length=50)
+    sector: str = Field(min_length=1, max_length=64, description="界别: a sector's id or name")
+    term: str = Field(min_length=1, max_length=20, description="届, e.g. 第十届")
+    roles: list[MemberRole] = Field(default_factory=list, max_length=10)
+    station: OrgRef | None = Field(default=None, description="the station (id or name) they are assigned to")
+    special_committees: list[OrgRef] = Field(default_factory=list, max_length=20)
+    levels: list[Level] | None = Field(default=None, max_length=10,
+                                       description="default: this committee's level")
+    cpc_member: bool = False
+    communities: list[OrgRef] | None = Field(default=None, max_length=200,
+                                             description="those they look after at their station")
+    contact: ContactIn | None = None
+
+
+class StationAssignment(Body):
+    station: OrgRef
+    communities: list[OrgRef] | None = Field(default=None, max_length=200,
+                                             description="default: every community the station covers")
+
+
+class RolesChange(Body):
+    """Omitted (or null) parts stay as they are."""
+
+    roles: list[MemberRole] | None = Field(default=None, max_length=10)
+    special_committees: list[OrgRef] | None = Field(default=None, max_length=20)
+    levels: list[Level] | None = Field(default=None, max_length=10)
+    cpc_member: bool | None = None
+
+
+class EndOfTerm(Body):
+    ended_on: date | None = Field(default=None, description="default: today")
+
+
+class Resignation(Body):
+    reason: str = Field(min_length=2, max_length=500)
+    resigned_on: date | None = Field(default=None, description="default: today")
+
+
+class ContactDetails(Body):
+    """The whole set: a field left out is cleared."""
+
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class Roster(BaseModel):
+    """A roster file 委员名册 (the import records its own reason: the file and its digest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    file_name: str = Field(min_length=1, max_length=200, description="e.g. 委员名册.xlsx (.csv or .xlsx)")
+    content_base64: str = Field(min_length=1, max_length=MAX_ROSTER_BASE64,
+                                description="the file's bytes in base64")
+
+
+class PointRules(Body):
+    points: dict[Activity, Annotated[int, Field(ge=0, le=100)]] = Field(
+        description="points per activity; an activity left out earns 0")
+    caps: dict[Activity, Annotated[int, Field(ge=1, le=10_000)]] | None = Field(
+        default=None, description="the most points an activity earns in the year")
+
+
+class NewActivity(Body):
+    activity_id: str = Id
+    kind: ActivityKind
+    title: str = Field(min_length=2, max_length=200)
+    held_on: date
+    participants: list[IdStr] = Field(max_length=1000)
+    excused: list[IdStr] = Field(default_factory=list, max_length=1000,
+                                    description="members excused 请假 (a meeting only)")
+
+
+class MenuItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Id
+    title: str = Field(min_length=2, max_length=200)
+    form: MenuForm
+
+
+class NewMenu(Body):
+    menu_id: str = Id
+    year: int = Year
+    title: str = Field(min_length=2, max_length=200)
+    items: list[MenuItem] = Field(min_length=1, max_length=100)
+    sector: OrgRef | None = Field(default=None, description="for this sector's members only")
+
+
+class SignUp(Body):
+    item_ids: list[IdStr] = Field(min_length=1, max_length=100)
+    member_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+                                  description="staff designating items for a member 指定认领 (default: "
+                                              "the caller)")
+
+
+class Assessment(Body):
+    year: int = Year
+    outcome: Outcome
+    note: str = Field(default="", max_length=1000)
+
+
 # -- accounts (handled by the gateway itself) ----------------------------------------------------
 
 class Login(BaseModel):
@@ -244,6 +424,34 @@ class PublicQuery(Page):
     category: Category | None = None
 
 
+class OrganisationsQuery(Query):
+    kind: AnyOrgKind | None = None
+    parent: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    include_closed: bool = False
+
+
+class MembersQuery(Query):
+    sector: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
+    station: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
+    status: MemberStatus | None = None
+
+
+class CoverageQuery(Query):
+    township: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
+
+
+class RankingQuery(Query):
+    sector: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
+    limit: int | None = Field(default=None, ge=1, le=1000)
+
+
+class DossierQuery(BaseModel):
+    """The dossier is folded from the member's streams (always current): no wait_for."""
+
+    model_config = ConfigDict(extra="forbid")
+    year: int | None = Field(default=None, ge=2000, le=2100, description="one year (default: every year)")
+
+
 # -- responses (JSON Schema) -------------------------------------------------------------------
 
 RECEIPT = {
@@ -267,6 +475,98 @@ PUBLIC_CASE = {"type": "object", "required": ["case_number", "title", "proposer_
                "properties": {"case_number": {"type": "string"}, "title": {"type": "string"},
                               "proposer_names": {"type": "array", "items": {"type": "string"}}}}
 
+STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+STRS = {"type": "array", "items": STR}
+NULLABLE_STR = {"type": ["string", "null"]}
+# A members command's answer: nothing recorded (a repeated command) has version, event and
+# event_id null and events empty.
+MEMBERS_RECEIPT = {
+    "type": "object", "required": ["version", "position", "event", "event_id", "events"],
+    "properties": {
+        "stream": STR, "version": {"type": ["integer", "null"]}, "position": INT,
+        "event": NULLABLE_STR, "event_id": NULLABLE_STR, "events": STRS,
+        "org_id": STR, "member_id": STR, "activity_id": STR, "menu_id": STR,
+        "rules": {"type": "object"},
+    },
+}
+ORGANISATION = {
+    "type": "object", "required": ["org_id", "kind", "name", "status"],
+    "properties": {"org_id": STR, "kind": STR, "name": STR, "status": STR, "parent": NULLABLE_STR,
+                   "level": NULLABLE_STR, "station_type": NULLABLE_STR, "station_level": NULLABLE_STR,
+                   "location": NULLABLE_STR, "communities": STRS},
+}
+_MEMBER_PROPERTIES = {
+    "member_id": STR, "name": STR, "sector": STR, "term": STR, "roles": STRS,
+    "station": NULLABLE_STR, "special_committees": STRS, "levels": STRS, "cpc_member": BOOL,
+    "communities": STRS, "status": STR, "appointed": BOOL,
+}
+MEMBER_RECORD = {  # never contact details
+    "type": "object", "required": ["member_id", "name", "sector", "term", "roles", "status", "points",
+                                   "ledger"],
+    "properties": {**_MEMBER_PROPERTIES, "points": INT, "ledger_version": INT,
+                   "ledger": {"type": "array", "items": {"type": "object"}}},
+    "not": {"anyOf": [{"required": ["phone"]}, {"required": ["email"]}, {"required": ["address"]}]},
+}
+MEMBER_ROWS = {"type": "array", "items": {
+    "type": "object", "required": ["member_id", "name", "sector", "status", "points"],
+    "properties": {**_MEMBER_PROPERTIES, "points": INT, "sector_name": STR, "station_name": NULLABLE_STR}}}
+CONTACT_DETAILS = {
+    "type": "object", "required": ["member_id", "phone", "email", "address"],
+    "properties": {"member_id": STR, "phone": NULLABLE_STR, "email": NULLABLE_STR, "address": NULLABLE_STR},
+}
+ROSTER_IMPORT = {
+    "type": "object", "required": ["digest", "rows", "appointed", "changed", "unchanged", "events"],
+    "properties": {"digest": STR, "rows": INT, "appointed": STRS, "changed": STRS, "unchanged": INT,
+                   "events": INT, "stream": STR, "position": INT},
+}
+POINT_RULES = {
+    "type": "object", "required": ["committee", "year", "version", "points", "caps"],
+    "properties": {"committee": STR, "year": INT, "version": INT,
+                   "points": {"type": "object", "additionalProperties": INT},
+                   "caps": {"type": "object", "additionalProperties": INT}},
+}
+MENU = {
+    "type": "object", "required": ["menu_id", "year", "title", "items", "members", "short"],
+    "properties": {
+        "menu_id": STR, "year": INT, "title": STR, "sector": NULLABLE_STR,
+        "items": {"type": "array", "items": {"type": "object", "required": ["item_id", "title", "form"],
+                                             "properties": {"item_id": STR, "title": STR, "form": STR}}},
+        "members": {"type": "array", "items": {
+            "type": "object", "required": ["member_id", "items", "minimum", "met"],
+            "properties": {"member_id": STR, "name": STR, "items": STRS, "minimum": INT, "met": BOOL}}},
+        "short": STRS,
+    },
+}
+COVERAGE = {
+    "type": "object", "required": ["communities", "total", "covered", "uncovered"],
+    "properties": {
+        "communities": {"type": "array", "items": {
+            "type": "object", "required": ["community_id", "name", "stations", "members", "covered"],
+            "properties": {"community_id": STR, "name": STR, "township_id": NULLABLE_STR,
+                           "township": NULLABLE_STR, "stations": STRS, "covered": BOOL,
+                           "members": {"type": "array", "items": {"type": "object"}}}}},
+        "total": INT, "covered": INT, "uncovered": STRS,
+    },
+}
+RANKING = {"type": "array", "items": {
+    "type": "object", "required": ["member_id", "name", "sector", "points", "rank"],
+    "properties": {"member_id": STR, "name": STR, "sector": STR, "sector_name": STR, "status": STR,
+                   "points": INT, "entries": INT, "rank": INT,
+                   "assessment": NULLABLE_STR}}}  # the assessment: for staff, leaders and auditors only
+DOSSIER = {
+    "type": "object", "required": ["member", "years"],
+    "properties": {
+        "member": {"type": "object", "required": ["member_id", "name"], "properties": _MEMBER_PROPERTIES},
+        "years": {"type": "array", "items": {
+            "type": "object", "required": ["year", "rules_version", "total", "activities", "entries"],
+            "properties": {"year": INT, "rules_version": INT, "total": INT,
+                           "activities": {"type": "array", "items": {"type": "object"}},
+                           "entries": {"type": "array", "items": {"type": "object"}},
+                           "recomputations": {"type": "array", "items": {"type": "object"}},
+                           "assessment": {"type": ["object", "null"]}}}},
+    },
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -277,7 +577,7 @@ class Route:
     rpc: str
     roles: frozenset[str] | None    # None: public, no login needed
     body: type[BaseModel] | None = None
-    query: type[Query] | None = None
+    query: type[BaseModel] | None = None  # a Query, unless the RPC takes no after_position
     status: int = 200
     response: dict = field(default_factory=lambda: OBJECT)
     tag: str = "proposals"
@@ -299,6 +599,14 @@ def _account(method: str, path: str, handler: str, summary: str, roles: frozense
              body: type[BaseModel] | None, response: dict, status: int = 200) -> Route:
     return Route(method, path, summary, "gateway", handler, roles, body=body, status=status,
                  response=response, tag="accounts", rename=())
+
+
+def _members(method: str, path: str, rpc: str, summary: str, roles: frozenset[str] | set[str], *,
+             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+             status: int = 200, response: dict | None = None, tag: str = "members") -> Route:
+    """A route to the members service (commands answer with a members receipt)."""
+    return Route(method, path, summary, "members", rpc, frozenset(roles), body=body, query=query,
+                 status=status, response=response or MEMBERS_RECEIPT, tag=tag)
 
 
 ROUTES: list[Route] = [
@@ -383,4 +691,70 @@ ROUTES: list[Route] = [
           tag="public"),
     Route("GET", "/api/public/proposals/<case_number>", "A published proposal with its reply and comments",
           "proposals", "public_proposal", None, query=Query, response=PUBLIC_CASE, tag="public"),
+    # -- the members service --------------------------------------------------------------
+    # the organisation tree (committee, special committees, sectors, parties and groups, handling
+    # units, townships, communities) and the stations 委员履职站点
+    _members("POST", "/api/organisations", "register_organisation", "Register an organisation of the "
+             "committee's tree", {STAFF}, body=NewOrganisation, status=201, tag="organisations"),
+    _members("GET", "/api/organisations", "list_organisations", "The organisations (stations with the "
+             "communities they cover)", ANYONE_SIGNED_IN, query=OrganisationsQuery,
+             response={"type": "array", "items": ORGANISATION}, tag="organisations"),
+    _members("GET", "/api/organisations/<org_id>", "get_organisation", "An organisation or station",
+             ANYONE_SIGNED_IN, response=ORGANISATION, tag="organisations"),
+    _members("PUT", "/api/organisations/<org_id>/name", "rename_organisation", "Rename an organisation "
+             "or station", {STAFF}, body=NewName, tag="organisations"),
+    _members("POST", "/api/organisations/<org_id>/closure", "close_organisation", "Close an organisation "
+             "or station (it stays in the tree's history)", {STAFF}, body=Closure, tag="organisations"),
+    _members("POST", "/api/stations", "define_station", "Set up a station 委员工作站/联络站/联系点/工作室",
+             {STAFF}, body=NewStation, status=201, tag="organisations"),
+    _members("PUT", "/api/stations/<station_id>/communities", "set_station_communities", "Set the "
+             "communities a station covers", {STAFF}, body=StationCommunities, tag="organisations"),
+    _members("GET", "/api/coverage", "coverage", "Every community with the members who look after it "
+             "(uncovered: those without)", COMMITTEE, query=CoverageQuery, response=COVERAGE,
+             tag="organisations"),
+    # members 委员
+    _members("POST", "/api/members", "appoint_member", "Appoint a member 委员 (contact details go to "
+             "the private contact book only)", {STAFF}, body=Appointment, status=201),
+    _members("GET", "/api/members", "list_members", "Members with their points, highest first",
+             COMMITTEE, query=MembersQuery, response=MEMBER_ROWS),
+    _members("GET", "/api/members/<member_id>", "get_member", "A member and their duty ledger (no "
+             "contact details)", COMMITTEE, response=MEMBER_RECORD),
+    _members("PUT", "/api/members/<member_id>/station", "assign_to_station", "Assign a member to a "
+             "station 下沉", {STAFF}, body=StationAssignment),
+    _members("PUT", "/api/members/<member_id>/roles", "change_roles", "Change a member's roles, special "
+             "committees, levels or party membership", {STAFF}, body=RolesChange),
+    _members("POST", "/api/members/<member_id>/end-of-term", "end_term", "Record the end of a member's "
+             "term 届满", {STAFF}, body=EndOfTerm),
+    _members("POST", "/api/members/<member_id>/resignation", "resign_member", "Record a member's "
+             "resignation 辞去委员", {STAFF}, body=Resignation),
+    _members("GET", "/api/members/<member_id>/contact-details", "get_contact_details", "A member's "
+             "contact details (staff and the member themselves)", {STAFF, MEMBER},
+             response=CONTACT_DETAILS),
+    _members("PUT", "/api/members/<member_id>/contact-details", "set_contact_details", "Replace a "
+             "member's contact details (staff and the member themselves)", {STAFF, MEMBER},
+             body=ContactDetails),
+    _members("DELETE", "/api/members/<member_id>/contact-details", "erase_contact_details", "Erase a "
+             "member's contact details (staff and the member themselves)", {STAFF, MEMBER}),
+    _members("POST", "/api/rosters", "import_roster", "Import a roster 委员名册 (CSV or XLSX): all rows or "
+             "none; the same file again changes nothing", {STAFF}, body=Roster, response=ROSTER_IMPORT),
+    # duty 履职: points rules, activities, menus 菜单式履职, assessments, rankings, dossiers
+    _members("GET", "/api/point-rules/<int:year>", "point_rules", "The year's duty points rules",
+             COMMITTEE, response=POINT_RULES, tag="duty"),
+    _members("PUT", "/api/point-rules/<int:year>", "set_point_rules", "Set the year's duty points rules "
+             "(the year's ledgers are priced again)", {STAFF}, body=PointRules, tag="duty"),
+    _members("POST", "/api/activities", "record_activity", "Record an activity and who took part",
+             {STAFF}, body=NewActivity, status=201, tag="duty"),
+    _members("POST", "/api/menus", "publish_menu", "Publish a duty menu 履职菜单", {STAFF}, body=NewMenu,
+             status=201, tag="duty"),
+    _members("GET", "/api/menus/<menu_id>", "get_menu", "A duty menu, who signed up for what and who "
+             "still lacks their minimum", COMMITTEE, query=Query, response=MENU, tag="duty"),
+    _members("POST", "/api/menus/<menu_id>/sign-ups", "sign_up_for_menu", "Sign up for menu items 选单 "
+             "(staff: designate them for a member)", {MEMBER, STAFF}, body=SignUp, tag="duty"),
+    _members("POST", "/api/members/<member_id>/assessments", "conclude_assessment", "Conclude a "
+             "member's annual assessment 履职考核", {STAFF}, body=Assessment, status=201, tag="duty"),
+    _members("GET", "/api/members/<member_id>/dossier", "get_dossier", "A member's duty dossier 履职档案 "
+             "(staff, leaders, auditors and the member themselves)", {STAFF, LEADER, AUDITOR, MEMBER},
+             query=DossierQuery, response=DOSSIER, tag="duty"),
+    _members("GET", "/api/rankings/<int:year>", "ranking", "The year's points ranking 履职积分排名",
+             COMMITTEE, query=RankingQuery, response=RANKING, tag="duty"),
 ]

@@ -75,7 +75,8 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         "content": {"application/json": {"schema": route.response}}}
     op["responses"]["400"] = _problem("malformed request: no body or not JSON, or both a token and "
                                       "an API key")
-    if route.body is not None or route.query is not None:
+    if route.body is not None or route.query is not None or _PARAM.search(route.path):
+        # a path parameter too: werkzeug routes any text, the service checks it (an id's form, a year)
         op["responses"]["422"] = _problem("invalid input: invalid_params names each field")
     if route.body is not None:
         op["responses"]["413"] = _problem("the body is too large")
@@ -92,7 +93,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     else:
         op["responses"]["401"] = _problem("not signed in, or the token expired")
         op["responses"]["403"] = _problem("signed in without the right: missing names it")
-    op["responses"]["404"] = _problem("no such case, comment or route")
+    op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu or route")
     if route.is_command:
         op["responses"]["409"] = _problem("wrong state (state, allowed) or a concurrent change")
         op["responses"]["422"] = _problem("invalid input: invalid_params names each field")

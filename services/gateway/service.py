@@ -184,7 +184,10 @@ class GatewayService:
                 result = self._local(route.rpc, actor, request, kwargs)
             else:
                 result = self._call(route.service, route.rpc, kwargs)
-            return _json(result, route.status, request_id)
+            response = _json(result, route.status, request_id)
+            if route.roles is not None:  # answers for a signed-in caller: never kept by caches
+                response.headers["Cache-Control"] = "no-store"
+            return response
         except Problem as problem:
             return problem.response(request.path, request_id)
         except Exception:  # a bug here must not leak a traceback to the caller

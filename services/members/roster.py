@@ -164,7 +164,11 @@ def _csv(content: bytes) -> list[list[str]]:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise InvalidCommand("the CSV file's encoding is unknown", {"content": "UTF-8 or GBK text"})
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:  # e.g. a field longer than the csv module allows
+        raise InvalidCommand(f"the CSV file cannot be read: {exc}",
+                             {"content": "a CSV roster as staff keep it"}) from None
 
 
 def _xlsx(content: bytes) -> list[list[str]]:

@@ -601,6 +601,8 @@ class MembersService:
 
     def _record(self, ctx: CommandContext, stream: str, expected_version: int,
                 events: list[DomainEvent], tracking: Tracking | None = None) -> list[Envelope]:
+        if not events:  # the decision is that nothing changes (a repeated command)
+            return []
         return self.store.append(stream, expected_version, [
             ctx.new_event(e.type_name(), e.to_data(), schema_version=e.SCHEMA_VERSION,
                           occurred_at=self.clock.now()) for e in events], tracking=tracking)
