@@ -26,6 +26,7 @@ COMMANDS = {
     "report": ("xieshang.audit", "report"),
     "relay": ("xieshang.ops", "relay"),
     "dead-letters": ("xieshang.ops", "dead_letters"),
+    "bench": ("xieshang.benchmarks.cli", "bench"),
 }
 
 

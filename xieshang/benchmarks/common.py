@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 PG_URL = os.environ.get("XIESHANG_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -68,10 +68,6 @@ class Result:
         return d
 
 
-class Skipped(Exception):
-    """A measurement cannot run here (no server, no library): its rows say why."""
-
-
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank; NaN for no values."""
     if not values:
@@ -99,14 +95,21 @@ def timed_loop(step: Callable[[int], int], *, seconds: float, max_items: int) ->
     return done, time.perf_counter() - t0
 
 
-def best_of(rounds: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
-    """Median of ``rounds`` measurements (and the list), interleaving is the caller's job."""
-    values = [measure() for _ in range(rounds)]
-    return statistics.median(values), values
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    """This process's peak resident set size so far, in MiB.
+
+    Linux's ``VmHWM`` belongs to the address space, so it starts afresh at ``exec``; getrusage's
+    ``ru_maxrss`` (the fallback elsewhere) survives ``exec`` and would report the parent's peak
+    at the time it forked the child."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -221,9 +224,6 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def log(msg: str) -> None:

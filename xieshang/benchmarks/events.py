@@ -31,7 +31,7 @@ import orjson
 from xieshang.kernel.clock import SHANGHAI, FixedClock
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor, Deployment, NewEvent
-from xieshang.kernel.store.port import GENESIS_HASH, EventStore, seal, stamp
+from xieshang.kernel.store.port import EventStore, seal, stamp
 
 DEPLOYMENT = Deployment("640200", "city")
 STAFF = Actor("staff-001", "staff", "proposal-committee")
@@ -414,13 +414,7 @@ def bulk_load(store: EventStore, items: Iterator[Item], *, batch: int = 5000) ->
     return total
 
 
-def envelopes_bytes_sample(store: EventStore, n: int = 1000) -> float:
-    """Mean stored body size (bytes) of the first ``n`` events."""
-    page = store.read_all(0, n)
-    if not page:
-        return 0.0
-    return sum(len(orjson.dumps(e.body(), option=orjson.OPT_SORT_KEYS)) for e in page) / len(page)
 
 
 __all__ = ["Driver", "Template", "templates", "Replicator", "Item", "bulk_load", "DEPLOYMENT",
-           "STAFF", "LEADER", "PUBLIC", "member", "unit", "GENESIS_HASH"]
+           "STAFF", "LEADER", "PUBLIC", "member", "unit"]
