@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from xieshang import catalog
-from xieshang.cli import main
+from tools import catalog
+from tools.cli import main
 from xieshang.kernel.envelope import Actor, NewEvent
 from xieshang.kernel.store.sql import SqlEventStore, sqlite_engine
 

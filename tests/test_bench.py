@@ -1,11 +1,16 @@
-"""Keeps the benchmark suite (xieshang bench) from rotting: its quickest subset runs and prints
-one JSON object of the documented shape. It asserts the shape, never a speed."""
+"""Keeps the benchmark suite (bench/, run as `python -m bench` or `xieshang bench`) from rotting:
+its quickest subset runs and prints one JSON object of the documented shape. It asserts the
+shape, never a speed."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+
+from click.testing import CliRunner
+
+from tools.cli import main
 
 SECTIONS = "appends,reads,rebuild,growth,verify"
 ROW_KEYS = {"id", "section", "figure", "unit", "ours", "reference", "reference_name", "ratio",
@@ -15,7 +20,7 @@ ROW_KEYS = {"id", "section", "figure", "unit", "ours", "reference", "reference_n
 def test_the_smoke_subset_prints_every_figure_with_its_reference_as_one_json_object(tmp_path):
     # A process of its own: the suite must not run under the tests' eventlet monkey-patching.
     proc = subprocess.run(
-        [sys.executable, "-W", "ignore", "-m", "xieshang.benchmarks", "--smoke", "--json",
+        [sys.executable, "-W", "ignore", "-m", "bench", "--smoke", "--json",
          "--sections", SECTIONS, "--backends", "sqlite"],
         capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -26,10 +31,10 @@ def test_the_smoke_subset_prints_every_figure_with_its_reference_as_one_json_obj
     assert {"cpu", "cores", "python", "sqlite"} <= set(report["machine"])
     rows = report["results"]
     ids = {r["id"] for r in rows}
-    for expected in ("append.sqlite.single", "append.sqlite.batch", "append.sqlite.single.proposed",
-                     "read.sqlite.all", "read.sqlite.all.proposed", "read.sqlite.stream50", "verify.sqlite",
+    for expected in ("append.sqlite.single", "append.sqlite.batch", "append.sqlite.single.vs_raw",
+                     "read.sqlite.all", "read.sqlite.stream50", "verify.sqlite",
                      "rebuild.peak_rss", "rebuild.statement_cost", "growth.command",
-                     "growth.catch_up.proposed", "growth.file_in_full_session"):
+                     "growth.file_in_full_session"):
         assert expected in ids, f"{expected} missing from {sorted(ids)}"
     sizes = [r for r in rows if r["id"].startswith("rebuild.") and r["id"].split(".")[1].isdigit()]
     assert len(sizes) == 2 and sizes[0]["n"] < sizes[1]["n"]           # two sizes, N stated
@@ -43,3 +48,9 @@ def test_the_smoke_subset_prints_every_figure_with_its_reference_as_one_json_obj
             assert r["note"], r["id"]
         if r["target"] is not None:
             assert isinstance(r["target_met"], bool)
+
+
+def test_xieshang_bench_is_the_same_command():
+    result = CliRunner().invoke(main, ["bench", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--quick" in result.output and "--sections" in result.output

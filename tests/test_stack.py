@@ -21,8 +21,8 @@ import requests
 from click.testing import CliRunner
 from nameko.testing.utils import find_free_port
 
-from xieshang.cli import main
-from xieshang.demo import MEMBERS, OPINION_REPORTS, PROPOSALS
+from tools.cli import main
+from tools.demo import MEMBERS, OPINION_REPORTS, PROPOSALS
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -99,7 +99,7 @@ def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
     assert f"credited duty points for {len(filed)} filed proposals" in text
 
     # The README's first authenticated call: log in as the demo staff and read the worklist.
-    from xieshang.demo import DEMO_PASSWORD, STAFF
+    from tools.demo import DEMO_PASSWORD, STAFF
     login = requests.post(f"{base}/api/auth/login", timeout=10,
                           json={"user_id": STAFF.user_id, "password": DEMO_PASSWORD})
     assert login.status_code == 200, login.text

@@ -33,6 +33,7 @@ from typing import Any, Iterable
 from xieshang.kernel.domain import (DomainError, DomainEvent, EventRegistry, InvalidCommand,
                                     NotAllowed, NotFound, WrongState)
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.ids import is_id
 
 registry = EventRegistry()
 
@@ -64,7 +65,6 @@ DISPLAY_NAME_MAX = 50
 REASON_MAX = 500
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China keeps UTC+08:00 all year
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 # Organisations are ids ("proposal-committee", "mzj") or, for members, their sector's name as the
 # members service records it ("经济界"): letters of any script, digits, _ . : -.
 _ORGANISATION = re.compile(r"^[^\W_][\w.:-]{0,63}$")
@@ -81,7 +81,7 @@ def api_key_stream(key_id: str) -> str:
 
 
 def valid_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ID.fullmatch(value))  # fullmatch: "$" lets a final \n through
+    return is_id(value)
 
 
 def valid_organisation(value: Any) -> bool:

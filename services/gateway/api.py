@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xieshang.kernel.ids import ID_MAX_LENGTH, ID_PATTERN
+from xieshang.kernel.streams import Receipt
+
 # Roles (Actor.role). "public" is a signed-in resident (comments); no login at all is anonymous.
 STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC = (
     "staff", "member", "unit", "leader", "auditor", "admin", "subscriber", "public")
@@ -32,7 +35,7 @@ TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_ass
 
 MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
-Id = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", min_length=1, max_length=64)
+Id = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH)
 Category = Literal["economy", "politics", "culture", "society", "ecology", "other"]
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 
@@ -43,7 +46,7 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=2000, description="why, recorded on the events")
-    on_behalf_of: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+    on_behalf_of: str | None = Field(default=None, pattern=ID_PATTERN,
                                      description="the member staff act for (paper submissions)")
 
 
@@ -160,7 +163,7 @@ class Publish(Body):
 class Comment(Body):
     text: str = Field(min_length=2, max_length=2000)
     display_name: str = Field(min_length=1, max_length=30)
-    comment_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    comment_id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class Moderate(Body):
@@ -186,7 +189,7 @@ class CalendarAmendment(Body):
 
 # -- members, organisations, duty (the members service) ----------------------------------------
 # The members service's vocabulary, written out: the gateway does not import another service's
-# modules. tests/services/test_gateway_http.py compares them with services/members/domain.py.
+# modules. tests/services/test_gateway_http.py compares them with services/members/domain/vocabulary.py.
 OrgKind = Literal["committee", "special_committee", "sector", "party_group", "handling_unit",
                   "township", "community"]                       # ORG_KINDS but station
 AnyOrgKind = Literal["committee", "special_committee", "sector", "party_group", "handling_unit",
@@ -217,7 +220,7 @@ class NewOrganisation(Body):
     org_id: str = Id
     kind: OrgKind = Field(description="stations are set up with POST /api/stations")
     name: str = Field(min_length=1, max_length=100)
-    parent: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+    parent: str | None = Field(default=None, pattern=ID_PATTERN,
                                description="the id of the organisation it belongs to (none: the committee)")
     level: CommitteeLevel | None = Field(default=None, description="a committee's level (only a committee's)")
 
@@ -227,7 +230,7 @@ class NewStation(Body):
     name: str = Field(min_length=1, max_length=100)
     station_type: StationType
     level: StationLevel
-    location: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+    location: str | None = Field(default=None, pattern=ID_PATTERN,
                                  description="the township or community id it is in")
     communities: list[OrgRef] | None = Field(default=None, max_length=500, description=(
         "the communities it covers (ids or names); default: a community station covers its own"))
@@ -256,7 +259,7 @@ class ContactIn(BaseModel):
 
 
 class Appointment(Body):
-    member_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", min_length=1, max_length=64,
+    member_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64,
                            description="the member's login id")
     name: str = Field(min_length=1, max_length=50)
     sector: str = Field(min_length=1, max_length=64, description="界别: a sector's id or name")
@@ -347,7 +350,7 @@ class NewMenu(Body):
 
 class SignUp(Body):
     item_ids: list[IdStr] = Field(min_length=1, max_length=100)
-    member_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+    member_id: str | None = Field(default=None, pattern=ID_PATTERN,
                                   description="staff designating items for a member 指定认领 (default: "
                                               "the caller)")
 
@@ -408,7 +411,7 @@ DONE = {"type": "object", "required": ["user_id"], "properties": {"user_id": {"t
 class WorklistQuery(Page):
     status: Literal["submitted", "returned", "filed", "not_filed", "merged", "assigned", "replied",
                     "closed"] | None = None
-    unit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    unit: str | None = Field(default=None, pattern=ID_PATTERN)
     category: Category | None = None
     session: str | None = Field(default=None, max_length=20)
     year: int | None = Field(default=None, ge=2000, le=2100)
@@ -426,7 +429,7 @@ class PublicQuery(Page):
 
 class OrganisationsQuery(Query):
     kind: AnyOrgKind | None = None
-    parent: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    parent: str | None = Field(default=None, pattern=ID_PATTERN)
     include_closed: bool = False
 
 
@@ -454,14 +457,23 @@ class DossierQuery(BaseModel):
 
 # -- responses (JSON Schema) -------------------------------------------------------------------
 
+# Every command of every service answers this receipt (xieshang.kernel.streams.Receipt).
 RECEIPT = {
-    "type": "object", "required": ["stream", "version", "position"],
+    "type": "object", "required": list(Receipt.CORE),
+    "description": "What a command recorded: the stream it decided on and its version afterwards, "
+                   "the log position of its last event (or the log's head when it recorded nothing: "
+                   "pass it as wait_for to read your own write), the event types recorded (empty: "
+                   "nothing changed, e.g. a repeated command), plus the ids it named or created and "
+                   "what it computed.",
     "properties": {
-        "proposal_id": {"type": "string"}, "stream": {"type": "string"},
-        "version": {"type": "integer"}, "position": {"type": "integer"},
+        "stream": {"type": "string"}, "version": {"type": "integer"},
+        "position": {"type": "integer"}, "recorded": {"type": "boolean"},
         "event": {"type": ["string", "null"]}, "event_id": {"type": ["string", "null"]},
         "events": {"type": "array", "items": {"type": "string"}},
-        "comment_id": {"type": "string"},
+        "proposal_id": {"type": "string"}, "comment_id": {"type": "string"},
+        "org_id": {"type": "string"}, "member_id": {"type": "string"},
+        "activity_id": {"type": "string"}, "menu_id": {"type": "string"},
+        "rules": {"type": "object"}, "deadlines_moved": {"type": "integer"},
     },
 }
 OBJECT = {"type": "object"}
@@ -478,17 +490,6 @@ PUBLIC_CASE = {"type": "object", "required": ["case_number", "title", "proposer_
 STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 STRS = {"type": "array", "items": STR}
 NULLABLE_STR = {"type": ["string", "null"]}
-# A members command's answer: nothing recorded (a repeated command) has version, event and
-# event_id null and events empty.
-MEMBERS_RECEIPT = {
-    "type": "object", "required": ["version", "position", "event", "event_id", "events"],
-    "properties": {
-        "stream": STR, "version": {"type": ["integer", "null"]}, "position": INT,
-        "event": NULLABLE_STR, "event_id": NULLABLE_STR, "events": STRS,
-        "org_id": STR, "member_id": STR, "activity_id": STR, "menu_id": STR,
-        "rules": {"type": "object"},
-    },
-}
 ORGANISATION = {
     "type": "object", "required": ["org_id", "kind", "name", "status"],
     "properties": {"org_id": STR, "kind": STR, "name": STR, "status": STR, "parent": NULLABLE_STR,
@@ -515,9 +516,10 @@ CONTACT_DETAILS = {
     "properties": {"member_id": STR, "phone": NULLABLE_STR, "email": NULLABLE_STR, "address": NULLABLE_STR},
 }
 ROSTER_IMPORT = {
-    "type": "object", "required": ["digest", "rows", "appointed", "changed", "unchanged", "events"],
-    "properties": {"digest": STR, "rows": INT, "appointed": STRS, "changed": STRS, "unchanged": INT,
-                   "events": INT, "stream": STR, "position": INT},
+    "type": "object", "required": [*RECEIPT["required"], "digest", "rows", "appointed", "changed",
+                                   "unchanged", "member_events"],
+    "properties": {**RECEIPT["properties"], "digest": STR, "rows": INT, "appointed": STRS,
+                   "changed": STRS, "unchanged": INT, "member_events": INT},
 }
 POINT_RULES = {
     "type": "object", "required": ["committee", "year", "version", "points", "caps"],
@@ -604,9 +606,9 @@ def _account(method: str, path: str, handler: str, summary: str, roles: frozense
 def _members(method: str, path: str, rpc: str, summary: str, roles: frozenset[str] | set[str], *,
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              status: int = 200, response: dict | None = None, tag: str = "members") -> Route:
-    """A route to the members service (commands answer with a members receipt)."""
+    """A route to the members service (commands answer with the receipt)."""
     return Route(method, path, summary, "members", rpc, frozenset(roles), body=body, query=query,
-                 status=status, response=response or MEMBERS_RECEIPT, tag=tag)
+                 status=status, response=response or RECEIPT, tag=tag)
 
 
 ROUTES: list[Route] = [
@@ -670,10 +672,10 @@ ROUTES: list[Route] = [
     Route("GET", "/api/handling-rules", "Deadline rules and the holiday calendar", "proposals",
           "handling_rules", ANYONE_SIGNED_IN, tag="rules"),
     Route("PUT", "/api/handling-rules", "Set the deadline rules", "proposals", "set_handling_rules",
-          frozenset({STAFF}), body=Rules, tag="rules"),
+          frozenset({STAFF}), body=Rules, response=RECEIPT, tag="rules"),
     Route("POST", "/api/holiday-calendar/amendments", "Amend the holiday calendar (moves open deadlines)",
           "proposals", "amend_holiday_calendar", frozenset({STAFF}), body=CalendarAmendment,
-          status=201, tag="rules"),
+          status=201, response=RECEIPT, tag="rules"),
     # queries
     Route("GET", "/api/proposals/<proposal_id>", "A case as the caller may see it", "proposals",
           "get_proposal", frozenset({STAFF, AUDITOR, LEADER, MEMBER, UNIT, SUBSCRIBER}),

@@ -56,7 +56,8 @@ from xieshang.kernel.config import ConfigError
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotFound, WrongState
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope
-from xieshang.kernel.store.port import ConcurrencyError, EventStore
+from xieshang.kernel.store.port import EventStore
+from xieshang.kernel.streams import RETRY, Streams
 
 from . import accounts
 from .accounts import Account, ApiKey, LockoutPolicy, LoginRefused, iso, valid_id
@@ -80,7 +81,6 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 API_KEY_PREFIX = "xs_"
 MAX_API_KEY_LENGTH = 200
-RETRIES = 10  # decisions retried on a concurrent append to the same stream
 
 # argon2id, t=2, m=32 MiB, p=1: a verify takes ~40 ms on the development machine (2 cores,
 # measured with argon2-cffi 25.1; the library's default t=3, m=64 MiB, p=4 took ~100 ms and
@@ -568,6 +568,7 @@ class Authenticator:
                  policy: LockoutPolicy | None = None, throttle: LoginThrottle | None = None,
                  hashing: PasswordHashing | None = None, refresh_seconds: float = 0.0):
         self.store = store
+        self.streams = Streams(store, accounts.registry, clock)
         self.credentials = credentials
         self.tokens = tokens
         self.clock = clock
@@ -594,12 +595,12 @@ class Authenticator:
         try:
             attempt = self.throttle.admit(client_ip, user_id if valid_id(user_id) else None)
         except Throttled as throttled:
-            if throttled.per == "user_id" and self._load(user_id)[0].exists:
+            if throttled.per == "user_id" and self._cached_account(user_id)[0].exists:
                 log.warning("login throttled: too many attempts for %s", user_id)
             raise
         secret = normalize_password(password) if isinstance(password, str) and \
             len(password) <= 4 * MAX_PASSWORD_LENGTH else ""
-        state = self._load(user_id)[0]
+        state = self._cached_account(user_id)[0]
         if not state.exists:
             self.hashing.verify(None, secret)
             log.info("login refused: no such account (the user id given is not logged)")
@@ -641,9 +642,9 @@ class Authenticator:
                                  "from the login", "invalid_token")
         claims = self.tokens.decode(token.strip())
         user_id = claims.actor.user_id
-        state, _ = self._load(user_id, max_age=self.refresh_seconds)
+        state, _ = self._cached_account(user_id, max_age=self.refresh_seconds)
         if state.exists and claims.sessions > state.sessions:  # our copy is older than the token
-            state, _ = self._load(user_id)
+            state, _ = self._cached_account(user_id)
         if not state.exists or state.disabled or claims.sessions != state.sessions:
             raise AuthError(401, "this session has ended: the account's password, role or status "
                                  "changed since the login; log in again", "session_ended")
@@ -653,12 +654,12 @@ class Authenticator:
     def register(self, actor: Actor, user_id: str, role: str, organisation: str, display_name: str,
                  password: str) -> Actor:
         """Open an account with its first password; returns who it will act as."""
-        accounts.register_account(actor, self._load(user_id)[0], user_id, role, organisation,
+        accounts.register_account(actor, self._cached_account(user_id)[0], user_id, role, organisation,
                                   display_name)  # refuse before hashing
         hashed = self.hashing.hash(check_password(user_id, password))
         # The account first: of two registrations racing for one id, only the one whose event
         # is appended goes on to store its password.
-        self._decide(actor, user_id, lambda s: accounts.register_account(
+        self._decide_account(actor, user_id, lambda s: accounts.register_account(
             actor, s, user_id, role, organisation, display_name))
         self._set_hash_then_record(actor, user_id, hashed)
         log.info("account %s (%s at %s) registered by %s", user_id, role, organisation, actor.user_id)
@@ -667,25 +668,25 @@ class Authenticator:
     def set_password(self, actor: Actor, user_id: str, password: str) -> None:
         """A new password, set by the account's owner or an admin. Every session of the account
         ends, the caller's own included: log in again with the new password."""
-        accounts.change_password(actor, self._load(user_id)[0])  # refuse before hashing
+        accounts.change_password(actor, self._cached_account(user_id)[0])  # refuse before hashing
         self._set_hash_then_record(actor, user_id, self.hashing.hash(check_password(user_id, password)))
         log.info("password of %s set by %s", user_id, actor.user_id)
 
     def unlock(self, actor: Actor, user_id: str) -> None:
         now = self.clock.now()
-        if self._decide(actor, user_id, lambda s: accounts.unlock_account(actor, s, now)):
+        if self._decide_account(actor, user_id, lambda s: accounts.unlock_account(actor, s, now)):
             log.info("account %s unlocked by %s", user_id, actor.user_id)
 
     def disable(self, actor: Actor, user_id: str, reason: str) -> None:
-        if self._decide(actor, user_id, lambda s: accounts.disable_account(actor, s, reason)):
+        if self._decide_account(actor, user_id, lambda s: accounts.disable_account(actor, s, reason)):
             log.info("account %s disabled by %s", user_id, actor.user_id)
 
     def enable(self, actor: Actor, user_id: str) -> None:
-        if self._decide(actor, user_id, lambda s: accounts.enable_account(actor, s)):
+        if self._decide_account(actor, user_id, lambda s: accounts.enable_account(actor, s)):
             log.info("account %s enabled by %s", user_id, actor.user_id)
 
     def change_role(self, actor: Actor, user_id: str, role: str, organisation: str) -> None:
-        if self._decide(actor, user_id, lambda s: accounts.change_role(actor, s, role, organisation)):
+        if self._decide_account(actor, user_id, lambda s: accounts.change_role(actor, s, role, organisation)):
             log.info("account %s is now %s at %s (by %s)", user_id, role, organisation, actor.user_id)
 
     def account(self, user_id: str) -> Account:
@@ -699,7 +700,7 @@ class Authenticator:
         An existing account is left as it is (its password may have been changed since); only
         one left without a password (a start interrupted half-way) gets this one.
         """
-        state = self._load(user_id)[0]
+        state = self._cached_account(user_id)[0]
         if state.exists:
             if state.role != accounts.ADMIN:
                 log.warning("the bootstrap admin %s exists as a %s, not an admin: left as it is",
@@ -745,7 +746,7 @@ class Authenticator:
     def revoke_api_key(self, actor: Actor, key_id: str, reason: str) -> None:
         if not valid_id(key_id):
             raise NotFound(f"there is no API key {key_id!r}")
-        accounts.revoke_api_key(actor, self._load_key(key_id)[0], reason)  # refuse early
+        accounts.revoke_api_key(actor, self._load_key(key_id), reason)  # refuse early
         # The key stops working first; the event follows (a crash between leaves a dead key
         # whose revocation is recorded when the admin repeats it, never a live revoked one).
         self.credentials.revoke_api_key(key_id, self.clock.now())
@@ -773,22 +774,19 @@ class Authenticator:
         # The hash first, then PasswordSet: the event never claims a password that is not
         # there, and the sessions it ends cannot outlive the old password.
         self.credentials.set_password_hash(user_id, hashed, self.clock.now())
-        self._decide(actor, user_id, lambda s: accounts.change_password(actor, s))
+        self._decide_account(actor, user_id, lambda s: accounts.change_password(actor, s))
 
     def _record_login(self, user_id: str, ok: bool, now: datetime, sessions_seen: int
                       ) -> tuple[accounts.LoginOutcome, Account]:
-        for _ in range(RETRIES):
-            state, version = self._load(user_id)
+        def attempt() -> tuple[accounts.LoginOutcome, Account]:
+            state, version = self._cached_account(user_id)
             # A password changed meanwhile: what was verified may have been the old one.
             outcome = accounts.record_login(state, ok and state.sessions == sessions_seen, now, self.policy)
             by = state.actor if outcome.ok else SYSTEM_ACTOR
-            try:
-                envelopes = self._append(by, accounts.account_stream(user_id), version, outcome.events)
-            except ConcurrencyError:
-                continue
+            envelopes = self.streams.record(CommandContext(actor=by), accounts.account_stream(user_id),
+                                            version, outcome.events)
             return outcome, self._folded(user_id, state, outcome.events, envelopes)[0]
-        raise ConcurrencyError(accounts.account_stream(user_id), None,
-                               self.store.stream_version(accounts.account_stream(user_id)))
+        return RETRY.run(attempt)
 
     def _refusal(self, user_id: str, refused: LoginRefused, now: datetime) -> AuthError:
         if refused.reason == accounts.LOCKED:
@@ -806,12 +804,12 @@ class Authenticator:
         return AuthError(401, BAD_CREDENTIALS, "bad_credentials")
 
     def _account_or_not_found(self, user_id: str) -> Account:
-        state = self._load(user_id)[0]
+        state = self._cached_account(user_id)[0]
         if not state.exists:
             raise NotFound(f"there is no account {user_id!r}")
         return state
 
-    def _load(self, user_id: str, max_age: float = 0.0) -> tuple[Account, int]:
+    def _cached_account(self, user_id: str, max_age: float = 0.0) -> tuple[Account, int]:
         """The account and its stream's version: the cached copy brought up to date with the
         events after it (or the copy itself when it is at most ``max_age`` seconds old). An id
         that is not an id names no account, and is not looked up."""
@@ -835,49 +833,28 @@ class Authenticator:
                 self._accounts[user_id] = _Cached(state, version, time.monotonic())
         return state, version
 
-    def _decide(self, actor: Actor, user_id: str, decide: Callable[[Account], list[DomainEvent]]
+    def _decide_account(self, actor: Actor, user_id: str, decide: Callable[[Account], list[DomainEvent]]
                 ) -> list[DomainEvent]:
-        """Load, decide, append at the version decided on; again if another writer got in first."""
-        stream = accounts.account_stream(user_id)
-        for _ in range(RETRIES):
-            state, version = self._load(user_id)
+        """Load (through the cache), decide, record at the version decided on; decided again if
+        another writer got in first (the kernel's one retry policy)."""
+        def attempt() -> list[DomainEvent]:
+            state, version = self._cached_account(user_id)
             events = decide(state)
-            if not events:
-                return []
-            try:
-                envelopes = self._append(actor, stream, version, events)
-            except ConcurrencyError:
-                continue
-            self._folded(user_id, state, events, envelopes)
+            envelopes = self.streams.record(CommandContext(actor=actor), accounts.account_stream(user_id),
+                                            version, events)
+            if envelopes:
+                self._folded(user_id, state, events, envelopes)
             return events
-        raise ConcurrencyError(stream, None, self.store.stream_version(stream))
+        return RETRY.run(attempt)
 
-    def _load_key(self, key_id: str) -> tuple[ApiKey, int]:
-        envelopes = self.store.read_stream(accounts.api_key_stream(key_id))
-        return (accounts.fold_api_key(key_id, _decoded(envelopes)),
-                envelopes[-1].version if envelopes else 0)
+    def _load_key(self, key_id: str) -> ApiKey:
+        return self.streams.load(accounts.api_key_stream(key_id), _api_key(key_id)).state
 
     def _decide_key(self, actor: Actor, key_id: str, decide: Callable[[ApiKey], list[DomainEvent]]
-                    ) -> list[DomainEvent]:
-        stream = accounts.api_key_stream(key_id)
-        for _ in range(RETRIES):
-            state, version = self._load_key(key_id)
-            events = decide(state)
-            if not events:
-                return []
-            try:
-                self._append(actor, stream, version, events)
-            except ConcurrencyError:
-                continue
-            return events
-        raise ConcurrencyError(stream, None, self.store.stream_version(stream))
-
-    def _append(self, actor: Actor, stream: str, expected_version: int,
-                events: list[DomainEvent]) -> list[Envelope]:
-        ctx, now = CommandContext(actor=actor), self.clock.now()
-        return self.store.append(stream, expected_version, [
-            ctx.new_event(e.type_name(), e.to_data(), schema_version=e.SCHEMA_VERSION, occurred_at=now)
-            for e in events])
+                    ) -> bool:
+        """Whether ``decide`` recorded anything on the key's stream."""
+        return self.streams.decide(CommandContext(actor=actor), accounts.api_key_stream(key_id),
+                                   _api_key(key_id), decide, retry=True).recorded
 
 
 def parse_api_key(raw: str) -> tuple[str | None, str]:
@@ -888,6 +865,10 @@ def parse_api_key(raw: str) -> tuple[str | None, str]:
     if not sep or not secret or not valid_id(key_id):
         return None, ""
     return key_id, secret
+
+
+def _api_key(key_id: str) -> Callable[[list[DomainEvent]], ApiKey]:
+    return lambda events: accounts.fold_api_key(key_id, events)
 
 
 def _decoded(envelopes: list[Envelope]) -> list[DomainEvent]:

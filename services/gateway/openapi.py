@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from xieshang.kernel.ids import ID_PATTERN
+
 from .api import ROUTES, Route
 
 PROBLEM = {
@@ -25,7 +27,7 @@ PROBLEM = {
 }
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 # Path parameters are ids: letters, digits and _ . : - (what the services accept as ids).
-ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"}
+ID = {"type": "string", "pattern": ID_PATTERN}
 PATH_PARAMETERS = {
     # 案号: the session (letters, digits, Chinese) and a sequence number, e.g. 2024-001
     "case_number": {"type": "string", "pattern": r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.-]{0,39}$"},

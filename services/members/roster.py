@@ -21,9 +21,11 @@ from typing import Any, Mapping, Sequence
 
 from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.ids import ID_RULE, is_id
 
 from . import domain
 from .domain import ACTIVE, ContactDetails, Member, OrgIndex
+from .domain.commands import AppointMember, AssignToStation, ChangeRoles
 
 MAX_BYTES = 5_000_000
 MAX_ROWS = 5_000
@@ -232,8 +234,8 @@ def _row(roster: Roster, line: int, cells: Mapping[str, str], problems: dict[str
         if not 1 <= len(value) <= hi:
             bad(key, f"required, 1 to {hi} characters")
     member_id = cells.get("member_id", "")
-    if member_id and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", member_id):
-        bad("member_id", "1 to 64 letters, digits, _ . : -")
+    if member_id and not is_id(member_id):
+        bad("member_id", ID_RULE)
     roles: list[str] = []
     for word in _words(cells.get("roles", "")):
         if word not in ROLE_WORDS:
@@ -321,11 +323,11 @@ def _plan_row(actor: Actor, row: RosterRow, state: Member, index: OrgIndex,
               default_levels: Sequence[str], roster: Roster, problems: dict[str, str]) -> list[DomainEvent]:
     given = row.given
     if state.status != ACTIVE:
-        return domain.appoint_member(
-            actor, state, name=row.name, sector=row.sector, term=row.term, roles=row.roles,
+        return domain.appoint_member(actor, state, AppointMember(
+            member_id=row.member_id, name=row.name, sector=row.sector, term=row.term, roles=row.roles,
             station=row.station, special_committees=row.special_committees,
             levels=row.levels or tuple(default_levels), cpc_member=row.cpc_member,
-            communities=row.communities or None, index=index)
+            communities=row.communities or None), index)
     found, problem = index.find(("sector",), row.sector)
     mismatch = {
         "name": None if row.name == state.name else f"{state.member_id} is registered as {state.name}",
@@ -341,12 +343,12 @@ def _plan_row(actor: Actor, row: RosterRow, state: Member, index: OrgIndex,
         return []
     events: list[DomainEvent] = []
     if row.station:
-        events += domain.assign_to_station(actor, state, station=row.station,
-                                           communities=row.communities or None, index=index)
-    events += domain.change_roles(
-        actor, state,
+        events += domain.assign_to_station(actor, state, AssignToStation(
+            member_id=row.member_id, station=row.station, communities=row.communities or None), index)
+    events += domain.change_roles(actor, state, ChangeRoles(
+        member_id=row.member_id,
         roles=row.roles if "roles" in given else None,
         special_committees=row.special_committees if "special_committees" in given else None,
         levels=(row.levels or None) if "levels" in given else None,
-        cpc_member=row.cpc_member if "cpc_member" in given else None, index=index)
+        cpc_member=row.cpc_member if "cpc_member" in given else None), index)
     return events

@@ -1,24 +1,28 @@
 """The members service: the organisation tree, the member registry and duty points, a thin
 nameko shell around services.members.domain.
 
-Commands load a stream, fold it, let the domain decide and append at the version they folded
-from: a concurrent change raises ConcurrencyError to the caller. Rights are checked from the
-actor in the call's context. Contact details go to the private contact book (contacts.py),
-never into an event, a log line or a read model.
+Every command parses its arguments into its command (``domain.commands``) once, then goes
+through the kernel's one write path (``self.streams``): load the stream, fold it, let the domain
+decide, record at the version folded from (a concurrent change raises ConcurrencyError to the
+caller), and answer with the stream's ``Receipt``. Rights are checked from the actor in the
+call's context (``domain.access``). Contact details go to the private contact book
+(contacts.py), never into an event, a log line or a read model (ADR 0005).
 
 Duty points come from events, each consumed by a handler:
 
-* the proposals service's events, by type name from ``proposals.events`` (the contract is
-  services/proposals/domain.py, documented there, not imported);
+* the proposals service's events, by type name from ``proposals.events`` (its contract is
+  services/proposals' events module, documented there, not imported);
 * this service's own events (activities recorded, menu sign-ups, a year's rules set), so that
   every credit takes the same at-least-once, idempotent path whatever its source.
 
 Every credit is keyed in the member's ledger, so a redelivered or duplicated event credits
 nothing twice; a handler whose effect is one append also carries the kernel's effect tracking.
-Points are priced by the year's rules when credited; when staff change a year's rules, the
-year's ledgers are priced again (``DutyPointsRecomputed``). A credit priced by rules that
-changed while it was being appended is priced again at once (the handler re-reads the rules
-after its append), so no credit keeps stale points whatever the interleaving.
+A credit is a decision the system takes on its own: it is decided again when it loses a race
+on the ledger (the kernel's one retry policy). Points are priced by the year's rules when
+credited; when staff change a year's rules, the year's ledgers are priced again
+(``DutyPointsRecomputed``). A credit priced by rules that changed while it was being appended
+is priced again at once (the handler re-reads the rules after its append), so no credit keeps
+stale points whatever the interleaving.
 """
 
 from __future__ import annotations
@@ -28,36 +32,29 @@ import binascii
 import dataclasses
 import hashlib
 import logging
-import random
 from collections import defaultdict
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-import eventlet
 from nameko.rpc import rpc
 
 from xieshang.kernel.clock import SHANGHAI, Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext, MissingActor
-from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotAllowed, NotFound, NotYet
+from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound, NotYet
 from xieshang.kernel.envelope import Envelope
-from xieshang.kernel.runtime import EventStoreDependency, RequestContext
-from xieshang.kernel.store import ConcurrencyError, EventStore, Tracking
-from xieshang.kernel.views import ReadModels
+from xieshang.kernel.ids import check_id
+from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
+from xieshang.kernel.store import ConcurrencyError, Tracking
+from xieshang.kernel.streams import Streams
+from xieshang.kernel.views import ReadModels, check_page
 
 from . import domain, roster, views
 from .contacts import ContactBook, Contacts
-from .domain import CONTACT_FIELDS, READERS_OF_ALL, STAFF, ContactDetails
+from .domain import CONTACT_FIELDS, PROPOSALS, SELF, ContactDetails, access
+from .domain import commands as c
 
 log = logging.getLogger(__name__)
 
-# Refusals are answers, not failures: nameko logs them as warnings, not tracebacks.
-EXPECTED = (DomainError, MissingActor, ConcurrencyError)
-PROPOSALS = domain.PROPOSALS
-SELF = "members"
-# A credit that loses a race on the ledger re-reads and decides again this many times (with a
-# short random pause, so that two instances do not keep colliding) before the message goes
-# back to the broker, which redelivers it.
-LEDGER_ATTEMPTS = 30
 VIEWS_TIMEOUT = 30.0
 MAX_LIST = 1000
 
@@ -67,7 +64,7 @@ class MembersService:
 
     name = "members"
 
-    store: EventStore = EventStoreDependency()
+    streams: Streams = WritePath(domain.registry)
     context = RequestContext()
     views = ReadModels(views.PROJECTIONS)
     tracking = EffectTracking()
@@ -80,31 +77,35 @@ class MembersService:
                               level: str | None = None) -> dict[str, Any]:
         """Register a committee, special committee, sector, party/group, handling unit, township
         or community (``parent``: the id it belongs to)."""
-        return self._decide_org(org_id, lambda ctx, state: domain.register_organisation(
-            ctx.actor, state, self._org_index(), kind=kind, name=name, parent=parent, level=level))
+        cmd = c.RegisterOrganisation.parse(org_id=org_id, kind=kind, name=name, parent=parent, level=level)
+        return self._decide_org(cmd.org_id, lambda actor, state: domain.register_organisation(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def define_station(self, station_id: str, name: str, station_type: str, level: str,
                        location: str | None = None,
                        communities: Sequence[str] | None = None) -> dict[str, Any]:
-        return self._decide_org(station_id, lambda ctx, state: domain.define_station(
-            ctx.actor, state, self._org_index(), name=name, station_type=station_type, level=level,
-            location=location, communities=communities))
+        cmd = c.DefineStation.parse(station_id=station_id, name=name, station_type=station_type,
+                                    level=level, location=location, communities=communities)
+        return self._decide_org(cmd.station_id, lambda actor, state: domain.define_station(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def set_station_communities(self, station_id: str, communities: Sequence[str]) -> dict[str, Any]:
-        return self._decide_org(station_id, lambda ctx, state: domain.set_station_communities(
-            ctx.actor, state, self._org_index(), communities=communities))
+        cmd = c.SetStationCommunities.parse(station_id=station_id, communities=communities)
+        return self._decide_org(cmd.station_id, lambda actor, state: domain.set_station_communities(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def rename_organisation(self, org_id: str, name: str) -> dict[str, Any]:
-        return self._decide_org(org_id, lambda ctx, state: domain.rename_organisation(
-            ctx.actor, state, self._org_index(), name=name))
+        cmd = c.RenameOrganisation.parse(org_id=org_id, name=name)
+        return self._decide_org(cmd.org_id, lambda actor, state: domain.rename_organisation(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def close_organisation(self, org_id: str, reason: str) -> dict[str, Any]:
-        return self._decide_org(org_id, lambda ctx, state: domain.close_organisation(
-            ctx.actor, state, reason=reason))
+        cmd = c.CloseOrganisation.parse(org_id=org_id, reason=reason)
+        return self._decide_org(cmd.org_id, lambda actor, state: domain.close_organisation(actor, state, cmd))
 
     # -- members -------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -116,99 +117,105 @@ class MembersService:
         """Appoint a member. ``sector``, ``special_committees`` and ``station`` name registered
         organisations (id or name); ``levels`` defaults to this committee's level; ``contact``
         ({phone, email, address}) goes to the private contact book only."""
-        ctx = self.context.get()
-        details = _contact_argument(contact)
-        state, version = self._member(member_id)
-        events = domain.appoint_member(
-            ctx.actor, state, name=name, sector=sector, term=term, roles=roles, station=station,
-            special_committees=special_committees,
-            levels=[self.store.deployment.level] if levels is None else levels,
-            cpc_member=cpc_member, communities=communities, index=self._org_index())
+        cmd = c.AppointMember.parse(member_id=member_id, name=name, sector=sector, term=term, roles=roles,
+                                    station=station, special_committees=special_committees,
+                                    levels=levels, cpc_member=cpc_member, communities=communities,
+                                    contact=contact)
+        details = _contact_argument(cmd.contact)
+
+        def decide(actor, state: domain.Member) -> list[DomainEvent]:
+            events = domain.appoint_member(actor, state, cmd, self._org_index(),
+                                           default_levels=[self.streams.store.deployment.level])
+            if details is not None:
+                events += domain.change_contact_details(actor, domain.fold_member(cmd.member_id, events, state),
+                                                        self.contacts.get(cmd.member_id), details)
+            return events
+
+        receipt = self._decide_member(cmd.member_id, decide)
         if details is not None:
-            events += domain.change_contact_details(ctx.actor, domain.fold_member(member_id, events, state),
-                                                    self.contacts.get(member_id), details)
-        envelopes = self._record(ctx, domain.member_stream(member_id), version, events)
-        if details is not None:
-            self.contacts.put(member_id, details)
-        return self._receipt(envelopes, member_id=member_id)
+            self.contacts.put(cmd.member_id, details)
+        return receipt
 
     @rpc(expected_exceptions=EXPECTED)
     def assign_to_station(self, member_id: str, station: str,
                           communities: Sequence[str] | None = None) -> dict[str, Any]:
         """Assign (or reassign) a member to a station 下沉, optionally naming the communities they
         look after there (default: all the station covers)."""
-        return self._decide_member(member_id, lambda ctx, state: domain.assign_to_station(
-            ctx.actor, state, station=station, communities=communities, index=self._org_index()))
+        cmd = c.AssignToStation.parse(member_id=member_id, station=station, communities=communities)
+        return self._decide_member(cmd.member_id, lambda actor, state: domain.assign_to_station(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def change_roles(self, member_id: str, roles: Sequence[str] | None = None,
                      special_committees: Sequence[str] | None = None,
                      levels: Sequence[str] | None = None, cpc_member: bool | None = None) -> dict[str, Any]:
-        return self._decide_member(member_id, lambda ctx, state: domain.change_roles(
-            ctx.actor, state, roles=roles, special_committees=special_committees, levels=levels,
-            cpc_member=cpc_member, index=self._org_index()))
+        cmd = c.ChangeRoles.parse(member_id=member_id, roles=roles, special_committees=special_committees,
+                                  levels=levels, cpc_member=cpc_member)
+        return self._decide_member(cmd.member_id, lambda actor, state: domain.change_roles(
+            actor, state, cmd, self._org_index()))
 
     @rpc(expected_exceptions=EXPECTED)
     def end_term(self, member_id: str, ended_on: str | None = None) -> dict[str, Any]:
-        return self._decide_member(member_id, lambda ctx, state: domain.end_term(
-            ctx.actor, state, ended_on=ended_on or self.clock.today().isoformat()))
+        cmd = c.EndTerm.parse(member_id=member_id, ended_on=ended_on)
+        return self._decide_member(cmd.member_id, lambda actor, state: domain.end_term(
+            actor, state, cmd, self.clock.today()))
 
     @rpc(expected_exceptions=EXPECTED)
     def resign_member(self, member_id: str, reason: str, resigned_on: str | None = None) -> dict[str, Any]:
-        return self._decide_member(member_id, lambda ctx, state: domain.resign_member(
-            ctx.actor, state, reason=reason, resigned_on=resigned_on or self.clock.today().isoformat()))
+        cmd = c.ResignMember.parse(member_id=member_id, reason=reason, resigned_on=resigned_on)
+        return self._decide_member(cmd.member_id, lambda actor, state: domain.resign_member(
+            actor, state, cmd, self.clock.today()))
 
     @rpc(expected_exceptions=EXPECTED)
     def set_contact_details(self, member_id: str, phone: str | None = None, email: str | None = None,
                             address: str | None = None) -> dict[str, Any]:
         """Replace the member's contact details (staff or the member themselves)."""
-        ctx = self.context.get()
-        details = domain.check_contact_details(phone, email, address)
-        state, version = self._member(member_id)
-        events = domain.change_contact_details(ctx.actor, state, self.contacts.get(member_id), details)
-        envelopes = self._record(ctx, domain.member_stream(member_id), version, events) if events else []
-        self.contacts.put(member_id, details)
-        return self._receipt(envelopes, member_id=member_id, stream=domain.member_stream(member_id))
+        cmd = c.SetContactDetails.parse(member_id=member_id, phone=phone, email=email, address=address)
+        details = domain.check_contact_details(cmd.phone, cmd.email, cmd.address)
+        receipt = self._decide_member(cmd.member_id, lambda actor, state: domain.change_contact_details(
+            actor, state, self.contacts.get(cmd.member_id), details))
+        self.contacts.put(cmd.member_id, details)
+        return receipt
 
     @rpc(expected_exceptions=EXPECTED)
     def erase_contact_details(self, member_id: str) -> dict[str, Any]:
         """Forget the member's contact details (e.g. once they left the committee)."""
-        ctx = self.context.get()
-        state, version = self._member(member_id)
-        events = domain.erase_contact_details(ctx.actor, state, self.contacts.get(member_id))
-        envelopes = self._record(ctx, domain.member_stream(member_id), version, events) if events else []
-        self.contacts.erase(member_id)
-        return self._receipt(envelopes, member_id=member_id, stream=domain.member_stream(member_id))
+        cmd = c.EraseContactDetails.parse(member_id=member_id)
+        receipt = self._decide_member(cmd.member_id, lambda actor, state: domain.erase_contact_details(
+            actor, state, self.contacts.get(cmd.member_id)))
+        self.contacts.erase(cmd.member_id)
+        return receipt
 
     @rpc(expected_exceptions=EXPECTED)
     def get_contact_details(self, member_id: str) -> dict[str, Any]:
         """The member's contact details: for staff and the member themselves only."""
-        actor = self.context.get().actor
-        if not (actor.role == STAFF or (actor.role == domain.MEMBER and actor.user_id == member_id)):
-            raise NotAllowed("read contact details", "only committee staff or the member themselves")
-        domain.require_member(self._member(member_id)[0])
+        access.require_contact_details_right(self.context.get().actor, member_id, "read contact details")
+        domain.require_member(self._member(member_id))
         return {"member_id": member_id, **(self.contacts.get(member_id) or ContactDetails()).to_dict()}
 
     @rpc(expected_exceptions=EXPECTED)
     def import_roster(self, file_name: str, content_base64: str) -> dict[str, Any]:
         """Import a roster 委员名册 (CSV or XLSX, base64): validated whole first, every bad cell
         reported in one InvalidCommand ("row 12, 界别"), nothing written unless all rows are good.
-        Importing the same file again changes nothing."""
+        Importing the same file again changes nothing. The receipt is the summary stream's
+        (``rosterimport-<digest>``), with what the import did: ``digest``, ``rows``,
+        ``appointed``, ``changed``, ``unchanged`` and ``member_events`` (how many events the
+        member streams got)."""
         ctx = self.context.get()
-        if ctx.actor.role != STAFF:
-            raise NotAllowed("import_roster", f"only committee staff import rosters; the actor's role "
-                                              f"is {ctx.actor.role!r}")
-        if not isinstance(file_name, str) or not 1 <= len(file_name) <= 200:
+        access.require_staff(ctx.actor, "import_roster", "only committee staff import rosters")
+        cmd = c.ImportRoster.parse(file_name=file_name, content_base64=content_base64)
+        if not 1 <= len(cmd.file_name) <= 200:
             raise InvalidCommand("bad file name", {"file_name": "the roster file's name, e.g. 委员名册.xlsx"})
         try:
-            raw = base64.b64decode(content_base64 or b"", validate=True)
-        except (binascii.Error, ValueError, TypeError):
+            raw = base64.b64decode(cmd.content_base64, validate=True)
+        except (binascii.Error, ValueError):
             raise InvalidCommand("the roster is not base64",
                                  {"content_base64": "the file's bytes in base64"}) from None
-        parsed = roster.read_roster(file_name, raw)
-        loaded = {row.member_id: self._member(row.member_id) for row in parsed.rows}
-        plans = roster.plan_import(ctx.actor, parsed, {m: s for m, (s, _) in loaded.items()},
-                                   self._org_index(), [self.store.deployment.level])
+        parsed = roster.read_roster(cmd.file_name, raw)
+        loaded = {row.member_id: self.streams.load(domain.member_stream(check_id(row.member_id, "member_id")),
+                                                   _member_fold(row.member_id)) for row in parsed.rows}
+        plans = roster.plan_import(ctx.actor, parsed, {m: ld.state for m, ld in loaded.items()},
+                                   self._org_index(), [self.streams.store.deployment.level])
         writes: list[tuple[str, list[DomainEvent], ContactDetails | None]] = []
         for plan in plans:
             details = None
@@ -225,48 +232,50 @@ class MembersService:
             if events:
                 writes.append((plan.row.member_id, events, details))
         digest = hashlib.sha256(raw).hexdigest()
+        stream = domain.roster_import_stream(digest)
         result = {"digest": digest, "rows": len(parsed.rows), "appointed": [], "changed": [],
-                  "unchanged": len(parsed.rows) - len(writes), "events": 0}
+                  "unchanged": len(parsed.rows) - len(writes), "member_events": 0}
         if not writes:
-            return result
+            return self.streams.unchanged(stream, self.streams.store.stream_version(stream)) \
+                .with_result(**result).to_dict()
         # All or nothing: every row was decided on the member's stream as read above; if any of
         # them moved since, nothing is written and the caller imports again.
+        store = self.streams.store
         for member_id, _, _ in writes:
-            if self.store.stream_version(domain.member_stream(member_id)) != loaded[member_id][1]:
-                raise ConcurrencyError(domain.member_stream(member_id), loaded[member_id][1],
-                                       self.store.stream_version(domain.member_stream(member_id)))
-        importing = dataclasses.replace(ctx, reason=f"名册导入 {file_name} ({digest[:12]})")
+            at = loaded[member_id]
+            if store.stream_version(at.stream) != at.version:
+                raise ConcurrencyError(at.stream, at.version, store.stream_version(at.stream))
+        importing = dataclasses.replace(ctx, reason=f"名册导入 {cmd.file_name} ({digest[:12]})")
         for member_id, events, details in writes:
-            self._record(importing, domain.member_stream(member_id), loaded[member_id][1], events)
+            self.streams.record(importing, loaded[member_id].stream, loaded[member_id].version, events)
             if details is not None:
                 self.contacts.put(member_id, details)
             kind = "appointed" if isinstance(events[0], domain.MemberAppointed) else "changed"
             result[kind].append(member_id)
-            result["events"] += len(events)
-        stream = domain.roster_import_stream(digest)
-        summary = domain.RosterImported(digest=digest, file_name=str(file_name)[:200], rows=len(parsed.rows),
+            result["member_events"] += len(events)
+        summary = domain.RosterImported(digest=digest, file_name=cmd.file_name, rows=len(parsed.rows),
                                         appointed=result["appointed"], changed=result["changed"],
                                         unchanged=result["unchanged"])
-        last = self._record(importing, stream, self.store.stream_version(stream), [summary])[-1]
+        recorded = self.streams.record(importing, stream, store.stream_version(stream), [summary])
         log.info("roster %s imported: %d appointed, %d changed, %d unchanged", digest[:12],
                  len(result["appointed"]), len(result["changed"]), result["unchanged"])
-        return {**result, "stream": stream, "position": last.position}
+        return self.streams.receipt(stream, recorded).with_result(**result).to_dict()
 
     # -- duty points: rules, activities, menus, assessments -------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def set_point_rules(self, year: int, points: dict, caps: dict | None = None) -> dict[str, Any]:
         """Set the committee's points rules for ``year`` (the whole table); the year's ledgers
-        are then priced again."""
+        are then priced again. The receipt carries the year's ``rules`` as they are now."""
         ctx = self.context.get()
-        rules, version = self._rules(_year(year))
-        envelopes = self._record(ctx, self._rules_stream(rules.year), version,
-                                 domain.set_point_rules(ctx.actor, rules, points=points, caps=caps))
-        return self._receipt(envelopes, stream=self._rules_stream(rules.year),
-                             rules=self._rules(rules.year)[0].to_dict())
+        cmd = c.SetPointRules.parse(year=year, points=points, caps=caps)
+        year = domain.check_year(cmd.year)
+        receipt = self.streams.decide(ctx, self._rules_stream(year), _rules_fold(self._committee, year),
+                                      lambda rules: domain.set_point_rules(ctx.actor, rules, cmd))
+        return receipt.with_result(rules=self._rules(year).to_dict()).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def point_rules(self, year: int) -> dict[str, Any]:
-        return self._rules(_year(year))[0].to_dict()
+        return self._rules(domain.check_year(year)).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def record_activity(self, activity_id: str, kind: str, title: str, held_on: str,
@@ -274,53 +283,47 @@ class MembersService:
         """Record a meeting, inspection, research, consultation, plenary speech or community
         service and who took part (for a meeting also who was excused)."""
         ctx = self.context.get()
-        stream = domain.activity_stream(_checked_id(activity_id, "activity_id"))
-        events, version = self._read(stream)
-        named = [m for m in (*(participants or ()), *(excused or ())) if isinstance(m, str)]
-        members = {m: self._member(m)[0] for m in dict.fromkeys(named)}
-        decided = domain.record_activity(ctx.actor, domain.fold_activity(activity_id, events), members,
-                                         kind=kind, title=title, held_on=held_on,
-                                         participants=participants, excused=excused)
-        return self._receipt(self._record(ctx, stream, version, decided), activity_id=activity_id)
+        cmd = c.RecordActivity.parse(activity_id=activity_id, kind=kind, title=title, held_on=held_on,
+                                     participants=participants, excused=excused)
+        members = {m: self._member(m) for m in dict.fromkeys((*cmd.participants, *cmd.excused))}
+        return self.streams.decide(
+            ctx, domain.activity_stream(cmd.activity_id),
+            lambda events: domain.fold_activity(cmd.activity_id, events),
+            lambda state: domain.record_activity(ctx.actor, state, cmd, members),
+            ids={"activity_id": cmd.activity_id}).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def publish_menu(self, menu_id: str, year: int, title: str, items: Sequence[dict],
                      sector: str | None = None) -> dict[str, Any]:
         """Publish a duty menu 履职菜单 (``sector``: for that sector's members only)."""
         ctx = self.context.get()
-        stream = domain.menu_stream(_checked_id(menu_id, "menu_id"))
-        events, version = self._read(stream)
-        sector_id = None
-        if sector is not None:
-            found, problem = self._org_index().find(("sector",), sector)
-            if found is None:
-                raise InvalidCommand("unknown sector", {"sector": problem or "unknown"})
-            sector_id = found.org_id
-        decided = domain.publish_menu(ctx.actor, domain.fold_menu(menu_id, events), year=year, title=title,
-                                      items=items, sector=sector_id)
-        return self._receipt(self._record(ctx, stream, version, decided), menu_id=menu_id)
+        cmd = c.PublishMenu.parse(menu_id=menu_id, year=year, title=title, items=items, sector=sector)
+        return self.streams.decide(
+            ctx, domain.menu_stream(cmd.menu_id), _menu_fold(cmd.menu_id),
+            lambda menu: domain.publish_menu(ctx.actor, menu, cmd,
+                                             self._org_index() if cmd.sector is not None else None),
+            ids={"menu_id": cmd.menu_id}).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def sign_up_for_menu(self, menu_id: str, item_ids: Sequence[str],
                          member_id: str | None = None) -> dict[str, Any]:
         """A member signs up for menu items (staff may designate items for ``member_id``)."""
         ctx = self.context.get()
-        member_id = member_id or ctx.actor.user_id
-        stream = domain.menu_stream(_checked_id(menu_id, "menu_id"))
-        events, version = self._read(stream)
-        decided = domain.sign_up_for_menu(ctx.actor, domain.fold_menu(menu_id, events),
-                                          self._member(member_id)[0], item_ids=item_ids)
-        envelopes = self._record(ctx, stream, version, decided) if decided else []
-        return self._receipt(envelopes, menu_id=menu_id, stream=stream)
+        cmd = c.SignUpForMenu.parse(menu_id=menu_id, item_ids=item_ids, member_id=member_id)
+        member = self._member(cmd.member_id or ctx.actor.user_id)
+        return self.streams.decide(
+            ctx, domain.menu_stream(cmd.menu_id), _menu_fold(cmd.menu_id),
+            lambda menu: domain.sign_up_for_menu(ctx.actor, menu, cmd, member),
+            ids={"menu_id": cmd.menu_id}).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def get_menu(self, menu_id: str, after_position: int = 0) -> dict[str, Any]:
         """The menu, who signed up for what, and who still lacks their minimum (永嘉: two items
         for standing committee and party members, one for everyone else)."""
-        menu = domain.fold_menu(menu_id, self._read(domain.menu_stream(_checked_id(menu_id, "menu_id")))[0])
+        menu = self.streams.load(domain.menu_stream(check_id(menu_id, "menu_id")), _menu_fold(menu_id)).state
         if menu.published is None:
             raise NotFound(f"no duty menu {menu_id!r}")
-        self._wait(after_position)
+        self.views.read_after(after_position)
         with self.views.connect() as conn:
             serving = views.list_members(conn, *self._member_views(), sector=menu.published.sector,
                                          status=domain.ACTIVE)
@@ -337,12 +340,13 @@ class MembersService:
     def conclude_assessment(self, member_id: str, year: int, outcome: str, note: str = "") -> dict[str, Any]:
         """Conclude the member's annual assessment 履职考核 on the year's points as they stand."""
         ctx = self.context.get()
-        member = self._member(member_id)[0]
-        stream = domain.ledger_stream(member_id)
-        events, version = self._read(stream)
-        decided = domain.conclude_assessment(ctx.actor, member, domain.fold_ledger(member_id, events),
-                                             self._rules(_year(year))[0], outcome=outcome, note=note)
-        return self._receipt(self._record(ctx, stream, version, decided), member_id=member_id)
+        cmd = c.ConcludeAssessment.parse(member_id=member_id, year=year, outcome=outcome, note=note)
+        member = self._member(cmd.member_id)
+        rules = self._rules(domain.check_year(cmd.year))
+        return self.streams.decide(
+            ctx, domain.ledger_stream(cmd.member_id), _ledger_fold(cmd.member_id),
+            lambda ledger: domain.conclude_assessment(ctx.actor, ledger, cmd, member, rules),
+            ids={"member_id": cmd.member_id}).to_dict()
 
     # -- reactions: the proposals service's events ------------------------------------------------
     @handle_event(PROPOSALS, "ProposalSubmitted")
@@ -398,7 +402,7 @@ class MembersService:
         """A year's rules changed: price every ledger of the year again. Ledgers credited after
         this event are priced by the new rules already (or again by their own handler)."""
         year = int(envelope.data["year"])
-        if envelope.data.get("committee") != self.store.deployment.committee:
+        if envelope.data.get("committee") != self._committee:
             return
         if not self.views.wait_for(envelope.position, timeout=VIEWS_TIMEOUT):
             raise NotYet(f"the ledger view has not reached position {envelope.position}; retrying")
@@ -412,26 +416,25 @@ class MembersService:
     @rpc(expected_exceptions=EXPECTED)
     def get_member(self, member_id: str) -> dict[str, Any]:
         """The member and their duty ledger, folded from their streams (no contact details)."""
-        member = domain.require_member(self._member(member_id)[0])
-        entries, ledger_version = self._read(domain.ledger_stream(member_id))
-        ledger = domain.fold_ledger(member_id, entries)
-        points = sum(ledger.year_total(y, self._rules(y)[0].caps if y else {}) for y in ledger.years())
+        member = domain.require_member(self._member(member_id))
+        loaded = self.streams.load(domain.ledger_stream(member_id), _ledger_fold(member_id))
+        ledger = loaded.state
+        points = sum(ledger.year_total(y, self._rules(y).caps if y else {}) for y in ledger.years())
         return {**member.to_dict(), "points": points, "ledger": [e.to_data() for e in ledger.entries],
-                "ledger_version": ledger_version}
+                "ledger_version": loaded.version}
 
     @rpc(expected_exceptions=EXPECTED)
     def list_members(self, sector: str | None = None, after_position: int = 0, station: str | None = None,
                      status: str | None = None) -> list[dict[str, Any]]:
         """Appointed members with their points, from the read model, highest points first."""
-        self._wait(after_position)
+        self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.list_members(conn, *self._member_views(), sector=sector, station=station,
                                       status=status)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_organisation(self, org_id: str) -> dict[str, Any]:
-        events, _ = self._read(domain.org_stream(_checked_id(org_id, "org_id")))
-        state = domain.fold_organisation(org_id, events)
+        state = self.streams.load(domain.org_stream(check_id(org_id, "org_id")), _org_fold(org_id)).state
         if not state.exists:
             raise NotFound(f"no organisation {org_id!r}")
         return state.to_dict()
@@ -439,7 +442,7 @@ class MembersService:
     @rpc(expected_exceptions=EXPECTED)
     def list_organisations(self, kind: str | None = None, parent: str | None = None,
                            include_closed: bool = False, after_position: int = 0) -> list[dict[str, Any]]:
-        self._wait(after_position)
+        self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.organisations(conn, self.views.projection("organisations"), kind=kind,
                                        parent=parent, include_closed=include_closed)
@@ -447,7 +450,7 @@ class MembersService:
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, township: str | None = None, after_position: int = 0) -> dict[str, Any]:
         """Every community with the members who look after it; ``uncovered`` lists those without."""
-        self._wait(after_position)
+        self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.coverage(conn, self.views.projection("organisations"),
                                   self.views.projection("member_directory"), township=township)
@@ -455,17 +458,16 @@ class MembersService:
     @rpc(expected_exceptions=EXPECTED)
     def ranking(self, year: int, sector: str | None = None, limit: int | None = None,
                 after_position: int = 0) -> list[dict[str, Any]]:
-        """The year's points ranking 履职积分排名 (published regularly: no personal data)."""
-        if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= MAX_LIST):
-            raise InvalidCommand("bad limit", {"limit": f"an integer from 1 to {MAX_LIST}"})
-        self._wait(after_position)
+        """The year's points ranking 履职积分排名 (published regularly: no personal data; an
+        assessment's outcome only for READERS_OF_ALL)."""
+        if limit is not None:
+            check_page(limit, 0, MAX_LIST)
+        year = domain.check_year(year)
+        self.views.read_after(after_position)
         with self.views.connect() as conn:
             directory, ledger, orgs = self._member_views()
-            rows = views.ranking(conn, ledger, directory, orgs, _year(year), sector=sector, limit=limit)
-        if self._actor_role() not in READERS_OF_ALL:
-            for row in rows:   # an assessment's outcome (约谈 above all) is not for publication
-                row.pop("assessment")
-        return rows
+            rows = views.ranking(conn, ledger, directory, orgs, year, sector=sector, limit=limit)
+        return access.ranking_as_seen_by(self._actor_role(), rows)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_dossier(self, member_id: str, year: int | None = None) -> dict[str, Any]:
@@ -473,19 +475,18 @@ class MembersService:
         earned it, the totals per activity (caps applied), the recomputations when the year's
         rules changed, and the assessment as it was concluded. For staff, leaders, auditors and
         the member themselves."""
-        actor = self.context.get().actor
-        if not (actor.role in READERS_OF_ALL or (actor.role == domain.MEMBER and actor.user_id == member_id)):
-            raise NotAllowed("read this dossier", "staff, leaders, auditors and the member themselves")
-        member = domain.require_member(self._member(member_id)[0])
-        ledger = domain.fold_ledger(member_id, self._read(domain.ledger_stream(member_id))[0])
-        years = [_year(year)] if year is not None else sorted(set(ledger.years()) | set(ledger.assessments))
+        access.require_dossier_reader(self.context.get().actor, member_id)
+        member = domain.require_member(self._member(member_id))
+        ledger = self.streams.load(domain.ledger_stream(member_id), _ledger_fold(member_id)).state
+        years = ([domain.check_year(year)] if year is not None
+                 else sorted(set(ledger.years()) | set(ledger.assessments)))
         return {"member": member.to_dict(), "years": [self._dossier_year(ledger, y) for y in years]}
 
     @rpc
     def health(self) -> dict[str, Any]:
-        return {"service": self.name, "head": self.store.head(), "views": self.views.position()}
+        return {"service": self.name, "head": self.streams.store.head(), "views": self.views.position()}
 
-    # -- plumbing: credits -----------------------------------------------------------------------------
+    # -- credits: decisions the system takes on its own, retried on a lost race -----------------------
     def _proposal_credits(self, envelope: Envelope) -> list[domain.Credit]:
         return domain.proposal_credits(envelope.type, envelope.data, event_id=envelope.event_id,
                                        stream=envelope.stream, year=_year_of(envelope))
@@ -494,126 +495,77 @@ class MembersService:
         """Note what the event says about its case, then credit the key designation to every
         proposer known by now (whichever of the two events came first)."""
         proposal_id = str(envelope.data["proposal_id"])
-        stream = domain.case_stream(proposal_id)
         ctx = CommandContext.caused_by(envelope, reason="proposal case noted for duty points")
-        for _ in range(LEDGER_ATTEMPTS):
-            events, version = self._read(stream)
-            case = domain.fold_case(proposal_id, events)
+        after: dict[str, domain.CaseNotes] = {}
+
+        def note(case: domain.CaseNotes) -> list[DomainEvent]:
             noted = domain.note_case(case, envelope.type, envelope.data, event_id=envelope.event_id,
                                      stream=envelope.stream, year=_year_of(envelope))
-            if not noted:
-                break
-            try:
-                self._record(ctx, stream, version, noted)
-                case = domain.fold_case(proposal_id, [*events, *noted])
-                break
-            except ConcurrencyError:
-                _pause()
-        else:
-            raise ConcurrencyError(stream, version, self.store.stream_version(stream))
-        self._credit(envelope, domain.key_credits(case))
+            after["case"] = domain.fold_case(proposal_id, noted, case)
+            return noted
+
+        self.streams.decide(ctx, domain.case_stream(proposal_id),
+                            lambda events: domain.fold_case(proposal_id, events), note, retry=True)
+        self._credit(envelope, domain.key_credits(after["case"]))
 
     def _credit(self, envelope: Envelope, credits: list[domain.Credit],
                 tracking: Tracking | None = None) -> None:
         """Award ``credits`` (one append per member and year). ``tracking`` marks the event
         processed with the append, so only a handler whose effect is one append passes it."""
         ctx = CommandContext.caused_by(envelope, reason="duty points: " + ", ".join(
-            dict.fromkeys(c.activity for c in credits)))
+            dict.fromkeys(credit.activity for credit in credits)))
         groups: dict[tuple[str, int], list[domain.Credit]] = defaultdict(list)
-        for c in credits:
-            groups[(c.member_id, c.year)].append(c)
+        for credit in credits:
+            groups[(credit.member_id, credit.year)].append(credit)
         for member_id, year in groups:
             self._award(ctx, member_id, year, groups[(member_id, year)],
                         tracking if len(groups) == 1 else None)
 
     def _award(self, ctx: CommandContext, member_id: str, year: int, credits: list[domain.Credit],
                tracking: Tracking | None) -> None:
-        stream = domain.ledger_stream(member_id)
-        for _ in range(LEDGER_ATTEMPTS):
-            events, version = self._read(stream)
-            rules = self._rules(year)[0]
-            decided = domain.award(domain.fold_ledger(member_id, events), credits, rules)
-            if not decided:
-                return
-            try:
-                self._record(ctx, stream, version, decided, tracking=tracking)
-                break
-            except ConcurrencyError:
-                _pause()   # another credit of this member came first: decide again
-        else:
-            raise ConcurrencyError(stream, version, self.store.stream_version(stream))
-        if self._rules(year)[0].version != rules.version:
+        priced: dict[str, domain.PointRules] = {}
+
+        def award(ledger: domain.Ledger) -> list[DomainEvent]:
+            priced["rules"] = self._rules(year)
+            return domain.award(ledger, credits, priced["rules"])
+
+        receipt = self.streams.decide(ctx, domain.ledger_stream(member_id), _ledger_fold(member_id), award,
+                                      retry=True, tracking=tracking)
+        if receipt.recorded and self._rules(year).version != priced["rules"].version:
             # The year's rules changed between our reading them and our append: the recompute
             # that followed the change may not have seen this entry.
-            self._recompute(CommandContext(actor=ctx.actor, reason=f"duty points rules of {year} changed",
-                                           correlation_id=ctx.correlation_id,
-                                           causation_id=ctx.causation_id), member_id, year)
+            self._recompute(dataclasses.replace(ctx, reason=f"duty points rules of {year} changed"),
+                            member_id, year)
 
     def _recompute(self, ctx: CommandContext, member_id: str, year: int) -> None:
-        stream = domain.ledger_stream(member_id)
-        for _ in range(LEDGER_ATTEMPTS):
-            events, version = self._read(stream)
-            decided = domain.recompute_year(domain.fold_ledger(member_id, events), self._rules(year)[0])
-            if not decided:
-                return
-            try:
-                self._record(ctx, stream, version, decided)
-                return
-            except ConcurrencyError:
-                _pause()
-        raise ConcurrencyError(stream, version, self.store.stream_version(stream))
+        self.streams.decide(ctx, domain.ledger_stream(member_id), _ledger_fold(member_id),
+                            lambda ledger: domain.recompute_year(ledger, self._rules(year)), retry=True)
 
-    # -- plumbing: streams ----------------------------------------------------------------------------
-    def _read(self, stream: str) -> tuple[list[DomainEvent], int]:
-        envelopes = self.store.read_stream(stream)
-        events = [domain.registry.decode(e) for e in envelopes if e.type in domain.registry]
-        return events, envelopes[-1].version if envelopes else 0
+    # -- the streams of this service ------------------------------------------------------------------
+    @property
+    def _committee(self) -> str:
+        return self.streams.store.deployment.committee
 
-    def _member(self, member_id: str) -> tuple[domain.Member, int]:
-        events, version = self._read(domain.member_stream(_checked_id(member_id, "member_id")))
-        return domain.fold_member(member_id, events), version
+    def _member(self, member_id: str) -> domain.Member:
+        return self.streams.load(domain.member_stream(check_id(member_id, "member_id")),
+                                 _member_fold(member_id)).state
 
     def _rules_stream(self, year: int) -> str:
-        return domain.rules_stream(self.store.deployment.committee, year)
+        return domain.rules_stream(self._committee, year)
 
-    def _rules(self, year: int) -> tuple[domain.PointRules, int]:
-        events, version = self._read(self._rules_stream(year))
-        return domain.fold_point_rules(self.store.deployment.committee, year, events), version
+    def _rules(self, year: int) -> domain.PointRules:
+        return self.streams.load(self._rules_stream(year), _rules_fold(self._committee, year)).state
 
-    def _decide_member(self, member_id: str,
-                       decide: Callable[[CommandContext, domain.Member], list[DomainEvent]],
-                       ) -> dict[str, Any]:
+    def _decide_member(self, member_id: str, decide) -> dict[str, Any]:
         ctx = self.context.get()
-        state, version = self._member(member_id)
-        events = decide(ctx, state)
-        envelopes = self._record(ctx, domain.member_stream(member_id), version, events) if events else []
-        return self._receipt(envelopes, member_id=member_id, stream=domain.member_stream(member_id))
+        return self.streams.decide(ctx, domain.member_stream(member_id), _member_fold(member_id),
+                                   lambda state: decide(ctx.actor, state),
+                                   ids={"member_id": member_id}).to_dict()
 
-    def _decide_org(self, org_id: str,
-                    decide: Callable[[CommandContext, domain.Organisation], list[DomainEvent]],
-                    ) -> dict[str, Any]:
+    def _decide_org(self, org_id: str, decide) -> dict[str, Any]:
         ctx = self.context.get()
-        stream = domain.org_stream(_checked_id(org_id, "org_id"))
-        events, version = self._read(stream)
-        decided = decide(ctx, domain.fold_organisation(org_id, events))
-        envelopes = self._record(ctx, stream, version, decided) if decided else []
-        return self._receipt(envelopes, org_id=org_id, stream=stream)
-
-    def _record(self, ctx: CommandContext, stream: str, expected_version: int,
-                events: list[DomainEvent], tracking: Tracking | None = None) -> list[Envelope]:
-        if not events:  # the decision is that nothing changes (a repeated command)
-            return []
-        return self.store.append(stream, expected_version, [
-            ctx.new_event(e.type_name(), e.to_data(), schema_version=e.SCHEMA_VERSION,
-                          occurred_at=self.clock.now()) for e in events], tracking=tracking)
-
-    def _receipt(self, envelopes: list[Envelope], **extra: Any) -> dict[str, Any]:
-        if not envelopes:   # already so (a repeated command): nothing recorded
-            return {**extra, "version": None, "position": self.store.head(), "event": None,
-                    "event_id": None, "events": []}
-        last = envelopes[-1]
-        return {"stream": last.stream, **extra, "version": last.version, "position": last.position,
-                "event": last.type, "event_id": last.event_id, "events": [e.type for e in envelopes]}
+        return self.streams.decide(ctx, domain.org_stream(org_id), _org_fold(org_id),
+                                   lambda state: decide(ctx.actor, state), ids={"org_id": org_id}).to_dict()
 
     def _actor_role(self) -> str | None:
         try:
@@ -621,10 +573,10 @@ class MembersService:
         except MissingActor:   # a query anyone may make
             return None
 
-    # -- plumbing: read models --------------------------------------------------------------------------
+    # -- read models -----------------------------------------------------------------------------------
     def _org_index(self) -> domain.OrgIndex:
         """Every organisation, as of the store's head (so a command sees what came before it)."""
-        if not self.views.wait_for(self.store.head(), timeout=VIEWS_TIMEOUT):
+        if not self.views.wait_for(self.streams.store.head(), timeout=VIEWS_TIMEOUT):
             raise NotYet("the organisation view is behind the store; try again shortly")
         with self.views.connect() as conn:
             return views.org_index(conn, self.views.projection("organisations"))
@@ -633,19 +585,8 @@ class MembersService:
         return (self.views.projection("member_directory"), self.views.projection("duty_ledger"),
                 self.views.projection("organisations"))
 
-    def _wait(self, after_position: Any) -> None:
-        if not isinstance(after_position, int) or after_position < 0:
-            raise InvalidCommand("bad after_position", {"after_position": "a log position (integer >= 0)"})
-        if after_position > self.store.head():  # never written here: waiting would be in vain
-            raise InvalidCommand(f"position {after_position} is not in the members log",
-                                 {"after_position": f"a position this service returned (its log ends "
-                                                    f"at {self.store.head()})"})
-        if after_position and not self.views.wait_for(after_position):
-            raise NotYet(f"the read models have not caught up with position {after_position} "
-                         "yet; try again shortly")
-
     def _dossier_year(self, ledger: domain.Ledger, year: int) -> dict[str, Any]:
-        rules = self._rules(year)[0]
+        rules = self._rules(year)
         entries = ledger.year_entries(year)
         per: dict[str, dict[str, Any]] = {}
         for e in entries:
@@ -664,31 +605,37 @@ class MembersService:
                 "assessment": assessment.to_data() if assessment else None}
 
 
+# -- the folds of this service's streams --------------------------------------------------------------
+
+def _member_fold(member_id: str):
+    return lambda events: domain.fold_member(member_id, events)
+
+
+def _org_fold(org_id: str):
+    return lambda events: domain.fold_organisation(org_id, events)
+
+
+def _ledger_fold(member_id: str):
+    return lambda events: domain.fold_ledger(member_id, events)
+
+
+def _menu_fold(menu_id: str):
+    return lambda events: domain.fold_menu(menu_id, events)
+
+
+def _rules_fold(committee: str, year: int):
+    return lambda events: domain.fold_point_rules(committee, year, events)
+
+
 def _year_of(envelope: Envelope) -> int:
     """The year an event counts in: the committee's (Beijing) calendar year it happened in."""
     return envelope.occurred_at.astimezone(SHANGHAI).year
 
 
-def _year(year: Any) -> int:
-    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise InvalidCommand("bad year", {"year": "a year, e.g. 2024"})
-    return year
-
-
-def _checked_id(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not domain._ID.match(value):
-        raise InvalidCommand(f"bad {key}", {key: "1 to 64 letters, digits, _ . : -"})
-    return value
-
-
-def _contact_argument(contact: Any) -> ContactDetails | None:
+def _contact_argument(contact: dict | None) -> ContactDetails | None:
     if contact is None:
         return None
-    if not isinstance(contact, dict) or set(contact) - set(CONTACT_FIELDS):
+    if set(contact) - set(CONTACT_FIELDS):
         raise InvalidCommand("bad contact details",
                              {"contact": f"a mapping with {', '.join(CONTACT_FIELDS)}"})
     return domain.check_contact_details(**contact)
-
-
-def _pause() -> None:
-    eventlet.sleep(random.uniform(0.001, 0.02))

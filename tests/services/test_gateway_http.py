@@ -232,7 +232,7 @@ def _values(alias) -> set[str]:
 
 def test_the_members_vocabulary_is_the_members_domains():
     """The gateway writes the members service's vocabulary out (it imports no other service's
-    modules): it must not drift from services/members/domain.py."""
+    modules): it must not drift from services/members/domain/vocabulary.py."""
     d = members_domain
     assert _values(api.AnyOrgKind) == set(d.ORG_KINDS)
     assert _values(api.OrgKind) == set(d.ORG_KINDS) - {"station"} == set(d.PARENT_KINDS)

@@ -28,6 +28,7 @@ from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor, Envelope, NewEvent
 from xieshang.kernel.store import Tracking
 from xieshang.kernel.store.memory import MemoryEventStore
+from xieshang.kernel.streams import Streams
 
 from ..conftest import DEPLOYMENT
 from .conftest import STAFF, entrypoint_of, store_of, wait_until
@@ -243,8 +244,8 @@ class _RulesChangeWhileCrediting(MemoryEventStore):
 
 def test_a_credit_priced_by_rules_that_changed_meanwhile_is_priced_again():
     store = _RulesChangeWhileCrediting()
-    service = worker_factory(MembersService, store=store,
-                             clock=FixedClock(datetime.fromisoformat(FIXED)))
+    clock = FixedClock(datetime.fromisoformat(FIXED))
+    service = worker_factory(MembersService, streams=Streams(store, d.registry, clock), clock=clock)
     service.tracking.side_effect = lambda e: Tracking("members.on_proposal_filed", e.event_id, e.position)
     [filed] = MemoryEventStore(DEPLOYMENT).append("proposal-p1", 0, [NewEvent(
         "ProposalFiled", {"proposal_id": "p1", "case_number": "2024-001", "proposer": "m-1", "title": "t",

@@ -10,6 +10,7 @@ import pytest
 
 from services.members import domain as d
 from services.members import roster as r
+from services.members.domain import commands as c
 from tests.fixtures.members import lucheng
 from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.envelope import Actor
@@ -21,11 +22,13 @@ def lucheng_index() -> d.OrgIndex:
     """The 鹿城 tree folded straight from the domain's decisions."""
     orgs: dict[str, d.Organisation] = {}
     for command, args in lucheng.tree_commands():
-        args = dict(args)
-        org_id = args.pop("org_id", None) or args.pop("station_id")
+        org_id = args.get("org_id") or args["station_id"]
         state, index = d.Organisation(org_id), d.OrgIndex(dict(orgs))
-        decide = d.register_organisation if command == "register_organisation" else d.define_station
-        orgs[org_id] = d.fold_organisation(org_id, decide(STAFF, state, index, **args))
+        if command == "register_organisation":
+            events = d.register_organisation(STAFF, state, c.RegisterOrganisation.parse(**args), index)
+        else:
+            events = d.define_station(STAFF, state, c.DefineStation.parse(**args), index)
+        orgs[org_id] = d.fold_organisation(org_id, events)
     return d.OrgIndex(orgs)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from services.members.service import MembersService
 from tests.fixtures.members import lucheng
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.store.sql import sqlite_engine
+from xieshang.kernel.streams import Receipt
 
 from .conftest import STAFF, store_of, wait_until
 
@@ -168,14 +170,17 @@ def test_a_roster_imports_all_or_nothing_and_again_changes_nothing(members, rpc_
     again = staff.members.import_roster("鹿城区政协委员名册.xlsx", b64(lucheng.to_xlsx(rows)))
     as_csv = staff.members.import_roster("名册.csv", b64(lucheng.to_csv(rows, "gb18030")))
     for answer in (again, as_csv):
-        assert (answer["appointed"], answer["changed"], answer["unchanged"], answer["events"]) == ([], [], 305, 0)
+        assert (answer["appointed"], answer["changed"], answer["unchanged"], answer["member_events"]) == (
+            [], [], 305, 0)
+        assert (answer["recorded"], answer["events"]) == (False, [])
     assert store.head() == head
 
     rows[5][rows[0].index("手机")] = "13905779999"
     rows[6][rows[0].index("职务")] = "常委"
     rows[7][rows[0].index("手机")] = ""            # a blank cell keeps what the contact book holds
     changed = staff.members.import_roster("名册-修订.csv", b64(lucheng.to_csv(rows)))
-    assert changed["changed"] == ["LC-005", "LC-006"] and changed["events"] == 2
+    assert changed["changed"] == ["LC-005", "LC-006"] and changed["member_events"] == 2
+    assert changed["events"] == ["RosterImported"] and changed["stream"] == f"rosterimport-{changed['digest'][:16]}"
     assert private.get("LC-007").phone == lucheng.members()[6].phone
     history = store.read_stream("member-LC-005")
     assert history[-1].type == "ContactDetailsChanged" and history[-1].data == {"member_id": "LC-005",
@@ -289,3 +294,49 @@ def test_points_from_activities_menus_and_a_rule_change(members, rpc_as):
 
 def _text(body) -> str:
     return body.decode() if isinstance(body, bytes) else str(body)
+
+
+def test_every_command_answers_one_receipt_and_stamps_the_fixed_time(members, rpc_as):
+    """Commands that record and commands that change nothing (repeated) answer the same receipt
+    shape, with the stream's version; every event recorded, also by the service's own handlers,
+    occurred at the container's fixed time."""
+    staff = rpc_as(STAFF)
+    roster = "姓名,界别,届次\n李明,经济界,第十届\n".encode()
+    receipts = {
+        "register": staff.members.register_organisation("s-jj", "sector", "经济界"),
+        "appoint": staff.members.appoint_member(WANG.user_id, "王丽", "经济界", "第十届",
+                                                contact={"phone": "13812345678"}),
+        "same contact": staff.members.set_contact_details(WANG.user_id, phone="13812345678"),
+        "same name": staff.members.rename_organisation("s-jj", "经济界"),
+        "rules": staff.members.set_point_rules(2024, {"meeting_attended": 2}),
+        "same rules": staff.members.set_point_rules(2024, {"meeting_attended": 2}),
+        "activity": staff.members.record_activity("meet-1", "meeting", "常委会第一次会议", "2024-02-20",
+                                                  participants=[WANG.user_id]),
+        "import": staff.members.import_roster("名册.csv", b64(roster)),
+        "same import": staff.members.import_roster("名册.csv", b64(roster)),
+        "end": staff.members.end_term(WANG.user_id),
+    }
+    store = store_of(members)
+    for what, receipt in receipts.items():
+        assert set(Receipt.CORE) <= set(receipt), what
+        assert type(receipt["version"]) is int and receipt["version"] >= 1, (what, receipt)
+    for what in ("same contact", "same name", "same rules", "same import"):
+        receipt = receipts[what]
+        assert (receipt["recorded"], receipt["event"], receipt["event_id"], receipt["events"]) == (
+            False, None, None, []), what
+    assert receipts["same contact"]["version"] == receipts["appoint"]["version"] == 2
+    assert receipts["same name"]["version"] == receipts["register"]["version"] == 1
+    assert receipts["same rules"]["version"] == receipts["rules"]["version"] == 1
+    assert receipts["same rules"]["rules"]["points"] == {"meeting_attended": 2}
+    assert receipts["same import"]["version"] == receipts["import"]["version"] == 1
+    assert (receipts["import"]["appointed"], receipts["same import"]["unchanged"]) == (
+        receipts["import"]["appointed"], 1) and len(receipts["import"]["appointed"]) == 1
+    assert receipts["end"]["member_id"] == WANG.user_id and receipts["activity"]["activity_id"] == "meet-1"
+
+    wait_until(lambda: store.stream_version(f"ledger-{WANG.user_id}") == 1, what="the meeting's credit")
+    at = datetime.fromisoformat(FIXED)
+    recorded = store.read_all()
+    assert {e.type for e in recorded} >= {"OrganisationRegistered", "MemberAppointed", "ContactDetailsChanged",
+                                          "PointRulesSet", "ActivityRecorded", "DutyPointsAwarded",
+                                          "RosterImported", "MemberTermEnded"}
+    assert [e.type for e in recorded if e.occurred_at != at] == []

@@ -5,7 +5,7 @@ the ranking, and rebuilds that equal the live model row for row."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from services.members import domain as d
 from services.members import roster as r
 from services.members import views as v
+from services.members.domain import commands as c
 from tests.conftest import DEPLOYMENT, PG_URL
 from tests.fixtures.members import lucheng
 from xieshang.kernel.clock import SHANGHAI
@@ -24,6 +25,10 @@ from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
 
 STAFF = Actor("staff-001", "staff", "committee-office")
 COMMITTEE = DEPLOYMENT.committee
+TODAY = date(2024, 3, 1)
+ORG_COMMANDS = {"register_organisation": c.RegisterOrganisation, "define_station": c.DefineStation,
+                "set_station_communities": c.SetStationCommunities,
+                "rename_organisation": c.RenameOrganisation, "close_organisation": c.CloseOrganisation}
 
 
 @dataclass
@@ -47,12 +52,13 @@ class Office:
         return d.OrgIndex.of(d.fold_organisation(s[4:], self.read(s)) for s in streams)
 
     def org(self, command: str, **args) -> None:
-        org_id = args.pop("org_id", None) or args.pop("station_id")
+        parsed = ORG_COMMANDS[command].parse(**args)
+        org_id = args.get("org_id") or args["station_id"]
         state = d.fold_organisation(org_id, self.read(d.org_stream(org_id)))
         if command == "close_organisation":
-            events = d.close_organisation(STAFF, state, **args)
+            events = d.close_organisation(STAFF, state, parsed)
         else:
-            events = getattr(d, command)(STAFF, state, self.index(), **args)
+            events = getattr(d, command)(STAFF, state, parsed, self.index())
         self.append(d.org_stream(org_id), events)
 
     def member(self, member_id: str) -> d.Member:
@@ -72,8 +78,8 @@ class Office:
         self.append(d.ledger_stream(member_id), d.award(self.ledger(member_id), [credit], self.rules(year)))
 
     def set_rules(self, year: int, points: dict, caps: dict | None = None) -> None:
-        self.append(d.rules_stream(COMMITTEE, year), d.set_point_rules(STAFF, self.rules(year), points=points,
-                                                                       caps=caps))
+        self.append(d.rules_stream(COMMITTEE, year), d.set_point_rules(
+            STAFF, self.rules(year), c.SetPointRules(year=year, points=points, caps=caps)))
         for stream in sorted({e.stream for e in self.store.read_all() if e.stream.startswith("ledger-")}):
             member_id = stream[len("ledger-"):]
             self.append(stream, d.recompute_year(self.ledger(member_id), self.rules(year)))
@@ -164,13 +170,14 @@ def test_lucheng_305_members_in_14_streets_cover_every_community(office, runner)
 def test_a_community_is_flagged_when_its_members_leave_or_its_station_closes(office, runner):
     lucheng_committee(office)
     for member_id in ("LC-003", "LC-155"):   # the two members of lc-wuma-03
-        office.do(member_id, lambda s: d.resign_member(STAFF, s, reason="工作调动", resigned_on="2024-06-01"))
+        office.do(member_id, lambda s: d.resign_member(
+            STAFF, s, c.ResignMember(s.member_id, reason="工作调动", resigned_on="2024-06-01"), TODAY))
     assert coverage(runner)["uncovered"] == ["lc-wuma-03"]
     flagged = next(c for c in coverage(runner)["communities"] if c["community_id"] == "lc-wuma-03")
     assert flagged["covered"] is False and flagged["members"] == []
 
-    office.do("LC-001", lambda s: d.assign_to_station(STAFF, s, station="五马街道委员工作站",
-                                                      communities=["lc-wuma-01", "五马南塘社区"], index=office.index()))
+    office.do("LC-001", lambda s: d.assign_to_station(STAFF, s, c.AssignToStation(
+        s.member_id, station="五马街道委员工作站", communities=("lc-wuma-01", "五马南塘社区")), office.index()))
     assert coverage(runner)["uncovered"] == []
 
     office.org("close_organisation", org_id="st-fengmen", reason="并入仰义街道委员工作站")
@@ -182,7 +189,8 @@ def test_a_community_is_flagged_when_its_members_leave_or_its_station_closes(off
 
     office.org("define_station", station_id="lp-fengmen-01", name="丰门东门社区委员联系点",
                station_type="liaison_point", level="community", location="lc-fengmen-01")
-    office.do("LC-010", lambda s: d.assign_to_station(STAFF, s, station="lp-fengmen-01", index=office.index()))
+    office.do("LC-010", lambda s: d.assign_to_station(STAFF, s, c.AssignToStation(s.member_id, "lp-fengmen-01"),
+                                                      office.index()))
     assert sorted(coverage(runner)["uncovered"]) == fengmen[1:]
     office.org("rename_organisation", org_id="lc-fengmen-02", name="丰门新村社区")
     assert next(c for c in coverage(runner)["communities"]
@@ -202,7 +210,8 @@ def year_of_points(office: Office) -> None:
     office.credit("m-unappointed", "reply_rated", "r-9")   # credits may come before the appointment
     member = office.member("LC-002")
     office.append(d.ledger_stream("LC-002"), d.conclude_assessment(
-        STAFF, member, office.ledger("LC-002"), office.rules(2024), outcome="commended"))
+        STAFF, office.ledger("LC-002"), c.ConcludeAssessment("LC-002", 2024, "commended"), member,
+        office.rules(2024)))
     office.set_rules(2024, {"meeting_attended": 2, "proposal_filed": 3, "plenary_speech": 6,
                             "proposal_submitted": 1}, caps={"meeting_attended": 8})
 
@@ -238,7 +247,7 @@ def dump(runner) -> dict[str, list[tuple]]:
 
 def test_rebuild_equals_the_live_model_row_for_row(office, runner, store, tmp_path):
     year_of_points(office)
-    office.do("LC-004", lambda s: d.end_term(STAFF, s, ended_on="2024-12-31"))
+    office.do("LC-004", lambda s: d.end_term(STAFF, s, c.EndTerm(s.member_id, "2024-12-31"), TODAY))
     runner.catch_up()
     live = dump(runner)
     assert all(live.values()), [name for name, rows in live.items() if not rows]

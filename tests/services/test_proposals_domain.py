@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from services.proposals import domain as d
+from services.proposals.domain import commands as C
 from services.proposals.calendar import DeadlineRules, HolidayCalendar, china_2024_calendar
 from xieshang.kernel.domain import InvalidCommand, NotAllowed, NotFound, WrongState
 from xieshang.kernel.envelope import Actor
@@ -35,6 +36,23 @@ SUBMISSION = dict(title="关于住宅小区新能源汽车充电设施建设的�
                   category="society", session="2024")
 
 
+def do(decision, actor, state, **fields):
+    """Call ``decision`` as the service does: with its command, built from ``fields`` as given (not
+    parsed, so that what is tested is the domain's own checks), and the inputs that are not the
+    caller's (``today``, ``timing``, the ``case_number`` taken, the merge's ``survivor``)."""
+    extras = {k: fields.pop(k) for k in ("today", "timing", "case_number", "survivor") if k in fields}
+    command = getattr(C, "".join(w.title() for w in decision.__name__.split("_")))
+    if "proposal_id" in command.__dataclass_fields__:
+        fields.setdefault("proposal_id", state.proposal_id)
+    if "survivor" in extras:
+        fields.setdefault("into", extras["survivor"].proposal_id)
+    return decision(actor, state, command(**fields), **extras)
+
+
+def submit(actor, on_behalf_of, proposal_id, *, today, **fields):
+    return d.submit_proposal(actor, on_behalf_of, proposal_id, C.SubmitProposal(**fields), today=today)
+
+
 def at(day: date, rules: DeadlineRules | None = None) -> d.Timing:
     return d.Timing(today=day, rules=rules or DeadlineRules(), calendar=CAL)
 
@@ -46,22 +64,22 @@ def advance(state: d.Proposal, events) -> d.Proposal:
 
 
 def submitted(pid: str = "p1", **kw) -> d.Proposal:
-    return d.fold(pid, d.submit_proposal(MEMBER, None, pid, **{**SUBMISSION, **kw}, today=DAY))
+    return d.fold(pid, submit(MEMBER, None, pid, **{**SUBMISSION, **kw}, today=DAY))
 
 
 def filed(pid: str = "p1", **kw) -> d.Proposal:
     s = submitted(pid, **kw)
-    return advance(s, d.file_proposal(STAFF, s, "2024-001", today=DAY))
+    return advance(s, do(d.file_proposal, STAFF, s, case_number="2024-001", today=DAY))
 
 
 def assigned(pid: str = "p1", timing: d.Timing = T, **kw) -> d.Proposal:
     s = filed(pid, **kw)
-    return advance(s, d.assign_proposal(STAFF, s, lead_unit="mzj", co_units=["zjj"], timing=timing))
+    return advance(s, do(d.assign_proposal, STAFF, s, lead_unit="mzj", co_units=["zjj"], timing=timing))
 
 
 def replied(reply_class: str = "A", pid: str = "p1", **kw) -> d.Proposal:
     s = assigned(pid, **kw)
-    return advance(s, d.reply_to_proposal(LEAD, s, reply_class=reply_class, reply="已建成充电桩120个。",
+    return advance(s, do(d.reply_to_proposal, LEAD, s, reply_class=reply_class, reply="已建成充电桩120个。",
                                           today=date(2024, 5, 20)))
 
 
@@ -75,9 +93,9 @@ def test_an_individual_proposal_is_submitted_with_its_session():
 
 
 def test_staff_may_submit_on_a_members_behalf_and_a_collective_names_its_body():
-    [e] = d.submit_proposal(STAFF, "m-002", "p1", **SUBMISSION, today=DAY)
+    [e] = submit(STAFF, "m-002", "p1", **SUBMISSION, today=DAY)
     assert e.proposer == "m-002" and e.kind == "individual"
-    [c] = d.submit_proposal(MEMBER, None, "p2", **SUBMISSION, kind="collective",
+    [c] = submit(MEMBER, None, "p2", **SUBMISSION, kind="collective",
                             body={"type": "sector", "name": "经济界"}, today=DAY)
     assert c.kind == "collective" and c.body == {"type": "sector", "name": "经济界"}
 
@@ -85,27 +103,27 @@ def test_staff_may_submit_on_a_members_behalf_and_a_collective_names_its_body():
 def test_who_may_not_submit_is_told_why():
     for actor in (LEAD, LEADER, CITIZEN):
         with pytest.raises(NotAllowed, match="only a member submits"):
-            d.submit_proposal(actor, None, "p1", **SUBMISSION, today=DAY)
+            submit(actor, None, "p1", **SUBMISSION, today=DAY)
     with pytest.raises(NotAllowed):
-        d.submit_proposal(STAFF, None, "p1", **SUBMISSION, today=DAY)  # staff must name the member
+        submit(STAFF, None, "p1", **SUBMISSION, today=DAY)  # staff must name the member
 
 
 def test_a_bad_submission_names_every_field():
     with pytest.raises(InvalidCommand) as err:
-        d.submit_proposal(MEMBER, None, "p1", title="", reasons="x", suggestions="建议内容",
+        submit(MEMBER, None, "p1", title="", reasons="x", suggestions="建议内容",
                           category="weather", co_signers=["m-001"], session="2024/3", today=DAY)
     assert set(err.value.fields) == {"title", "reasons", "category", "co_signers", "session"}
     with pytest.raises(InvalidCommand) as err:
-        d.submit_proposal(MEMBER, None, "p1", **SUBMISSION, kind="collective", today=DAY)
+        submit(MEMBER, None, "p1", **SUBMISSION, kind="collective", today=DAY)
     assert "body" in err.value.fields
     with pytest.raises(InvalidCommand) as err:
-        d.submit_proposal(MEMBER, None, "p1", **SUBMISSION, kind="joint", today=DAY)
+        submit(MEMBER, None, "p1", **SUBMISSION, kind="joint", today=DAY)
     assert "co_signers" in err.value.fields
     with pytest.raises(InvalidCommand) as err:
-        d.submit_proposal(MEMBER, None, "p1", **SUBMISSION, body={"type": "sector", "name": "x"}, today=DAY)
+        submit(MEMBER, None, "p1", **SUBMISSION, body={"type": "sector", "name": "x"}, today=DAY)
     assert "body" in err.value.fields
     with pytest.raises(InvalidCommand) as err:
-        d.submit_proposal(MEMBER, None, "p1", **SUBMISSION, co_signers=["m-002", "m-002"], today=DAY)
+        submit(MEMBER, None, "p1", **SUBMISSION, co_signers=["m-002", "m-002"], today=DAY)
     assert "repeated" in err.value.fields["co_signers"]
 
 
@@ -121,63 +139,63 @@ def test_a_joint_proposal_waits_for_its_co_signers():
                                                                     ("m-002", "m-003"))
     with pytest.raises(WrongState, match="waiting for co-signers m-002, m-003 until 2024-03-08"):
         d.check_fileable(STAFF, s, DAY)
-    s = advance(s, d.confirm_co_signature(CO1, s, today=DAY))
-    s = advance(s, d.decline_co_signature(CO2, s, today=date(2024, 3, 2)))
+    s = advance(s, do(d.confirm_co_signature, CO1, s, today=DAY))
+    s = advance(s, do(d.decline_co_signature, CO2, s, today=date(2024, 3, 2)))
     assert (s.confirmed, s.declined, s.pending_co_signers(), s.proposers) == (
         ("m-002",), ("m-003",), (), ("m-001", "m-002"))
-    [e] = d.file_proposal(STAFF, s, "2024-001", today=DAY)
+    [e] = do(d.file_proposal, STAFF, s, case_number="2024-001", today=DAY)
     assert e.co_signers == ["m-002"] and e.kind == "joint"
 
 
 def test_after_the_window_the_silent_co_signers_lapse_and_it_can_be_filed():
     s = joint()
-    s = advance(s, d.confirm_co_signature(CO1, s, today=DAY))
+    s = advance(s, do(d.confirm_co_signature, CO1, s, today=DAY))
     with pytest.raises(WrongState, match="co-signing closed on 2024-03-08"):
-        d.confirm_co_signature(CO2, s, today=date(2024, 3, 9))
-    [e] = d.file_proposal(STAFF, s, "2024-001", today=date(2024, 3, 9))
+        do(d.confirm_co_signature, CO2, s, today=date(2024, 3, 9))
+    [e] = do(d.file_proposal, STAFF, s, case_number="2024-001", today=date(2024, 3, 9))
     assert e.co_signers == ["m-002"]
 
 
 def test_only_named_co_signers_answer_and_only_once():
     s = joint()
     with pytest.raises(NotAllowed, match="'m-999' is not one"):
-        d.confirm_co_signature(STRANGER, s, today=DAY)
-    s = advance(s, d.confirm_co_signature(CO1, s, today=DAY))
+        do(d.confirm_co_signature, STRANGER, s, today=DAY)
+    s = advance(s, do(d.confirm_co_signature, CO1, s, today=DAY))
     with pytest.raises(WrongState):
-        d.decline_co_signature(CO1, s, today=DAY)
+        do(d.decline_co_signature, CO1, s, today=DAY)
 
 
 # -- 立: review ------------------------------------------------------------------------------------
 
 def test_returned_for_revision_and_revised():
     s = submitted()
-    s = advance(s, d.return_proposal(STAFF, s, "一事一案：请拆分为两件提案。"))
+    s = advance(s, do(d.return_proposal, STAFF, s, reason="一事一案：请拆分为两件提案。"))
     assert (s.status, s.return_reason, s.next_commands()[0]) == ("returned", "一事一案：请拆分为两件提案。",
                                                                  "revise_proposal")
     with pytest.raises(WrongState) as err:
-        d.file_proposal(STAFF, s, "2024-001", today=DAY)
+        do(d.file_proposal, STAFF, s, case_number="2024-001", today=DAY)
     assert err.value.state == "returned" and err.value.allowed[0] == "revise_proposal"
     with pytest.raises(NotAllowed, match="only the proposer 'm-001'"):
-        d.revise_proposal(CO1, s, title="新标题", reasons="新案由", suggestions="新建议", category="society")
+        do(d.revise_proposal, CO1, s, title="新标题", reasons="新案由", suggestions="新建议", category="society")
     with pytest.raises(InvalidCommand) as err:
-        d.revise_proposal(MEMBER, s, title="x", reasons="新案由", suggestions="新建议", category="nope")
+        do(d.revise_proposal, MEMBER, s, title="x", reasons="新案由", suggestions="新建议", category="nope")
     assert set(err.value.fields) == {"title", "category"}
-    s = advance(s, d.revise_proposal(MEMBER, s, title="关于老旧小区充电设施的提案", reasons="新案由内容",
+    s = advance(s, do(d.revise_proposal, MEMBER, s, title="关于老旧小区充电设施的提案", reasons="新案由内容",
                                      suggestions="新建议内容", category="economy"))
     assert (s.status, s.title, s.category, s.return_reason) == ("submitted", "关于老旧小区充电设施的提案",
                                                                 "economy", None)
     with pytest.raises(WrongState):
-        d.revise_proposal(MEMBER, s, title="再改", reasons="新案由", suggestions="新建议", category="society")
+        do(d.revise_proposal, MEMBER, s, title="再改", reasons="新案由", suggestions="新建议", category="society")
 
 
 def test_return_needs_staff_a_reason_and_a_submitted_case():
     with pytest.raises(NotAllowed):
-        d.return_proposal(MEMBER, submitted(), "理由充分")
+        do(d.return_proposal, MEMBER, submitted(), reason="理由充分")
     with pytest.raises(InvalidCommand) as err:
-        d.return_proposal(STAFF, submitted(), " ")
+        do(d.return_proposal, STAFF, submitted(), reason=" ")
     assert "reason" in err.value.fields
     with pytest.raises(WrongState):
-        d.return_proposal(STAFF, filed(), "理由充分")
+        do(d.return_proposal, STAFF, filed(), reason="理由充分")
 
 
 def test_filing_gives_the_case_number_and_carries_the_proposers():
@@ -213,32 +231,32 @@ def test_case_numbers_are_sequential_reused_on_retry_and_released_numbers_come_f
 
 def test_not_filed_with_a_reason_and_optionally_converted():
     s = submitted()
-    [e] = d.not_file_proposal(STAFF, s, reason="不属于政协职能范围")
+    [e] = do(d.not_file_proposal, STAFF, s, reason="不属于政协职能范围")
     assert e.conversion is None
-    events = d.not_file_proposal(STAFF, s, reason="反映个案问题，转社情民意", conversion="opinion_report")
+    events = do(d.not_file_proposal, STAFF, s, reason="反映个案问题，转社情民意", conversion="opinion_report")
     assert [type(e).__name__ for e in events] == ["ProposalNotFiled", "ProposalConvertedToOpinionReport"]
     assert events[1].title == s.title and s.suggestions in events[1].content and events[1].proposer == "m-001"
     s = advance(s, events)
     assert (s.status, s.conversion, s.next_commands()) == ("not_filed", "opinion_report", [])
     with pytest.raises(InvalidCommand) as err:
-        d.not_file_proposal(STAFF, submitted(), reason="", conversion="fax")
+        do(d.not_file_proposal, STAFF, submitted(), reason="", conversion="fax")
     assert set(err.value.fields) == {"reason", "conversion"}
     with pytest.raises(NotAllowed):
-        d.not_file_proposal(LEAD, submitted(), reason="不予立案")
+        do(d.not_file_proposal, LEAD, submitted(), reason="不予立案")
     with pytest.raises(WrongState):
-        d.not_file_proposal(STAFF, filed(), reason="不予立案")
+        do(d.not_file_proposal, STAFF, filed(), reason="不予立案")
 
 
 def test_merged_proposals_point_to_the_survivor_whose_proposers_keep_credit():
     survivor = filed("p1")
-    merged = d.fold("p2", d.submit_proposal(CO1, None, "p2", **SUBMISSION, co_signers=["m-003"],
+    merged = d.fold("p2", submit(CO1, None, "p2", **SUBMISSION, co_signers=["m-003"],
                                             today=DAY))
-    merged = advance(merged, d.confirm_co_signature(CO2, merged, today=DAY))
-    [m] = d.merge_proposal(STAFF, merged, survivor)
+    merged = advance(merged, do(d.confirm_co_signature, CO2, merged, today=DAY))
+    [m] = do(d.merge_proposal, STAFF, merged, survivor=survivor)
     assert (m.into, m.proposers) == ("p1", ["m-002", "m-003"])
     merged = advance(merged, [m])
     assert (merged.status, merged.merged_into, merged.next_commands()) == ("merged", "p1", [])
-    assert d.merge_proposal(STAFF, merged, survivor) == []  # a retried merge
+    assert do(d.merge_proposal, STAFF, merged, survivor=survivor) == []  # a retried merge
     survivor = advance(survivor, d.add_merged_proposal(survivor, m))
     assert d.add_merged_proposal(survivor, m) == []
     assert survivor.proposers == ("m-001", "m-002", "m-003") and survivor.merged_from == ("p2",)
@@ -246,15 +264,15 @@ def test_merged_proposals_point_to_the_survivor_whose_proposers_keep_credit():
 
 def test_merge_refusals():
     with pytest.raises(NotAllowed):
-        d.merge_proposal(MEMBER, submitted("p2"), filed("p1"))
+        do(d.merge_proposal, MEMBER, submitted("p2"), survivor=filed("p1"))
     with pytest.raises(InvalidCommand, match="into itself"):
-        d.merge_proposal(STAFF, submitted("p1"), submitted("p1"))
+        do(d.merge_proposal, STAFF, submitted("p1"), survivor=submitted("p1"))
     with pytest.raises(InvalidCommand, match="state 'replied'"):
-        d.merge_proposal(STAFF, submitted("p2"), replied(pid="p1"))
+        do(d.merge_proposal, STAFF, submitted("p2"), survivor=replied(pid="p1"))
     with pytest.raises(InvalidCommand, match="same session"):
-        d.merge_proposal(STAFF, submitted("p2", session="2025"), filed("p1"))
+        do(d.merge_proposal, STAFF, submitted("p2", session="2025"), survivor=filed("p1"))
     with pytest.raises(WrongState):
-        d.merge_proposal(STAFF, filed("p2"), filed("p1"))
+        do(d.merge_proposal, STAFF, filed("p2"), survivor=filed("p1"))
 
 
 # -- 交: assignment ------------------------------------------------------------------------------
@@ -265,64 +283,64 @@ def test_assignment_counts_the_deadline_by_the_rules():
     # 90 calendar days from Fri 1 March 2024 is Thu 30 May (a working day)
     assert (s.status, r.number, r.lead_unit, r.co_units, r.deadline, r.fixed_deadline) == (
         "assigned", 1, "mzj", ("zjj",), "2024-05-30", False)
-    [urgent] = d.assign_proposal(STAFF, filed(), lead_unit="mzj", urgent=True, timing=T)
+    [urgent] = do(d.assign_proposal, STAFF, filed(), lead_unit="mzj", urgent=True, timing=T)
     assert urgent.deadline == "2024-04-01" and urgent.period_days == 30  # 31 March is a Sunday
-    [fixed] = d.assign_proposal(STAFF, filed(), lead_unit="mzj", deadline="2024-03-20", timing=T)
+    [fixed] = do(d.assign_proposal, STAFF, filed(), lead_unit="mzj", deadline="2024-03-20", timing=T)
     assert (fixed.deadline, fixed.fixed_deadline) == ("2024-03-20", True)
     working = d.Timing(today=date(2024, 9, 27), rules=DeadlineRules(counting="working", reply_days=10),
                        calendar=CAL)
-    [w] = d.assign_proposal(STAFF, filed(), lead_unit="mzj", timing=working)
+    [w] = do(d.assign_proposal, STAFF, filed(), lead_unit="mzj", timing=working)
     assert (w.deadline, w.counting) == ("2024-10-16", "working")  # across 国庆 and its 调休
 
 
 def test_assignment_refusals_name_the_fields():
     with pytest.raises(InvalidCommand) as err:
-        d.assign_proposal(STAFF, filed(), lead_unit="民政 局", co_units="zjj", deadline="2024-02-01", timing=T)
+        do(d.assign_proposal, STAFF, filed(), lead_unit="民政 局", co_units="zjj", deadline="2024-02-01", timing=T)
     assert set(err.value.fields) == {"lead_unit", "co_units", "deadline"}
     with pytest.raises(InvalidCommand) as err:  # an id with a trailing newline is not an id
-        d.assign_proposal(STAFF, filed(), lead_unit="mzj\n", co_units=["zjj\n"], timing=T)
+        do(d.assign_proposal, STAFF, filed(), lead_unit="mzj\n", co_units=["zjj\n"], timing=T)
     assert set(err.value.fields) == {"lead_unit", "co_units"}
     with pytest.raises(InvalidCommand) as err:
-        d.assign_proposal(STAFF, filed(), lead_unit="mzj", co_units=["mzj"], timing=T)
+        do(d.assign_proposal, STAFF, filed(), lead_unit="mzj", co_units=["mzj"], timing=T)
     assert "co_units" in err.value.fields
     with pytest.raises(InvalidCommand) as err:
-        d.assign_proposal(STAFF, filed(), lead_unit="mzj", deadline="someday", timing=T)
+        do(d.assign_proposal, STAFF, filed(), lead_unit="mzj", deadline="someday", timing=T)
     assert err.value.fields["deadline"].startswith("an ISO date")
     with pytest.raises(NotAllowed):
-        d.assign_proposal(LEAD, filed(), lead_unit="mzj", timing=T)
+        do(d.assign_proposal, LEAD, filed(), lead_unit="mzj", timing=T)
     with pytest.raises(WrongState) as err:
-        d.assign_proposal(STAFF, submitted(), lead_unit="mzj", timing=T)
+        do(d.assign_proposal, STAFF, submitted(), lead_unit="mzj", timing=T)
     assert err.value.state == "submitted" and "file_proposal" in err.value.allowed
 
 
 def test_a_unit_objects_within_the_period_and_staff_reassign_or_dismiss():
     s = assigned()
     with pytest.raises(NotAllowed, match="only a unit the case is assigned to"):
-        d.object_to_assignment(OTHER_UNIT, s, reason="不属于本单位职责", timing=T)
+        do(d.object_to_assignment, OTHER_UNIT, s, reason="不属于本单位职责", timing=T)
     late = at(date(2024, 3, 7))  # 5 days from 1 March end on Wed 6 March
     with pytest.raises(WrongState, match="objection period over"):
-        d.object_to_assignment(LEAD, s, reason="不属于本单位职责", timing=late)
-    s = advance(s, d.object_to_assignment(LEAD, s, reason="不属于本单位职责", timing=at(date(2024, 3, 6))))
+        do(d.object_to_assignment, LEAD, s, reason="不属于本单位职责", timing=late)
+    s = advance(s, do(d.object_to_assignment, LEAD, s, reason="不属于本单位职责", timing=at(date(2024, 3, 6))))
     assert s.round.objections == ("mzj",)
     with pytest.raises(WrongState, match="objection pending"):
-        d.object_to_assignment(LEAD, s, reason="再次申请", timing=T)
+        do(d.object_to_assignment, LEAD, s, reason="再次申请", timing=T)
     with pytest.raises(InvalidCommand) as err:
-        d.reply_to_proposal(LEAD, s, reply_class="A", reply="已办理", today=DAY)
+        do(d.reply_to_proposal, LEAD, s, reply_class="A", reply="已办理", today=DAY)
     assert "objections" in err.value.fields
     with pytest.raises(InvalidCommand, match="no pending objection"):
-        d.dismiss_objection(STAFF, s, unit="zjj", reason="职责明确")
-    kept = advance(s, d.dismiss_objection(STAFF, s, unit="mzj", reason="职责明确，维持交办"))
+        do(d.dismiss_objection, STAFF, s, unit="zjj", reason="职责明确")
+    kept = advance(s, do(d.dismiss_objection, STAFF, s, unit="mzj", reason="职责明确，维持交办"))
     assert kept.round.objections == () and kept.round.lead_unit == "mzj"
-    [moved] = d.reassign_proposal(STAFF, s, lead_unit="wjw", co_units=["zjj"], timing=at(date(2024, 3, 8)))
+    [moved] = do(d.reassign_proposal, STAFF, s, lead_unit="wjw", co_units=["zjj"], timing=at(date(2024, 3, 8)))
     s = advance(s, [moved])
     assert (s.round.number, s.round.lead_unit, s.round.objections, s.round.deadline) == (
         1, "wjw", (), "2024-06-06")  # counted anew from the reassignment
     assert moved.previous_lead_unit == "mzj"
     with pytest.raises(InvalidCommand, match="incomplete") as err:
-        d.reassign_proposal(STAFF, s, lead_unit="wjw", co_units=["zjj"], timing=T)
+        do(d.reassign_proposal, STAFF, s, lead_unit="wjw", co_units=["zjj"], timing=T)
     assert "the same" in err.value.fields["lead_unit"]
     with pytest.raises(NotAllowed):
-        d.reassign_proposal(LEAD, s, lead_unit="mzj", timing=T)
+        do(d.reassign_proposal, LEAD, s, lead_unit="mzj", timing=T)
 
 
 # -- 办: handling ---------------------------------------------------------------------------------
@@ -330,40 +348,40 @@ def test_a_unit_objects_within_the_period_and_staff_reassign_or_dismiss():
 def test_contacts_before_during_after_and_co_unit_opinions():
     s = assigned()
     for stage in ("before", "during"):
-        s = advance(s, d.record_contact(LEAD, s, stage=stage, summary="与提案人电话沟通办理思路"))
-    s = advance(s, d.record_contact(CO_UNIT, s, stage="during", summary="会办单位现场走访"))
+        s = advance(s, do(d.record_contact, LEAD, s, stage=stage, summary="与提案人电话沟通办理思路"))
+    s = advance(s, do(d.record_contact, CO_UNIT, s, stage="during", summary="会办单位现场走访"))
     assert s.round.contacts == ("before", "during", "during")
     with pytest.raises(InvalidCommand) as err:
-        d.record_contact(LEAD, s, stage="someday", summary="")
+        do(d.record_contact, LEAD, s, stage="someday", summary="")
     assert set(err.value.fields) == {"stage", "summary"}
     with pytest.raises(NotAllowed):
-        d.record_contact(OTHER_UNIT, s, stage="before", summary="与提案人沟通")
-    [o] = d.send_co_unit_opinion(CO_UNIT, s, opinion="建议结合老旧小区改造统筹推进。")
+        do(d.record_contact, OTHER_UNIT, s, stage="before", summary="与提案人沟通")
+    [o] = do(d.send_co_unit_opinion, CO_UNIT, s, opinion="建议结合老旧小区改造统筹推进。")
     assert (o.unit, o.lead_unit) == ("zjj", "mzj")
     s = advance(s, [o])
     assert s.round.opinions == ("zjj",)
     with pytest.raises(NotAllowed, match="co-handling unit"):
-        d.send_co_unit_opinion(LEAD, s, opinion="主办单位意见")
+        do(d.send_co_unit_opinion, LEAD, s, opinion="主办单位意见")
 
 
 def test_the_lead_unit_replies_on_time_or_late():
     s = assigned()
-    [on_time] = d.reply_to_proposal(LEAD, s, reply_class="A", reply="已解决。", today=date(2024, 5, 30))
-    [late] = d.reply_to_proposal(LEAD, s, reply_class="A", reply="已解决。", today=date(2024, 5, 31))
+    [on_time] = do(d.reply_to_proposal, LEAD, s, reply_class="A", reply="已解决。", today=date(2024, 5, 30))
+    [late] = do(d.reply_to_proposal, LEAD, s, reply_class="A", reply="已解决。", today=date(2024, 5, 31))
     assert (on_time.on_time, late.on_time, late.round, late.deadline) == (True, False, 1, "2024-05-30")
     s = advance(s, [on_time])
     assert (s.status, s.round.reply_class, s.round.replied_on) == ("replied", "A", "2024-05-30")
     with pytest.raises(WrongState):
-        d.reply_to_proposal(LEAD, s, reply_class="B", reply="再次答复", today=DAY)
+        do(d.reply_to_proposal, LEAD, s, reply_class="B", reply="再次答复", today=DAY)
 
 
 def test_only_the_lead_unit_replies_and_the_class_must_be_abc():
     s = assigned()
     for actor in (CO_UNIT, OTHER_UNIT, STAFF, MEMBER):
         with pytest.raises(NotAllowed, match="only the lead unit 'mzj' replies"):
-            d.reply_to_proposal(actor, s, reply_class="A", reply="答复内容", today=DAY)
+            do(d.reply_to_proposal, actor, s, reply_class="A", reply="答复内容", today=DAY)
     with pytest.raises(InvalidCommand) as err:
-        d.reply_to_proposal(LEAD, s, reply_class="D", reply="", today=DAY)
+        do(d.reply_to_proposal, LEAD, s, reply_class="D", reply="", today=DAY)
     assert set(err.value.fields) == {"reply_class", "reply"}
 
 
@@ -391,7 +409,7 @@ def test_a_late_first_check_sends_one_reminder_and_overdue_goes_to_the_superviso
     assert one.days_before == 1
     s = advance(s, [one])
     assert d.remind_or_escalate(s, at(date(2024, 5, 29))) == []
-    key = advance(s, d.designate_key_proposal(STAFF, s, supervisors=["leader-01"],
+    key = advance(s, do(d.designate_key_proposal, STAFF, s, supervisors=["leader-01"],
                                               mode="party_government_leader"))
     [overdue] = d.remind_or_escalate(key, at(date(2024, 5, 31)))
     assert overdue.escalate_to == ["leader-01"]
@@ -409,7 +427,7 @@ def test_a_calendar_amendment_moves_working_day_deadlines_but_not_fixed_ones():
     s = advance(s, [moved])
     assert s.round.deadline == "2024-06-13" and d.recount_deadline(s, no_dragon_boat) == []
     fixed = filed()
-    fixed = advance(fixed, d.assign_proposal(STAFF, fixed, lead_unit="mzj", deadline="2024-06-14",
+    fixed = advance(fixed, do(d.assign_proposal, STAFF, fixed, lead_unit="mzj", deadline="2024-06-14",
                                              timing=at(date(2024, 6, 6), rules)))
     assert d.recount_deadline(fixed, no_dragon_boat) == []
 
@@ -419,24 +437,24 @@ def test_a_calendar_amendment_moves_working_day_deadlines_but_not_fixed_ones():
 def test_key_proposals_have_named_supervisors_who_record_supervision():
     s = assigned()
     with pytest.raises(WrongState, match="not a key proposal"):
-        d.record_supervision(LEADER, s, kind="inspection", note="现场视察")
+        do(d.record_supervision, LEADER, s, kind="inspection", note="现场视察")
     with pytest.raises(InvalidCommand) as err:
-        d.designate_key_proposal(STAFF, s, supervisors=[], mode="whim")
+        do(d.designate_key_proposal, STAFF, s, supervisors=[], mode="whim")
     assert set(err.value.fields) == {"supervisors", "mode"}
     with pytest.raises(NotAllowed):
-        d.designate_key_proposal(LEADER, s, supervisors=["leader-01"], mode="chairs_meeting")
+        do(d.designate_key_proposal, LEADER, s, supervisors=["leader-01"], mode="chairs_meeting")
     with pytest.raises(WrongState):
-        d.designate_key_proposal(STAFF, submitted(), supervisors=["leader-01"], mode="chairs_meeting")
-    s = advance(s, d.designate_key_proposal(STAFF, s, supervisors=["leader-01"], mode="chairs_meeting"))
+        do(d.designate_key_proposal, STAFF, submitted(), supervisors=["leader-01"], mode="chairs_meeting")
+    s = advance(s, do(d.designate_key_proposal, STAFF, s, supervisors=["leader-01"], mode="chairs_meeting"))
     assert (s.key, s.supervisors) == (True, ("leader-01",))
-    assert d.designate_key_proposal(STAFF, s, supervisors=["leader-01"], mode="chairs_meeting") == []
-    s = advance(s, d.record_supervision(LEADER, s, kind="inspection", note="视察充电设施建设现场"))
-    s = advance(s, d.record_supervision(STAFF, s, kind="meeting", note="召开督办协商会"))
+    assert do(d.designate_key_proposal, STAFF, s, supervisors=["leader-01"], mode="chairs_meeting") == []
+    s = advance(s, do(d.record_supervision, LEADER, s, kind="inspection", note="视察充电设施建设现场"))
+    s = advance(s, do(d.record_supervision, STAFF, s, kind="meeting", note="召开督办协商会"))
     assert s.supervisions == 2 and "record_supervision" in s.next_commands()
     with pytest.raises(NotAllowed, match="leader-01"):
-        d.record_supervision(OTHER_LEADER, s, kind="inspection", note="视察")
+        do(d.record_supervision, OTHER_LEADER, s, kind="inspection", note="视察")
     with pytest.raises(InvalidCommand) as err:
-        d.record_supervision(LEADER, s, kind="party", note="")
+        do(d.record_supervision, LEADER, s, kind="party", note="")
     assert set(err.value.fields) == {"kind", "note"}
 
 
@@ -445,14 +463,14 @@ def test_key_proposals_have_named_supervisors_who_record_supervision():
 def test_a_satisfied_proposer_lets_staff_close_the_case():
     s = replied("A")
     with pytest.raises(WrongState, match="waiting for the rating of m-001"):
-        d.close_proposal(STAFF, s)
-    [rating] = d.rate_reply(MEMBER, s, reply_rating="satisfied", attitude_rating="basically_satisfied",
+        do(d.close_proposal, STAFF, s)
+    [rating] = do(d.rate_reply, MEMBER, s, reply_rating="satisfied", attitude_rating="basically_satisfied",
                             timing=T)
     assert (rating.rater, rating.unit, rating.round) == ("m-001", "mzj", 1)
     s = advance(s, [rating])
     with pytest.raises(WrongState, match="already rated by m-001"):
-        d.rate_reply(MEMBER, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
-    [closed] = d.close_proposal(STAFF, s)
+        do(d.rate_reply, MEMBER, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+    [closed] = do(d.close_proposal, STAFF, s)
     assert (closed.rounds, closed.reply_class) == (1, "A")
     s = advance(s, [closed])
     assert s.status == "closed" and "rate_reply" not in s.next_commands()
@@ -462,17 +480,17 @@ def test_only_proposers_rate_with_known_values():
     s = replied()
     for actor in (STRANGER, LEAD, STAFF):
         with pytest.raises(NotAllowed, match="only the case's proposers"):
-            d.rate_reply(actor, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+            do(d.rate_reply, actor, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
     with pytest.raises(InvalidCommand) as err:
-        d.rate_reply(MEMBER, s, reply_rating="meh", attitude_rating="great", timing=T)
+        do(d.rate_reply, MEMBER, s, reply_rating="meh", attitude_rating="great", timing=T)
     assert set(err.value.fields) == {"reply_rating", "attitude_rating"}
     with pytest.raises(WrongState):
-        d.rate_reply(MEMBER, assigned(), reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+        do(d.rate_reply, MEMBER, assigned(), reply_rating="satisfied", attitude_rating="satisfied", timing=T)
 
 
 def test_unsatisfied_starts_a_new_round_and_every_round_is_kept():
     s = replied("C")
-    events = d.rate_reply(MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied",
+    events = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied",
                           timing=at(date(2024, 6, 3)))
     assert [type(e).__name__ for e in events] == ["ReplyRated", "RehandlingStarted"]
     again = events[1]
@@ -480,53 +498,53 @@ def test_unsatisfied_starts_a_new_round_and_every_round_is_kept():
                                                                                "2024-07-03")
     s = advance(s, events)
     assert (s.status, len(s.rounds), s.round.number, s.rounds[0].reply_class) == ("assigned", 2, 2, "C")
-    s = advance(s, d.reply_to_proposal(LEAD, s, reply_class="A", reply="重新办理，已解决。",
+    s = advance(s, do(d.reply_to_proposal, LEAD, s, reply_class="A", reply="重新办理，已解决。",
                                        today=date(2024, 7, 1)))
-    s = advance(s, d.rate_reply(MEMBER, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T))
-    [closed] = d.close_proposal(STAFF, s)
+    s = advance(s, do(d.rate_reply, MEMBER, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T))
+    [closed] = do(d.close_proposal, STAFF, s)
     assert closed.rounds == 2 and [r.ratings[0][1] for r in s.rounds] == ["unsatisfied", "satisfied"]
 
 
 def test_with_several_proposers_rehandling_waits_until_all_have_rated():
     s = submitted(co_signers=["m-002"])
-    s = advance(s, d.confirm_co_signature(CO1, s, today=DAY))
-    s = advance(s, d.file_proposal(STAFF, s, "2024-001", today=DAY))
-    s = advance(s, d.assign_proposal(STAFF, s, lead_unit="mzj", timing=T))
-    s = advance(s, d.reply_to_proposal(LEAD, s, reply_class="B", reply="列入计划", today=DAY))
-    first = d.rate_reply(MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)
+    s = advance(s, do(d.confirm_co_signature, CO1, s, today=DAY))
+    s = advance(s, do(d.file_proposal, STAFF, s, case_number="2024-001", today=DAY))
+    s = advance(s, do(d.assign_proposal, STAFF, s, lead_unit="mzj", timing=T))
+    s = advance(s, do(d.reply_to_proposal, LEAD, s, reply_class="B", reply="列入计划", today=DAY))
+    first = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)
     assert len(first) == 1  # the co-signer has not rated yet
     s = advance(s, first)
-    second = d.rate_reply(CO1, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+    second = do(d.rate_reply, CO1, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
     assert [type(e).__name__ for e in second] == ["ReplyRated", "RehandlingStarted"]
 
 
 def test_a_b_reply_is_followed_up_until_kept_before_closing():
     s = replied("B")
-    s = advance(s, d.rate_reply(MEMBER, s, reply_rating="basically_satisfied",
+    s = advance(s, do(d.rate_reply, MEMBER, s, reply_rating="basically_satisfied",
                                 attitude_rating="satisfied", timing=T))
     with pytest.raises(WrongState, match="B reply not yet kept"):
-        d.close_proposal(STAFF, s)
-    s = advance(s, d.record_follow_up(LEAD, s, note="充电桩建设已开工", kept=False))
+        do(d.close_proposal, STAFF, s)
+    s = advance(s, do(d.record_follow_up, LEAD, s, note="充电桩建设已开工", kept=False))
     with pytest.raises(WrongState):
-        d.close_proposal(STAFF, s)
+        do(d.close_proposal, STAFF, s)
     with pytest.raises(NotAllowed):
-        d.record_follow_up(OTHER_UNIT, s, note="跟踪", kept=True)
+        do(d.record_follow_up, OTHER_UNIT, s, note="跟踪", kept=True)
     with pytest.raises(InvalidCommand) as err:
-        d.record_follow_up(STAFF, s, note="", kept="yes")
+        do(d.record_follow_up, STAFF, s, note="", kept="yes")
     assert set(err.value.fields) == {"note", "kept"}
-    s = advance(s, d.record_follow_up(STAFF, s, note="120个充电桩已建成投用", kept=True))
+    s = advance(s, do(d.record_follow_up, STAFF, s, note="120个充电桩已建成投用", kept=True))
     with pytest.raises(WrongState, match="promise already kept"):
-        d.record_follow_up(STAFF, s, note="再跟踪", kept=True)
-    assert d.close_proposal(STAFF, s)[0].reply_class == "B"
+        do(d.record_follow_up, STAFF, s, note="再跟踪", kept=True)
+    assert do(d.close_proposal, STAFF, s)[0].reply_class == "B"
     with pytest.raises(WrongState, match="only B replies"):
-        d.record_follow_up(STAFF, replied("A"), note="跟踪", kept=True)
+        do(d.record_follow_up, STAFF, replied("A"), note="跟踪", kept=True)
 
 
 def test_close_refusals():
     with pytest.raises(NotAllowed):
-        d.close_proposal(MEMBER, replied())
+        do(d.close_proposal, MEMBER, replied())
     with pytest.raises(WrongState) as err:
-        d.close_proposal(STAFF, assigned())
+        do(d.close_proposal, STAFF, assigned())
     assert err.value.state == "assigned" and "reply_to_proposal" in err.value.allowed
 
 
@@ -534,40 +552,40 @@ def test_close_refusals():
 
 def published() -> d.Proposal:
     s = replied("A", publish_consent=True)
-    return advance(s, d.publish_proposal(STAFF, s, proposer_names=["王建国"]))
+    return advance(s, do(d.publish_proposal, STAFF, s, proposer_names=["王建国"]))
 
 
 def test_publication_needs_the_proposers_consent():
     s = replied("A")
     with pytest.raises(WrongState, match="no consent") as err:
-        d.publish_proposal(STAFF, s, proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, s, proposer_names=["王建国"])
     assert err.value.allowed == ["set_publication_consent"]
     with pytest.raises(NotAllowed):
-        d.set_publication_consent(CO1, s, consent=True)
-    s = advance(s, d.set_publication_consent(MEMBER, s, consent=True))
-    assert d.set_publication_consent(MEMBER, s, consent=True) == []
+        do(d.set_publication_consent, CO1, s, consent=True)
+    s = advance(s, do(d.set_publication_consent, MEMBER, s, consent=True))
+    assert do(d.set_publication_consent, MEMBER, s, consent=True) == []
     with pytest.raises(InvalidCommand) as err:
-        d.publish_proposal(STAFF, s, proposer_names="王建国")
+        do(d.publish_proposal, STAFF, s, proposer_names="王建国")
     assert "proposer_names" in err.value.fields
     with pytest.raises(NotAllowed):
-        d.publish_proposal(MEMBER, s, proposer_names=["王建国"])
-    s = advance(s, d.publish_proposal(STAFF, s, proposer_names=["王建国"]))
+        do(d.publish_proposal, MEMBER, s, proposer_names=["王建国"])
+    s = advance(s, do(d.publish_proposal, STAFF, s, proposer_names=["王建国"]))
     assert (s.published, s.proposer_names) == (True, ("王建国",))
     with pytest.raises(WrongState):
-        d.publish_proposal(STAFF, s, proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, s, proposer_names=["王建国"])
     with pytest.raises(WrongState):
-        d.publish_proposal(STAFF, submitted(publish_consent=True), proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, submitted(publish_consent=True), proposer_names=["王建国"])
 
 
 def test_unpublished_by_staff_or_by_withdrawn_consent():
     s = published()
     with pytest.raises(InvalidCommand):
-        d.unpublish_proposal(STAFF, s, reason="")
-    hidden = advance(s, d.unpublish_proposal(STAFF, s, reason="涉及个人信息，暂停公开"))
+        do(d.unpublish_proposal, STAFF, s, reason="")
+    hidden = advance(s, do(d.unpublish_proposal, STAFF, s, reason="涉及个人信息，暂停公开"))
     assert not hidden.published
     with pytest.raises(WrongState):
-        d.unpublish_proposal(STAFF, hidden, reason="再次撤下")
-    withdrawn = d.set_publication_consent(MEMBER, s, consent=False)
+        do(d.unpublish_proposal, STAFF, hidden, reason="再次撤下")
+    withdrawn = do(d.set_publication_consent, MEMBER, s, consent=False)
     assert [type(e).__name__ for e in withdrawn] == ["PublicationConsentChanged", "ProposalUnpublished"]
     assert not advance(s, withdrawn).published
 
@@ -575,62 +593,62 @@ def test_unpublished_by_staff_or_by_withdrawn_consent():
 def test_comments_are_moderated_and_answered_by_the_lead_unit():
     s = published()
     with pytest.raises(WrongState, match="not published"):
-        d.submit_comment(CITIZEN, replied(), comment_id="c1", display_name="网友甲", text="希望尽快落实")
+        do(d.submit_comment, CITIZEN, replied(), comment_id="c1", display_name="网友甲", text="希望尽快落实")
     with pytest.raises(NotAllowed):
-        d.submit_comment(LEAD, s, comment_id="c1", display_name="民政局", text="自我评论")
-    [c] = d.submit_comment(CITIZEN, s, comment_id="c1", display_name="网友甲", text="希望小区也能装上")
+        do(d.submit_comment, LEAD, s, comment_id="c1", display_name="民政局", text="自我评论")
+    [c] = do(d.submit_comment, CITIZEN, s, comment_id="c1", display_name="网友甲", text="希望小区也能装上")
     assert (c.author, c.display_name) == ("pub-7788", "网友甲")
     s = advance(s, [c])
-    assert d.submit_comment(CITIZEN, s, comment_id="c1", display_name="网友甲", text="重复提交") == []
+    assert do(d.submit_comment, CITIZEN, s, comment_id="c1", display_name="网友甲", text="重复提交") == []
     with pytest.raises(WrongState, match="comment pending"):
-        d.answer_comment(LEAD, s, comment_id="c1", answer="已纳入计划")
+        do(d.answer_comment, LEAD, s, comment_id="c1", answer="已纳入计划")
     with pytest.raises(NotAllowed):
-        d.moderate_comment(LEAD, s, comment_id="c1", approve=True)
+        do(d.moderate_comment, LEAD, s, comment_id="c1", approve=True)
     with pytest.raises(NotFound):
-        d.moderate_comment(STAFF, s, comment_id="c9", approve=True)
-    s = advance(s, d.moderate_comment(STAFF, s, comment_id="c1", approve=True))
+        do(d.moderate_comment, STAFF, s, comment_id="c9", approve=True)
+    s = advance(s, do(d.moderate_comment, STAFF, s, comment_id="c1", approve=True))
     with pytest.raises(WrongState, match="comment approved"):
-        d.moderate_comment(STAFF, s, comment_id="c1", approve=False, reason="重复")
+        do(d.moderate_comment, STAFF, s, comment_id="c1", approve=False, reason="重复")
     with pytest.raises(NotAllowed, match="only the lead unit"):
-        d.answer_comment(CO_UNIT, s, comment_id="c1", answer="会办意见")
-    s = advance(s, d.answer_comment(LEAD, s, comment_id="c1", answer="已纳入2024年建设计划"))
+        do(d.answer_comment, CO_UNIT, s, comment_id="c1", answer="会办意见")
+    s = advance(s, do(d.answer_comment, LEAD, s, comment_id="c1", answer="已纳入2024年建设计划"))
     assert s.comment("c1").answer == "已纳入2024年建设计划"
     with pytest.raises(WrongState, match="answered"):
-        d.answer_comment(LEAD, s, comment_id="c1", answer="再答")
-    s = advance(s, d.submit_comment(MEMBER, s, comment_id="c2", display_name="委员", text="广告内容"))
+        do(d.answer_comment, LEAD, s, comment_id="c1", answer="再答")
+    s = advance(s, do(d.submit_comment, MEMBER, s, comment_id="c2", display_name="委员", text="广告内容"))
     with pytest.raises(InvalidCommand) as err:
-        d.moderate_comment(STAFF, s, comment_id="c2", approve=False)
+        do(d.moderate_comment, STAFF, s, comment_id="c2", approve=False)
     assert "reason" in err.value.fields
-    s = advance(s, d.moderate_comment(STAFF, s, comment_id="c2", approve=False, reason="与提案无关"))
+    s = advance(s, do(d.moderate_comment, STAFF, s, comment_id="c2", approve=False, reason="与提案无关"))
     assert s.comment("c2").status == "rejected"
     with pytest.raises(InvalidCommand) as err:
-        d.submit_comment(CITIZEN, s, comment_id="bad id", display_name="", text="")
+        do(d.submit_comment, CITIZEN, s, comment_id="bad id", display_name="", text="")
     assert set(err.value.fields) == {"comment_id", "display_name", "text"}
 
 
 # -- handling rules and the holiday calendar ------------------------------------------------------
 
 def test_rules_and_calendar_are_data_staff_amend():
-    [rules] = d.set_handling_rules(STAFF, {"counting": "working", "reply_days": 60})
+    [rules] = d.set_handling_rules(STAFF, C.SetHandlingRules(rules={"counting": "working", "reply_days": 60}))
     with pytest.raises(InvalidCommand, match="bad deadline rules"):
-        d.set_handling_rules(STAFF, {"counting": "lunar"})
+        d.set_handling_rules(STAFF, C.SetHandlingRules(rules={"counting": "lunar"}))
     with pytest.raises(NotAllowed):
-        d.set_handling_rules(MEMBER, {"counting": "working"})
+        d.set_handling_rules(MEMBER, C.SetHandlingRules(rules={"counting": "working"}))
     current = d.fold_rules([rules], CAL)
     assert (current.rules.counting, current.rules.reply_days) == ("working", 60)
-    [amended] = d.amend_holiday_calendar(STAFF, current, add_holidays=["2024-12-31"])
+    [amended] = do(d.amend_holiday_calendar, STAFF, current, add_holidays=["2024-12-31"])
     after = d.fold_rules([rules, amended], CAL)
     assert not after.calendar.is_working_day(date(2024, 12, 31))
     with pytest.raises(InvalidCommand) as err:
-        d.amend_holiday_calendar(STAFF, current)
+        do(d.amend_holiday_calendar, STAFF, current)
     assert "changes nothing" in err.value.fields["add_holidays"]
     with pytest.raises(InvalidCommand) as err:
-        d.amend_holiday_calendar(STAFF, current, add_holidays=["31/12/2024"], add_workdays="2024-12-28")
+        do(d.amend_holiday_calendar, STAFF, current, add_holidays=["31/12/2024"], add_workdays="2024-12-28")
     assert set(err.value.fields) == {"add_holidays", "add_workdays"}
     with pytest.raises(InvalidCommand, match="contradicts"):
-        d.amend_holiday_calendar(STAFF, current, add_workdays=["2024-10-01"])
+        do(d.amend_holiday_calendar, STAFF, current, add_workdays=["2024-10-01"])
     with pytest.raises(NotAllowed):
-        d.amend_holiday_calendar(LEAD, current, add_holidays=["2024-12-31"])
+        do(d.amend_holiday_calendar, LEAD, current, add_holidays=["2024-12-31"])
 
 
 def test_state_serialises_with_the_commands_it_allows():
@@ -649,10 +667,25 @@ def test_every_event_is_registered_and_round_trips_through_its_data():
         cls = getattr(d, name)
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
     s = replied("B")
-    events = d.rate_reply(MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)
+    events = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)
     for e in events:
         env = Envelope.__new__(Envelope)
         object.__setattr__(env, "type", e.type_name())
         object.__setattr__(env, "data", e.to_data())
         object.__setattr__(env, "schema_version", 1)
         assert d.registry.decode(env) == e
+
+
+def test_commands_are_parsed_once_for_shape_and_the_domain_checks_meaning():
+    cmd = C.AssignProposal.parse(proposal_id="p1", lead_unit="mzj", co_units=["zjj"])
+    assert cmd == C.AssignProposal(proposal_id="p1", lead_unit="mzj", co_units=("zjj",))
+    with pytest.raises(InvalidCommand) as err:
+        C.AssignProposal.parse(proposal_id="p 1", lead_unit="mzj\n", co_units="zjj", urgent="yes")
+    assert set(err.value.fields) == {"proposal_id", "lead_unit", "co_units", "urgent"}
+    with pytest.raises(InvalidCommand) as err:
+        C.ReturnProposal.parse(proposal_id="p1", why="理由")
+    assert set(err.value.fields) == {"reason", "why"}
+    command = C.ReturnProposal.parse(proposal_id="p1", reason=" ")   # the right shape ...
+    with pytest.raises(InvalidCommand) as err:                        # ... but no reason
+        d.return_proposal(STAFF, submitted(), command)
+    assert "reason" in err.value.fields

@@ -11,12 +11,14 @@ from nameko.exceptions import RemoteError
 from nameko.testing.services import entrypoint_hook, worker_factory
 
 from services.feedback.service import CONVERTED, FeedbackService
+from services.proposals import domain
 from services.proposals.service import ProposalsService
 from xieshang.kernel.clock import ClockProvider, FixedClock
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.store.memory import MemoryEventStore
+from xieshang.kernel.streams import Receipt, Streams
 
 from ..conftest import DEPLOYMENT
 from .conftest import MEMBER, STAFF, UNIT, store_of, wait_until
@@ -149,7 +151,8 @@ class _RacingStore(MemoryEventStore):
 
 def test_a_concurrent_change_surfaces_and_the_case_number_is_given_back():
     store = _RacingStore()
-    service = worker_factory(ProposalsService, store=store, clock=FixedClock(datetime.fromisoformat(START)))
+    clock = FixedClock(datetime.fromisoformat(START))
+    service = worker_factory(ProposalsService, streams=Streams(store, domain.registry, clock), clock=clock)
     service.context.get.return_value = CommandContext(actor=MEMBER)
     pid = service.submit_proposal(**SUBMISSION)["proposal_id"]
     service.context.get.return_value = CommandContext(actor=STAFF)
@@ -267,3 +270,30 @@ def test_a_proposal_not_filed_and_converted_becomes_an_opinion_report(container_
     found = wait_until(report, what="the converted opinion report")
     assert (found["submitter"], found["channel"], found["title"]) == (MEMBER.user_id, "proposal",
                                                                       SUBMISSION["title"])
+
+
+def test_every_command_answers_the_same_receipt_and_stamps_the_fixed_clock(proposals, rpc_as):
+    member, staff = rpc_as(MEMBER), rpc_as(STAFF)
+    submitted = member.proposals.submit_proposal(**SUBMISSION, publish_consent=True)
+    pid = submitted["proposal_id"]
+    receipts = [submitted, staff.proposals.file_proposal(pid),
+                staff.proposals.designate_key_proposal(pid, [LEADER.user_id], "chairs_meeting"),
+                staff.proposals.designate_key_proposal(pid, [LEADER.user_id], "chairs_meeting"),
+                staff.proposals.assign_proposal(pid, "mzj"),
+                member.proposals.set_publication_consent(pid, True),      # already so
+                staff.proposals.set_handling_rules({"counting": "calendar", "reply_days": 90}),
+                staff.proposals.amend_holiday_calendar(add_holidays=["2024-12-31"])]
+    for receipt in receipts:
+        assert set(Receipt.CORE) <= set(receipt), receipt
+        assert isinstance(receipt["version"], int) and isinstance(receipt["position"], int)
+    assert [r["recorded"] for r in receipts] == [True, True, True, False, True, False, True, True]
+    repeated, again = receipts[3], receipts[5]
+    assert (repeated["events"], repeated["event"], repeated["event_id"]) == ([], None, None)
+    assert repeated["version"] == receipts[2]["version"] == 3 and repeated["proposal_id"] == pid
+    assert again["version"] == receipts[4]["version"] == 4
+    assert receipts[6]["rules"]["reply_days"] == 90 and receipts[7]["deadlines_moved"] == 0
+    store = store_of(proposals)
+    recorded = [e for stream in (f"proposal-{pid}", "casenumbers-2024", "handling-rules")
+                for e in store.read_stream(stream)]
+    assert len(recorded) == 7
+    assert {e.occurred_at for e in recorded} == {datetime.fromisoformat(START)}

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from services.proposals import domain
 from services.proposals import views as v
+from services.proposals.domain import commands
+from tests.services.test_proposals_domain import do as run
 from tests.conftest import DEPLOYMENT, PG_URL
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.domain import DomainEvent
@@ -81,9 +83,9 @@ class Desk:
     # -- the lifecycle, one call per command -----------------------------------------------
     def submit(self, who: Actor, name: str, *, category: str = "economy", session: str = "2024",
                co_signers: tuple[str, ...] = (), consent: bool = False, title: str | None = None):
-        events = domain.submit_proposal(
-            who, None, self.pid(name), title=title or f"关于{name}的提案", category=category,
-            session=session, co_signers=co_signers, publish_consent=consent, today=self.today, **TEXT)
+        events = domain.submit_proposal(who, None, self.pid(name), commands.SubmitProposal(
+            title=title or f"关于{name}的提案", category=category, session=session,
+            co_signers=co_signers, publish_consent=consent, **TEXT), today=self.today)
         self.append(domain.proposal_stream(self.pid(name)), who, events)
 
     def file(self, name: str) -> str:
@@ -94,49 +96,50 @@ class Desk:
         events = domain.assign_case_number(taken, state.proposal_id)
         self.append(stream, STAFF, events)
         number = events[0].case_number
-        self.do(STAFF, name, lambda s: domain.file_proposal(STAFF, s, number, today=self.today))
+        self.do(STAFF, name, lambda s: run(domain.file_proposal, STAFF, s, case_number=number,
+                                           today=self.today))
         return number
 
     def assign(self, name: str, lead: str, co: tuple[str, ...] = ()) -> None:
-        self.do(STAFF, name, lambda s: domain.assign_proposal(STAFF, s, lead_unit=lead, co_units=co,
-                                                              timing=self.timing))
+        self.do(STAFF, name, lambda s: run(domain.assign_proposal, STAFF, s, lead_unit=lead, co_units=co,
+                                           timing=self.timing))
 
     def reassign(self, name: str, lead: str, co: tuple[str, ...] = ()) -> None:
-        self.do(STAFF, name, lambda s: domain.reassign_proposal(STAFF, s, lead_unit=lead,
-                                                                co_units=co, timing=self.timing))
+        self.do(STAFF, name, lambda s: run(domain.reassign_proposal, STAFF, s, lead_unit=lead,
+                                           co_units=co, timing=self.timing))
 
     def object(self, name: str, org: str) -> None:
-        self.do(unit(org), name, lambda s: domain.object_to_assignment(
-            unit(org), s, reason="不属于本单位职责", timing=self.timing))
+        self.do(unit(org), name, lambda s: run(domain.object_to_assignment, unit(org), s,
+                                               reason="不属于本单位职责", timing=self.timing))
 
     def reply(self, name: str, org: str, reply_class: str, text: str = "已研究办理，答复如下。") -> None:
-        self.do(unit(org), name, lambda s: domain.reply_to_proposal(
-            unit(org), s, reply_class=reply_class, reply=text, today=self.today))
+        self.do(unit(org), name, lambda s: run(domain.reply_to_proposal, unit(org), s,
+                                               reply_class=reply_class, reply=text, today=self.today))
 
     def rate(self, name: str, who: Actor, reply_rating: str, attitude_rating: str) -> None:
-        self.do(who, name, lambda s: domain.rate_reply(who, s, reply_rating=reply_rating,
-                                                       attitude_rating=attitude_rating,
-                                                       timing=self.timing))
+        self.do(who, name, lambda s: run(domain.rate_reply, who, s, reply_rating=reply_rating,
+                                         attitude_rating=attitude_rating, timing=self.timing))
 
     def close(self, name: str) -> None:
-        self.do(STAFF, name, lambda s: domain.close_proposal(STAFF, s))
+        self.do(STAFF, name, lambda s: run(domain.close_proposal, STAFF, s))
 
     def timer(self, name: str) -> list[DomainEvent]:
         return self.do(domain_system(), name, lambda s: domain.remind_or_escalate(s, self.timing))
 
     def publish(self, name: str, names: list[str]) -> None:
-        self.do(STAFF, name, lambda s: domain.publish_proposal(STAFF, s, proposer_names=names))
+        self.do(STAFF, name, lambda s: run(domain.publish_proposal, STAFF, s, proposer_names=names))
 
     def comment(self, name: str, comment_id: str, text: str, *, approve: bool | None = True) -> None:
-        self.do(PUBLIC, name, lambda s: domain.submit_comment(PUBLIC, s, comment_id=comment_id,
-                                                              display_name="热心市民", text=text))
+        self.do(PUBLIC, name, lambda s: run(domain.submit_comment, PUBLIC, s, comment_id=comment_id,
+                                            display_name="热心市民", text=text))
         if approve is not None:
-            self.do(STAFF, name, lambda s: domain.moderate_comment(
-                STAFF, s, comment_id=comment_id, approve=approve,
+            self.do(STAFF, name, lambda s: run(
+                domain.moderate_comment, STAFF, s, comment_id=comment_id, approve=approve,
                 reason=None if approve else "与提案无关"))
 
     def merge(self, name: str, into: str) -> None:
-        [merged] = self.do(STAFF, name, lambda s: domain.merge_proposal(STAFF, s, self.state(into)))
+        [merged] = self.do(STAFF, name, lambda s: run(domain.merge_proposal, STAFF, s,
+                                                      survivor=self.state(into)))
         self.do(STAFF, into, lambda s: domain.add_merged_proposal(s, merged))
 
 
@@ -196,7 +199,7 @@ def year_scenario(desk: Desk) -> Desk:
     desk.submit(m1, "P1", category="economy", consent=True, title="关于发展夜间经济的提案")
     desk.day("2024-01-10")
     desk.submit(m2, "P2", category="society", co_signers=("m3",))
-    desk.do(m3, "P2", lambda s: domain.confirm_co_signature(m3, s, today=desk.today))
+    desk.do(m3, "P2", lambda s: run(domain.confirm_co_signature, m3, s, today=desk.today))
     desk.submit(m4, "P3", category="culture")
     desk.submit(m5, "P4", category="economy")
     desk.submit(m6, "P5", category="ecology")
@@ -206,16 +209,16 @@ def year_scenario(desk: Desk) -> Desk:
     desk.day("2024-01-20")
     for name in ("P1", "P2", "P3", "P4"):
         desk.file(name)
-    desk.do(STAFF, "P5", lambda s: domain.not_file_proposal(STAFF, s, reason="不属于政协职责范围"))
-    desk.do(STAFF, "P7", lambda s: domain.return_proposal(STAFF, s, "建议内容过于笼统"))
+    desk.do(STAFF, "P5", lambda s: run(domain.not_file_proposal, STAFF, s, reason="不属于政协职责范围"))
+    desk.do(STAFF, "P7", lambda s: run(domain.return_proposal, STAFF, s, reason="建议内容过于笼统"))
     desk.publish("P1", ["张三"])
     desk.assign("P1", "mzj", ("wjw",))
     desk.assign("P2", "wjw")
     desk.assign("P3", "jyj")
     desk.assign("P4", "mzj")
     desk.merge("P6", into="P4")
-    desk.do(STAFF, "P4", lambda s: domain.designate_key_proposal(
-        STAFF, s, supervisors=["leader-1"], mode="chairs_meeting"))
+    desk.do(STAFF, "P4", lambda s: run(domain.designate_key_proposal, STAFF, s,
+                                       supervisors=["leader-1"], mode="chairs_meeting"))
 
     desk.day("2024-01-22")
     desk.object("P3", "jyj")
@@ -230,8 +233,8 @@ def year_scenario(desk: Desk) -> Desk:
     desk.comment("P1", "c1", "夜市很热闹，希望增加停车位。")
     desk.comment("P1", "c2", "广告广告广告", approve=False)
     desk.comment("P1", "c3", "还在审核中的评论", approve=None)
-    desk.do(unit("mzj"), "P1", lambda s: domain.answer_comment(unit("mzj"), s, comment_id="c1",
-                                                               answer="已协调增设停车位200个。"))
+    desk.do(unit("mzj"), "P1", lambda s: run(domain.answer_comment, unit("mzj"), s, comment_id="c1",
+                                             answer="已协调增设停车位200个。"))
 
     desk.day("2024-05-10")  # P2's deadline (2024-04-19) has passed
     assert [type(e).__name__ for e in desk.timer("P2")] == ["ReplyOverdue"]
@@ -245,7 +248,7 @@ def year_scenario(desk: Desk) -> Desk:
     desk.rate("P2", m2, "satisfied", "satisfied")
     desk.rate("P2", m3, "basically_satisfied", "basically_satisfied")
     desk.close("P2")
-    desk.do(m4, "P3", lambda s: domain.set_publication_consent(m4, s, consent=True))
+    desk.do(m4, "P3", lambda s: run(domain.set_publication_consent, m4, s, consent=True))
     desk.publish("P3", ["李四"])
 
     # P8 is submitted at 07:30 on 1 January 2025 in Beijing (still 2024 in UTC): a 2025 case.
@@ -420,7 +423,7 @@ def test_reassignment_moves_the_inbox_rows(desk, runner):
     [lead] = query(runner, v.unit_inbox, v.UnitInbox, "jtj", today=desk.today)
     assert lead["role"] == "lead" and lead["started_on"] == "2024-03-04" and lead["round"] == 1
     assert lead["deadline"] == desk.state("P").round.deadline
-    desk.do(unit("jyj"), "P", lambda s: domain.send_co_unit_opinion(unit("jyj"), s, opinion="同意"))
+    desk.do(unit("jyj"), "P", lambda s: run(domain.send_co_unit_opinion, unit("jyj"), s, opinion="同意"))
     [now_co] = query(runner, v.unit_inbox, v.UnitInbox, "jyj", today=desk.today)
     assert now_co["opinion_sent"] is True
     inbox = proj(runner, v.UnitInbox)
@@ -458,8 +461,8 @@ def test_a_new_round_clears_the_ratings_and_co_signers_who_did_not_confirm_drop_
     pending = query(runner, v.cases_of_member, v.ProposerCases, "m2")
     assert [(r["relation"], r["confirmed"], r["status"]) for r in pending] == [
         ("co_signer", False, "submitted")]
-    desk.do(member(2), "P", lambda s: domain.confirm_co_signature(member(2), s, today=desk.today))
-    desk.do(member(3), "P", lambda s: domain.decline_co_signature(member(3), s, today=desk.today))
+    desk.do(member(2), "P", lambda s: run(domain.confirm_co_signature, member(2), s, today=desk.today))
+    desk.do(member(3), "P", lambda s: run(domain.decline_co_signature, member(3), s, today=desk.today))
     assert query(runner, v.cases_of_member, v.ProposerCases, "m3") == []
     desk.day("2024-03-20")  # m4's co-signing window is over: the case is filed without them
     desk.file("P")
@@ -514,14 +517,14 @@ def test_unpublishing_hides_the_case_and_its_comments_until_republished(desk, ru
     desk.comment("P", "c2", "期待早日落实。", approve=None)
     assert query(runner, v.public_detail, v.PublicCases, number)["comments"][0]["text"] == "支持这个提案！"
 
-    desk.do(STAFF, "P", lambda s: domain.unpublish_proposal(STAFF, s, reason="内容需核实"))
+    desk.do(STAFF, "P", lambda s: run(domain.unpublish_proposal, STAFF, s, reason="内容需核实"))
     assert query(runner, v.public_list, v.PublicCases) == []
     assert query(runner, v.public_detail, v.PublicCases, number) is None
     [row] = query(runner, v.worklist, v.Worklist)
     assert row["published"] is False
 
     # Meanwhile the case moves on, and the comment sent before is approved.
-    desk.do(STAFF, "P", lambda s: domain.moderate_comment(STAFF, s, comment_id="c2", approve=True))
+    desk.do(STAFF, "P", lambda s: run(domain.moderate_comment, STAFF, s, comment_id="c2", approve=True))
     desk.assign("P", "mzj")
     desk.reply("P", "mzj", "B", "列入明年计划。")
     desk.publish("P", ["王五"])
@@ -530,7 +533,7 @@ def test_unpublishing_hides_the_case_and_its_comments_until_republished(desk, ru
     assert [c["comment_id"] for c in shown["comments"]] == ["c1", "c2"]
 
     # The proposer withdraws consent: unpublished again.
-    desk.do(member(1), "P", lambda s: domain.set_publication_consent(member(1), s, consent=False))
+    desk.do(member(1), "P", lambda s: run(domain.set_publication_consent, member(1), s, consent=False))
     assert query(runner, v.public_list, v.PublicCases) == []
 
 

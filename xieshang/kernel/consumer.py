@@ -43,6 +43,7 @@ Operators list and replay dead letters with ``list_dead_letters`` and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from datetime import datetime, timezone
@@ -63,6 +64,7 @@ from nameko.messaging import QueueConsumer
 from nameko.standalone.events import get_event_exchange
 from nameko.utils import sanitize_url
 
+from .contracts import contract_of
 from .envelope import Envelope, EnvelopeError
 from .store.port import Tracking
 
@@ -230,6 +232,13 @@ class EventEntrypoint(Entrypoint):
                                  self.max_deliveries, self.container.config)
         if self.precheck:
             self._is_processed = _find_processed_lookup(self.container)
+        # Read the producer's contract: a subscription to an event it does not publish (a
+        # rename) stops the service at start, instead of silently never firing.
+        self.registry = contract_of(self.source_service)
+        if self.registry is not None and self.event_type not in self.registry:
+            raise ConsumerSetupError(
+                f"{self.consumer} subscribes to {self.source_service}.{self.event_type}, which "
+                f"{self.source_service} does not publish; it publishes {self.registry.names()}")
         self._declare_topology()
         self.queue_consumer.register_provider(self)
 
@@ -275,7 +284,7 @@ class EventEntrypoint(Entrypoint):
 
     def _handle(self, body: bytes, message) -> None:  # noqa: ANN001
         try:
-            envelope = Envelope.from_json(body)
+            envelope = self._decoded(Envelope.from_json(body))
         except EnvelopeError as exc:
             _log.error("%s: message %s is not an event envelope (%s); dead-lettering it",
                        self.consumer, _message_id(message), exc)
@@ -293,6 +302,17 @@ class EventEntrypoint(Entrypoint):
                 handle_result=partial(self.handle_result, message, envelope))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def _decoded(self, envelope: Envelope) -> Envelope:
+        """The envelope with its data decoded through the producer's registry (upcast)."""
+        if self.registry is None:
+            return envelope
+        try:
+            event = self.registry.decode(envelope)
+        except Exception as exc:  # not the contract's shape: as unreadable as a broken body
+            raise EnvelopeError(f"{envelope.type} v{envelope.schema_version} does not decode "
+                                f"through {self.source_service}'s contract: {exc!r}") from None
+        return dataclasses.replace(envelope, data=event.to_data())
 
     def _already_processed(self, envelope: Envelope) -> bool:
         if self._is_processed is None:

@@ -94,6 +94,11 @@ class DomainEvent:
     def to_data(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def identity(self) -> str | None:
+        """The event id to record this event under, when the event itself fixes it (so that
+        appending it again is a no-op in the store); None: a fresh id."""
+        return None
+
 
 E = TypeVar("E", bound=DomainEvent)
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -121,6 +126,12 @@ class EventRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._classes)
+
+    def class_of(self, type_name: str) -> type[DomainEvent]:
+        try:
+            return self._classes[type_name]
+        except KeyError:
+            raise KeyError(f"unknown event type {type_name!r}") from None
 
     def decode(self, envelope: Envelope) -> DomainEvent:
         cls = self._classes.get(envelope.type)

@@ -20,6 +20,11 @@ each projection in one transaction together with that projection's checkpoint, s
 a failing handler or a second instance doing the same work never applies an event twice, and
 a rebuild from position 0 gives the same rows as the live model.
 
+Projections read the contract: a runner given the service's ``registry`` checks at once that
+every ``on_<EventType>`` names an event the service publishes (a renamed event can never
+silently stop a read model), and hands each handler the envelope decoded through the registry
+(old schema versions upcast), so handlers only ever see the current shape of an event.
+
 Concurrency: every batch transaction first locks the projection's checkpoint row (PostgreSQL:
 ``SELECT … FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE``) and re-reads the position under the lock,
 so several instances of a service may follow the same views database.
@@ -27,6 +32,7 @@ so several instances of a service may follow the same views database.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import sys
@@ -77,6 +83,10 @@ class Projection:
     def handler(self, event_type: str) -> Handler | None:
         return getattr(self, f"on_{event_type}", None)
 
+    def handled_types(self) -> list[str]:
+        """The event types this projection has a handler for."""
+        return sorted(n[3:] for n in dir(self) if n.startswith("on_") and callable(getattr(self, n)))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} v{self.version}>"
 
@@ -85,7 +95,7 @@ class ProjectionRunner:
     """Keeps a service's projections up to date with its event store (see the module docstring)."""
 
     def __init__(self, store: EventStore, engine: sa.Engine, projections: Sequence[Projection], *,
-                 schema: str | None = None, batch: int = 1000):
+                 schema: str | None = None, batch: int = 1000, registry=None):
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         names = [p.name for p in projections]
@@ -94,6 +104,10 @@ class ProjectionRunner:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"projection names must be unique within a service: {dupes} repeat")
+        if registry is not None:
+            check_handlers(projections, registry)
+        self.registry = registry
+        self._handled = {t for p in projections for t in p.handled_types()}
         self.store = store
         self.engine = engine
         self.schema = schema
@@ -225,6 +239,7 @@ class ProjectionRunner:
             page = self.store.read_all(after, self.batch)
             if not page:
                 break
+            page = self._decoded(page)
             applied_from: int | None = None
             for p, pos in active:
                 if pos >= page[-1].position:
@@ -250,6 +265,17 @@ class ProjectionRunner:
             self.last_error = failures[0]
             raise failures[0]
         return total
+
+    def _decoded(self, page: list[Envelope]) -> list[Envelope]:
+        """The page with each handled event's data decoded through the registry (upcast)."""
+        if self.registry is None:
+            return page
+        out = []
+        for e in page:
+            if e.type in self._handled and e.schema_version != _current_version(self.registry, e.type):
+                e = dataclasses.replace(e, data=self.registry.decode(e).to_data())
+            out.append(e)
+        return out
 
     def _apply(self, p: Projection, page: list[Envelope], after: int) -> int | None:
         """Apply ``page`` to ``p`` in one transaction with its checkpoint. Returns the checkpoint
@@ -370,6 +396,18 @@ class ProjectionRunner:
         if bar:
             bar.finish(events, seconds, rate)
         return {"events": events, "seconds": seconds, "events_per_second": rate}
+
+
+def check_handlers(projections: Sequence[Projection], registry) -> None:
+    """Refuse projections whose handlers name events the producer does not publish."""
+    unknown = {f"{p.name}.on_{t}" for p in projections for t in p.handled_types() if t not in registry}
+    if unknown:
+        raise ValueError(f"projection handlers name events that are not published: {sorted(unknown)}; "
+                         f"published: {registry.names()}")
+
+
+def _current_version(registry, type_name: str) -> int:
+    return registry.class_of(type_name).SCHEMA_VERSION
 
 
 class _ProgressBar:

@@ -19,8 +19,10 @@ from typing import Callable
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider, SharedExtension
 
+from .clock import ClockProvider, clock_from_config
 from .config import Settings, make_event_store
-from .context import CommandContext
+from .context import CommandContext, MissingActor
+from .streams import RETRY, RetryPolicy, Streams
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,31 @@ class EventStoreDependency(DependencyProvider):
         return self.holder.store.is_processed(consumer, event_id)
 
 
+class WritePath(DependencyProvider):
+    """Gives each worker the service's one write path (``xieshang.kernel.streams.Streams``):
+    the container's store, the service's event registry, and the container's clock (the
+    service's ``ClockProvider`` if it declares one, read at every call so that tests may set
+    or replace it; otherwise the clock its config names)."""
+
+    holder = StoreHolder()
+
+    def __init__(self, registry, retry: RetryPolicy = RETRY):
+        self.registry, self.retry = registry, retry
+
+    def setup(self) -> None:
+        self._clock_provider = next((d for d in self.container.dependencies
+                                     if isinstance(d, ClockProvider)), None)
+        self._own_clock = None if self._clock_provider else clock_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> Streams:
+        clock = self._clock_provider.clock if self._clock_provider else self._own_clock
+        return Streams(self.holder.store, self.registry, clock, self.retry)
+
+    def is_processed(self, consumer: str, event_id: str) -> bool:
+        """Lets event entrypoints skip a redelivered event cheaply (see EventStoreDependency)."""
+        return self.holder.store.is_processed(consumer, event_id)
+
+
 class RequestContext(DependencyProvider):
     """Gives each worker the CommandContext of its call (raises MissingActor if absent)."""
 
@@ -105,6 +132,18 @@ class _LazyContext:
 
     def __getattr__(self, name):
         return getattr(self.get(), name)
+
+
+# Refusals are answers, not failures: every RPC entrypoint declares them expected, so nameko
+# logs them as warnings, not tracebacks.
+def _expected() -> tuple[type[BaseException], ...]:
+    from .domain import DomainError
+    from .store.port import ConcurrencyError
+
+    return (DomainError, MissingActor, ConcurrencyError)
+
+
+EXPECTED = _expected()
 
 
 # -- refusals across RPC ----------------------------------------------------------------------

@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
 from .config import Settings, make_views_engine
+from .contracts import contract_of
+from .domain import InvalidCommand, NotYet
 from .projection import Projection, ProjectionRunner
 from .runtime import StoreHolder
 
@@ -60,7 +62,8 @@ class ReadModels(DependencyProvider):
 
     def start(self) -> None:
         self.runner = ProjectionRunner(self.holder.store, self.engine, self.projections,
-                                       schema=self.schema, batch=self.batch)
+                                       schema=self.schema, batch=self.batch,
+                                       registry=contract_of(self.container.service_name))
         self.runner.setup()
         self._thread = self.container.spawn_managed_thread(self._follow, identifier="read-models")
 
@@ -88,15 +91,16 @@ class ReadModels(DependencyProvider):
             self.runner.wake()
 
     def get_dependency(self, worker_ctx) -> "Views":
-        return Views(self.runner)
+        return Views(self.runner, self.container.service_name)
 
 
 class Views:
     """What a worker sees: the views engine and schema, the projections (for their tables),
-    ``wait_for`` a position, and ``connect()`` for queries."""
+    ``wait_for`` a position, ``read_after`` a caller's position, and ``connect()`` for queries."""
 
-    def __init__(self, runner: ProjectionRunner):
+    def __init__(self, runner: ProjectionRunner, service: str = "this service's"):
         self._runner = runner
+        self._service = service
 
     @property
     def engine(self) -> sa.Engine:
@@ -116,6 +120,33 @@ class Views:
     def position(self) -> int:
         return self._runner.position()
 
+    def read_after(self, after_position: object, timeout: float = 5.0) -> None:
+        """Read your own writes: wait until the read models hold ``after_position`` (a position
+        a command of this service answered with). A position the log never reached is a bad
+        argument (waiting would be in vain); one not reached in time is ``NotYet``."""
+        if isinstance(after_position, bool) or not isinstance(after_position, int) or after_position < 0:
+            raise InvalidCommand("位置无效 bad after_position",
+                                 {"after_position": "a log position (integer >= 0) 日志位置"})
+        head = self._runner.store.head()
+        if after_position > head:
+            raise InvalidCommand(f"position {after_position} is not in the {self._service} log",
+                                 {"after_position": f"a position this service returned (its log "
+                                                    f"ends at {head})"})
+        if after_position and not self.wait_for(after_position, timeout):
+            raise NotYet(f"the read models have not caught up with position {after_position} "
+                         "yet; try again shortly 数据尚在更新，请稍后再试")
+
     def connect(self) -> sa.Connection:
         """A connection for queries: ``with views.connect() as conn: conn.execute(...)``."""
         return self._runner.engine.connect()
+
+
+def check_page(limit: object, offset: object, max_limit: int) -> None:
+    """A page of a list query: ``limit`` from 1 to ``max_limit``, ``offset`` >= 0."""
+    problems = {}
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        problems["limit"] = f"an integer from 1 to {max_limit} 每页条数"
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        problems["offset"] = "an integer >= 0 起始位置"
+    if problems:
+        raise InvalidCommand("分页参数有误 bad page", problems)

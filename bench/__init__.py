@@ -1,0 +1,14 @@
+"""The benchmarks (docs/performance.md), beside the product: ``python -m bench`` from a checkout,
+or ``xieshang bench`` where xieshang is installed from one (``pip install -e '.[bench]'``).
+
+Every figure is measured beside a reference taken in the same run, because the machines it runs
+on are shared and noisy (±30% run to run): the ``eventsourcing`` library's recorders on the same
+database, the raw driver, a no-op nameko service, or the same measurement at a smaller size.
+
+Sections: ``appends`` (1), ``reads`` (2, with 6 on the same store), ``rebuild`` (3), ``stack``
+(4), ``growth`` (5), ``verify`` (6, on the rebuild's largest store). ``cli.run_suite`` runs them
+and returns one JSON-able dict; ``cli.bench`` is the command.
+
+Two experiments run on their own: ``log_ordering.py`` (ADR 0003) and ``append_rate.py`` (appends
+with and without eventlet). The suite measures the kernel as it is: it holds no copy of kernel code.
+"""

@@ -1,0 +1,50 @@
+"""Members 委员, their organisations and their duty record 履职: the members service's domain.
+
+Pure: no I/O, no framework. State is folded from events; every decision takes its command
+(``commands``) and returns new events or raises a DomainError naming the fields, the current
+state and the allowed commands.
+
+* ``events``: the published contract (the registry and every event);
+* ``vocabulary``: roles, kinds, states, activities, limits, stream names;
+* ``access``: who may see and do what (pure);
+* ``commands``: one frozen command per command of the service;
+* one module per aggregate: ``organisations``, ``members``, ``contacts``, ``points`` (rules and
+  ledgers), ``assessments``, ``credits`` (from the proposals service's events, case notes),
+  ``activities``, ``menus``.
+
+Everything other code used from the single module of before is re-exported here.
+"""
+
+from __future__ import annotations
+
+from . import access, commands, events
+from .vocabulary import (STAFF, MEMBER, LEADER, AUDITOR, READERS_OF_ALL, ORG_KINDS, STATION_TYPES,
+                         STATION_LEVELS, COMMITTEE_LEVELS, LEVELS, ROLES, OPEN, CLOSED, ACTIVE,
+                         TERM_ENDED, RESIGNED, ACTIVITIES, ACTIVITY_KINDS, MENU_FORMS, OUTCOMES,
+                         DEFAULT_POINT_RULES, MAX_POINTS, MAX_CAP, PARENT_KINDS, CONTACT_FIELDS,
+                         PROPOSALS, SELF, member_stream, ledger_stream, org_stream, rules_stream,
+                         activity_stream, menu_stream, case_stream,
+                         roster_import_stream)  # noqa: F401
+from .events import (registry, OrganisationRegistered, OrganisationRenamed, OrganisationClosed,
+                     StationDefined, StationCommunitiesSet, MemberAppointed,
+                     MemberAssignedToStation, MemberRolesChanged, MemberTermEnded, MemberResigned,
+                     ContactDetailsChanged, RosterImported, PointRulesSet, DutyPointsAwarded,
+                     DutyPointsRecomputed, AnnualAssessmentConcluded, ActivityRecorded,
+                     DutyMenuPublished, MenuSignedUp, CaseProposersNoted,
+                     CaseKeyDesignationNoted)  # noqa: F401
+from .organisations import (Organisation, ORG_COMMANDS, fold_organisation, OrgIndex,
+                            register_organisation, define_station, set_station_communities,
+                            rename_organisation, close_organisation)  # noqa: F401
+from .members import (Member, MEMBER_COMMANDS, fold_member, require_member, appoint_member,
+                      assign_to_station, change_roles, end_term, resign_member,
+                      require_active)  # noqa: F401
+from .contacts import (ContactDetails, check_contact_details, change_contact_details,
+                       erase_contact_details)  # noqa: F401
+from .points import (PointRules, fold_point_rules, set_point_rules, Credit, Ledger, capped_total,
+                     fold_ledger, award_points, award, recompute_year)  # noqa: F401
+from .assessments import (conclude_assessment)  # noqa: F401
+from .credits import (proposal_credits, CaseNotes, fold_case, note_case,
+                      key_credits)  # noqa: F401
+from .activities import (Activity, fold_activity, record_activity, activity_credits)  # noqa: F401
+from .menus import (Menu, fold_menu, publish_menu, sign_up_for_menu, menu_credits)  # noqa: F401
+from .checks import check_year  # noqa: F401

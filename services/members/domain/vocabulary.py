@@ -1,0 +1,169 @@
+"""The members service's vocabulary: roles, organisation kinds, station types, levels, states,
+activities and their default points, limits, and the names of its streams.
+
+Streams:
+
+* ``org-<org id>``: one organisation of the committee's tree (DOMAIN.md, Organisations): the
+  committee, its special committees 专门委员会, sectors 界别, parties and groups 党派团体,
+  handling units 承办单位, townships/streets 乡镇/街道 and villages/communities 村/社区, and the
+  stations 委员工作站、联络站/联系点、工作室、会客室、协商议事室 with the communities each covers.
+* ``member-<member id>``: a member's registration: appointment, station 下沉, roles, end of
+  term, resignation, and the fact (never the content) that their contact details changed.
+* ``ledger-<member id>``: the member's duty points 履职积分: one ``DutyPointsAwarded`` per
+  credited activity, naming the event that earned it; recomputations when a year's rules
+  change; the annual assessment 履职考核.
+* ``pointrules-<committee>-<year>``: the points rules of one committee and year (data, not code).
+* ``activity-<id>``: an activity staff recorded (a meeting, an inspection, ...) with who took part.
+* ``menu-<id>``: a duty menu 菜单式履职 (永嘉) and the members' sign-ups.
+* ``case-<proposal id>``: what this service learnt about a proposal from the proposals
+  service's events (its proposers, its key designation), so that credits that need both do not
+  depend on the order in which the two events arrive.
+* ``rosterimport-<digest>``: a roster file that was imported, and what it changed.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+# Roles (Actor.role) this service knows.
+STAFF, MEMBER, LEADER, AUDITOR = "staff", "member", "leader", "auditor"
+READERS_OF_ALL = (STAFF, LEADER, AUDITOR)
+
+# -- vocabulary (English in code, Chinese for the user interface) ---------------------------
+
+ORG_KINDS: Mapping[str, str] = {
+    "committee": "政协",
+    "special_committee": "专门委员会",
+    "sector": "界别",
+    "party_group": "党派团体",
+    "handling_unit": "承办单位",
+    "township": "乡镇/街道",
+    "community": "村/社区",
+    "station": "委员履职站点",
+}
+STATION_TYPES: Mapping[str, str] = {
+    "work_station": "委员工作站",
+    "liaison_station": "委员联络站",
+    "liaison_point": "委员联系点",
+    "studio": "委员工作室",
+    "reception_room": "委员会客室",
+    "consultation_room": "协商议事室",
+}
+STATION_LEVELS = ("township", "community")
+COMMITTEE_LEVELS = ("city", "county")
+LEVELS = ("national", "provincial", "city", "county")   # 全国、省、市、县 (a person may sit at several)
+ROLES = ("standing_committee", "chairs_meeting")         # 常委, 主席会议成员
+OPEN, CLOSED = "open", "closed"
+ACTIVE, TERM_ENDED, RESIGNED = "active", "term_ended", "resigned"
+
+# Every activity that can earn duty points, with its name in the UI. Points come from the
+# year's rules (PointRules), never from here.
+ACTIVITIES: Mapping[str, str] = {
+    # from the proposals service's events
+    "proposal_submitted": "提交提案",
+    "proposal_filed": "提案立案",
+    "proposal_co_signed": "联名附议",
+    "proposal_made_key": "提案列为重点提案",
+    "proposal_merged": "提案并案办理",
+    "reply_rated": "评价提案办理答复",
+    # from the feedback service's events (opinion reports 社情民意), once it publishes them
+    "opinion_adopted": "社情民意信息被采用",
+    "opinion_reported_upward": "社情民意信息被上级政协采用报送",
+    "leader_instruction": "社情民意信息获领导批示",
+    # recorded by staff in this service
+    "meeting_attended": "参加会议",
+    "meeting_excused": "请假缺席会议",
+    "inspection_joined": "参加视察",
+    "research_joined": "参加调研",
+    "consultation_joined": "参加协商议事",
+    "plenary_speech": "大会发言",
+    "community_service": "进社区服务",
+    "menu_signup": "菜单式履职认领",
+}
+# What an activity record (ActivityRecorded.kind) credits its participants with.
+ACTIVITY_KINDS: Mapping[str, str] = {
+    "meeting": "meeting_attended",
+    "inspection": "inspection_joined",
+    "research": "research_joined",
+    "consultation": "consultation_joined",
+    "plenary_speech": "plenary_speech",
+    "community_service": "community_service",
+}
+MENU_FORMS = ("consultation", "research", "inspection", "supervision", "review")  # 协商、调研、视察、监督、评议
+OUTCOMES: Mapping[str, str] = {"commended": "表彰", "normal": "合格", "talked_to": "约谈通报"}
+
+# The points of a year for which staff set no rules (version 0 of every year's rules). An
+# activity at 0 is still recorded in the ledger, so that the year's rules can price it later.
+DEFAULT_POINT_RULES: Mapping[str, int] = {
+    "proposal_submitted": 0,       # what is filed counts by default, not every submission
+    "proposal_filed": 5,
+    "proposal_co_signed": 1,
+    "proposal_made_key": 3,
+    "proposal_merged": 3,
+    "reply_rated": 1,
+    "opinion_adopted": 3,
+    "opinion_reported_upward": 5,
+    "leader_instruction": 8,
+    "meeting_attended": 1,
+    "meeting_excused": 0,
+    "inspection_joined": 2,
+    "research_joined": 2,
+    "consultation_joined": 2,
+    "plenary_speech": 5,
+    "community_service": 2,
+    "menu_signup": 1,
+}
+MAX_POINTS = 100
+MAX_CAP = 10_000
+
+
+# Which kinds an organisation may hang under (None: directly under the committee).
+PARENT_KINDS: Mapping[str, tuple[str | None, ...]] = {
+    "committee": (None, "committee"),
+    "special_committee": (None, "committee"),
+    "sector": (None, "committee"),
+    "party_group": (None, "committee"),
+    "handling_unit": (None, "committee"),
+    "township": (None, "committee"),
+    "community": ("township",),
+}
+
+# Personal data: never in events, logs or public views.
+CONTACT_FIELDS = ("phone", "email", "address")
+
+# The service whose events earn proposal credits, and this service's own name.
+PROPOSALS = "proposals"
+SELF = "members"
+
+
+def member_stream(member_id: str) -> str:
+    return f"member-{member_id}"
+
+
+def ledger_stream(member_id: str) -> str:
+    return f"ledger-{member_id}"
+
+
+def org_stream(org_id: str) -> str:
+    return f"org-{org_id}"
+
+
+def rules_stream(committee: str, year: int) -> str:
+    return f"pointrules-{committee}-{year}"
+
+
+def activity_stream(activity_id: str) -> str:
+    return f"activity-{activity_id}"
+
+
+def menu_stream(menu_id: str) -> str:
+    return f"menu-{menu_id}"
+
+
+def case_stream(proposal_id: str) -> str:
+    return f"case-{proposal_id}"
+
+
+def roster_import_stream(digest: str) -> str:
+    return f"rosterimport-{digest[:16]}"
+

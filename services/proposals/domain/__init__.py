@@ -1,0 +1,58 @@
+"""The proposals domain 提案, pure: no I/O, no framework. State is folded from events, and every
+decision returns new events or raises a DomainError.
+
+    vocabulary   roles, states, categories, kinds, limits, stream names
+    events       the published contract (what the relay publishes to ``proposals.events``)
+    commands     one frozen command per RPC command, parsed once at the edge
+    state        a case folded from its stream
+    submission   提、立: submission, co-signing, review, filing, merging
+    handling     交、办: assignment, objections, contacts, the reply, deadlines
+    evaluation   督、评: key proposals and supervision, ratings, rehandling, closing
+    publication  publication and public comments
+    case_numbers the gap-free case numbers of a session
+    rules        the committee's deadline rules and holiday calendar, and Timing
+    access       read rights (who sees which case and which parts of it)
+
+Everything is re-exported here: ``from services.proposals import domain; domain.fold(...)``.
+"""
+
+from __future__ import annotations
+
+from . import access, commands  # noqa: F401
+from .vocabulary import (  # noqa: F401
+    MEMBER, STAFF, UNIT, LEADER, PUBLIC, SYSTEM, AUDITOR, SUBSCRIBER, CATEGORIES, KINDS,
+    BODY_TYPES, REPLY_CLASSES, RATINGS, CONTACT_STAGES, CONVERSIONS, SUPERVISION_MODES,
+    SUPERVISION_KINDS, CO_SIGN_WINDOW_DAYS, URGENT_MAX_DAYS, SUBMITTED, RETURNED, FILED, NOT_FILED,
+    MERGED, ASSIGNED, REPLIED, CLOSED, OPEN, HANDLED, PUBLISHABLE, STATE_COMMANDS, SESSION,
+    RULES_STREAM, proposal_stream, case_numbers_stream)
+from .events import (  # noqa: F401
+    registry, ProposalSubmitted, CoSignatureConfirmed, CoSignatureDeclined, ProposalReturned,
+    ProposalRevised, CaseNumberAssigned, CaseNumberReleased, ProposalFiled, ProposalNotFiled,
+    ProposalConvertedToOpinionReport, ProposalMerged, MergedProposalAdded, ProposalAssigned,
+    AssignmentObjected, ObjectionDismissed, ProposalReassigned, ContactRecorded, CoUnitOpinionSent,
+    ProposalReplied, ReplyDueSoon, ReplyOverdue, ReplyDeadlineMoved, ProposalDesignatedKey,
+    SupervisionRecorded, ReplyRated, RehandlingStarted, FollowUpRecorded, ProposalClosed,
+    PublicationConsentChanged, ProposalPublished, ProposalUnpublished, CommentSubmitted,
+    CommentApproved, CommentRejected, CommentAnswered, HandlingRulesSet, HolidayCalendarAmended)
+from .state import (  # noqa: F401
+    HandlingRound, Comment, Proposal, apply, fold, case_fold)
+from .case_numbers import (  # noqa: F401
+    CaseNumbers, fold_case_numbers, format_case_number, assign_case_number, release_case_number,
+    case_numbers_fold)
+from .rules import (  # noqa: F401
+    Timing, HandlingRules, fold_rules, rules_fold, set_handling_rules, amend_holiday_calendar)
+from .submission import (  # noqa: F401
+    submit_proposal, confirm_co_signature, decline_co_signature, return_proposal, revise_proposal,
+    check_fileable, file_proposal, not_file_proposal, merge_proposal, add_merged_proposal)
+from .handling import (  # noqa: F401
+    assign_proposal, object_to_assignment, dismiss_objection, reassign_proposal, record_contact,
+    send_co_unit_opinion, reply_to_proposal, remind_or_escalate, recount_deadline)
+from .evaluation import (  # noqa: F401
+    designate_key_proposal, record_supervision, rate_reply, record_follow_up, close_proposal)
+from .publication import (  # noqa: F401
+    set_publication_consent, publish_proposal, unpublish_proposal, submit_comment,
+    moderate_comment, answer_comment)
+from .access import (  # noqa: F401
+    READERS_OF_ALL, SEE_EVERYTHING, may_read_case, visible_ratings, may_see_comment_authors,
+    case_as_seen_by, require_reader, require_inbox_reader, require_cases_reader)
+

@@ -1,0 +1,291 @@
+"""Demo data: a small working committee drawn from the seeds (石嘴山市政协, 2024).
+
+The topics come from the source documents: 石嘴山's 2023 work on wetland ecology, industrial
+heritage, food safety and forest and garden waste (seed 003), 鹿城's charging piles and fitness
+services (seed 002), 公主岭's bus stops and gas safety (seed 004), and the opinion report
+《打通惠企政策服务"最后一公里"》 (seed 003). The people and units are made up; no contact
+details are recorded (they are personal data and have no place in a demo).
+
+Everything goes through the services' RPC commands, as the gateway's users would do it, so the
+demo exercises the real stack: the events land in each service's store, the relays publish them,
+the members service credits duty points and the notify service queues notices.
+
+``load`` is idempotent: it does nothing when the demo's first member is already appointed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from xieshang.kernel.context import CommandContext
+from xieshang.kernel.envelope import Actor
+
+STAFF = Actor("staff-szs-001", "staff", "proposal-committee")  # 提案委员会工作人员
+
+MEMBERS = [  # (member id, name, sector 界别, roles, station 委员工作站)
+    ("m-szs-001", "王建国", "经济界", ["standing_committee"], "大武口区长胜街道委员工作站"),
+    ("m-szs-002", "李秀兰", "医药卫生界", [], "大武口区人民路街道委员工作站"),
+    ("m-szs-003", "马志强", "农业农村界", [], "平罗县城关镇委员工作站"),
+    ("m-szs-004", "张丽华", "教育界", ["chairs_meeting"], "惠农区北街街道委员工作站"),
+    ("m-szs-005", "刘海涛", "科技界", [], "大武口区青山街道委员工作站"),
+    ("m-szs-006", "赵文静", "民建", [], "惠农区南街街道委员工作站"),
+]
+TERM = "第十一届"
+
+UNITS = {  # 承办单位: the organisation id a unit's users act in
+    "u-szs-lcj": "市林业和草原局",
+    "u-szs-zjj": "市住房和城乡建设局",
+    "u-szs-scj": "市市场监督管理局",
+    "u-szs-jtj": "市交通运输局",
+    "u-szs-tyj": "市文化旅游体育广电局",
+    "u-szs-ghj": "市自然资源局",
+}
+
+
+LEADER = Actor("leader-szs-01", "leader", "chairs-meeting")  # 主席会议成员, supervises key proposals
+PUBLIC = Actor("pub-demo-01", "public", "public")
+
+# Each step: (who, command, arguments). Who: "staff", "proposer", "unit" (the current lead unit),
+# "leader", "public", or "member:<id>".
+Step = tuple[str, str, dict]
+
+
+@dataclass
+class DemoProposal:
+    proposer: str
+    title: str
+    reasons: str
+    suggestions: str
+    category: str
+    co_signers: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    publish_consent: bool = False
+    lead_unit: str | None = None
+
+
+def _assign(unit: str, *co_units: str) -> Step:
+    return ("staff", "assign_proposal", {"lead_unit": unit, "co_units": list(co_units)})
+
+
+FILE: Step = ("staff", "file_proposal", {})
+
+
+def _rate(reply: str, attitude: str = "satisfied", who: str = "proposer") -> Step:
+    return (who, "rate_reply", {"reply_rating": reply, "attitude_rating": attitude})
+
+
+PROPOSALS = [
+    DemoProposal(
+        "m-szs-003", "关于提升星海湖湿地生态功能的提案",
+        "星海湖湿地部分区域补水不足，水质波动，鸟类栖息地面积缩小。",
+        "实施生态补水和退化湿地修复工程，建立湿地水质常态监测和公开制度。", "ecology",
+        co_signers=["m-szs-005"], publish_consent=True, lead_unit="u-szs-lcj", steps=[
+            ("member:m-szs-005", "confirm_co_signature", {}), FILE, _assign("u-szs-lcj", "u-szs-ghj"),
+            ("staff", "designate_key_proposal", {"supervisors": [LEADER.user_id], "mode": "chairs_meeting"}),
+            ("unit", "record_contact", {"stage": "before", "summary": "办前与提案人座谈，商定补水和修复方案"}),
+            ("leader", "record_supervision", {"kind": "inspection", "note": "视察星海湖湿地修复现场"}),
+            ("unit", "reply_to_proposal", {"reply_class": "A", "reply": "已完成生态补水2000万立方米，修复退化"
+                                           "湿地300亩，水质监测数据按月公开。"}),
+            _rate("satisfied"), _rate("satisfied", who="member:m-szs-005"),
+            ("staff", "publish_proposal", {"proposer_names": ["马志强", "刘海涛"]}),
+            ("public", "submit_comment", {"display_name": "星海湖边的居民", "text": "湿地变美了，希望多建观鸟步道。",
+                                          "comment_id": "demo-comment-1"}),
+            ("staff", "moderate_comment", {"comment_id": "demo-comment-1", "approve": True}),
+            ("unit", "answer_comment", {"comment_id": "demo-comment-1", "answer": "观鸟步道已列入明年计划。"}),
+            ("staff", "close_proposal", {})]),
+    DemoProposal(
+        "m-szs-001", "关于加强工业遗存保护利用的提案",
+        "我市老工业遗存较多，部分厂房闲置失修，缺乏统一的保护利用规划。",
+        "开展工业遗存普查，编制保护利用规划，引入社会资本发展工业旅游。", "culture",
+        publish_consent=True, lead_unit="u-szs-tyj", steps=[
+            FILE, _assign("u-szs-tyj", "u-szs-zjj"),
+            ("unit", "reply_to_proposal", {"reply_class": "B", "reply": "工业遗存普查已完成，保护利用规划已列入"
+                                           "明年工作计划。"}),
+            _rate("basically_satisfied"),
+            ("unit", "record_follow_up", {"note": "规划编制已招标", "kept": False}),
+            ("staff", "publish_proposal", {"proposer_names": ["王建国"]})]),
+    DemoProposal(
+        "m-szs-002", "关于提升食品安全治理水平的提案",
+        "百花市场等农贸市场食品快检覆盖不全，小作坊监管存在薄弱环节。",
+        "在农贸市场设立快检室并公示结果，推行小作坊“阳光厨房”和信用分级监管。", "society",
+        lead_unit="u-szs-scj", steps=[
+            FILE, _assign("u-szs-scj"),
+            ("unit", "reply_to_proposal", {"reply_class": "C", "reply": "快检室建设需新增编制和经费，因条件"
+                                           "限制暂不能全面铺开。"}),
+            _rate("unsatisfied", "basically_satisfied")]),  # → handled again, round 2
+    DemoProposal(
+        "m-szs-005", "关于完善森林和园林垃圾处置的提案",
+        "修剪枝条、落叶等园林垃圾多被填埋或焚烧，既浪费资源又污染环境。",
+        "建设园林垃圾资源化处理站，推广粉碎还林和堆肥利用。", "ecology",
+        lead_unit="u-szs-lcj", steps=[FILE, _assign("u-szs-lcj")]),
+    DemoProposal(
+        "m-szs-006", "关于住宅小区新能源汽车充电设施建设的提案",
+        "老旧小区充电桩少、私拉电线现象多，存在消防隐患。",
+        "将充电设施纳入老旧小区改造，统一规划公共充电车位，明确物业和供电企业责任。", "economy",
+        co_signers=["m-szs-001", "m-szs-004"], lead_unit="u-szs-zjj", steps=[
+            ("member:m-szs-001", "confirm_co_signature", {}),
+            ("member:m-szs-004", "confirm_co_signature", {}), FILE, _assign("u-szs-zjj")]),
+    DemoProposal(
+        "m-szs-004", "关于构建全民健身服务体系的提案",
+        "社区健身设施分布不均，学校体育场地向社会开放不足。",
+        "推进学校体育场地错时开放，建设“15分钟健身圈”。", "society", steps=[FILE]),
+    DemoProposal(
+        "m-szs-001", "关于尽快完善市区公交站点的提案",
+        "新建小区周边公交站点少，部分站台无候车亭。",
+        "优化线路和站点布局，为主要站点加装候车亭和电子站牌。", "society"),
+    DemoProposal(
+        "m-szs-002", "关于加强燃气安全管理和管道更新改造的提案",
+        "部分老旧小区燃气管道老化，餐饮场所燃气报警装置安装率低。",
+        "开展燃气管道更新改造，推动餐饮场所全部安装燃气泄漏报警装置。", "society", steps=[
+            ("staff", "return_proposal", {"reason": "一事一案：请将管道改造和报警装置分为两件提案"})]),
+    DemoProposal(
+        "m-szs-003", "关于解决某小区楼道灯不亮问题的提案",
+        "某小区3号楼楼道灯长期不亮，老人夜间出行不便。",
+        "请物业尽快维修楼道灯。", "society", steps=[
+            ("staff", "not_file_proposal", {"reason": "反映个案问题，不符合立案标准，转社情民意信息",
+                                            "conversion": "opinion_report"})]),
+    DemoProposal(
+        "m-szs-002", "关于加快老旧小区充电桩建设的提案",
+        "老旧小区居民充电难，电动车飞线充电屡禁不止。",
+        "加快建设小区公共充电桩，给予建设补贴。", "economy", steps=[
+            ("staff", "merge_proposal", {"into": "@4"})]),  # 并案 into the charging-piles case
+]
+
+OPINION_REPORTS = [  # (member id, title, content, category)
+    ("m-szs-006", "打通惠企政策服务“最后一公里”",
+     "部分中小企业反映惠企政策分散在多个部门，申报流程复杂，建议建立一站式惠企政策服务平台，"
+     "推行“免申即享”。", "economy"),
+]
+
+
+def _unit(unit_id: str) -> Actor:
+    return Actor(f"{unit_id}-handler", "unit", unit_id)
+
+
+def _actor(who: str, p: DemoProposal) -> Actor:
+    if who.startswith("member:"):
+        return _member(who.split(":", 1)[1])
+    return {"staff": STAFF, "leader": LEADER, "public": PUBLIC}.get(who) or (
+        _member(p.proposer) if who == "proposer" else _unit(p.lead_unit or ""))
+
+
+def _member(member_id: str) -> Actor:
+    sector = next(m[2] for m in MEMBERS if m[0] == member_id)
+    return Actor(member_id, "member", sector)
+
+
+Proxy = Callable[[Actor], Any]  # actor -> a ClusterRpcProxy whose calls carry that actor
+
+
+def already_loaded(rpc: Proxy) -> bool:
+    from nameko.exceptions import RemoteError
+
+    try:
+        rpc(STAFF).members.get_member(MEMBERS[0][0])
+    except RemoteError as exc:
+        if exc.exc_type == "NotFound":
+            return False
+        raise
+    return True
+
+
+def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 30.0) -> dict:
+    """Load the demo through ``rpc`` and return what it made; nothing if it is already there."""
+    if already_loaded(rpc):
+        say("demo data is already loaded: nothing to do")
+        return {"loaded": False}
+    staff = rpc(STAFF)
+    # The members service checks a member's sector and station against the committee's
+    # organisation tree, so the tree comes first.
+    staff.members.register_organisation("szs", "committee", "石嘴山市政协", level="city")
+    for n, sector in enumerate(sorted({m[2] for m in MEMBERS}), 1):
+        staff.members.register_organisation(f"sector-{n:02d}", "sector", sector, parent="szs")
+    for n, station in enumerate((m[4] for m in MEMBERS), 1):
+        staff.members.define_station(f"station-{n:02d}", station, "work_station", "township")
+    for member_id, name, sector, roles, station in MEMBERS:
+        staff.members.appoint_member(member_id, name, sector, TERM, roles=roles, station=station)
+    say(f"appointed {len(MEMBERS)} members ({TERM})")
+
+    made: list[dict[str, Any]] = []
+    for p in PROPOSALS:
+        receipt = rpc(_member(p.proposer)).proposals.submit_proposal(
+            p.title, p.reasons, p.suggestions, p.category, co_signers=p.co_signers,
+            publish_consent=p.publish_consent)
+        pid = receipt["proposal_id"]
+        for who, command, kwargs in p.steps:
+            kwargs = {k: made[int(v[1:])]["proposal_id"] if isinstance(v, str) and v.startswith("@")
+                      else v for k, v in kwargs.items()}
+            done = getattr(rpc(_actor(who, p)).proposals, command)(pid, **kwargs)
+            receipt = done if done.get("event") else receipt
+        case = staff.proposals.get_proposal(pid)
+        made.append({"proposal_id": pid, "stream": receipt["stream"], "title": p.title,
+                     "status": case["status"], "case_number": case["case_number"],
+                     "position": receipt["position"]})
+        say(f"  {receipt['stream']}  {case['case_number'] or '-':<9} {case['status']:<10} {p.title}")
+    say(f"recorded {len(PROPOSALS)} proposals, from submitted to closed")
+
+    reports = []
+    for member_id, title, content, category in OPINION_REPORTS:
+        reports.append(rpc(_member(member_id)).feedback.submit_opinion_report(
+            title, content, channel="member", category=category))
+    say(f"recorded {len(reports)} opinion report(s)")
+
+    # The members and notify services act on the proposals' events once the relay has published
+    # them: wait until every filed proposal has earned its points, so the demo shows it.
+    filed = sum(1 for m in made if m["case_number"])
+    deadline = time.monotonic() + wait_seconds
+    credited = 0
+    while time.monotonic() < deadline:
+        members = staff.members.list_members()
+        credited = sum(1 for m in members for entry in staff.members.get_member(m["member_id"])["ledger"]
+                       if entry["activity"] == "proposal_filed")
+        if credited >= filed:
+            break
+        time.sleep(0.2)
+    if credited < filed:
+        say(f"note: only {credited} of {filed} duty-point credits arrived within {wait_seconds:.0f} s "
+            "(the members service catches up by itself)")
+    else:
+        say(f"credited duty points for {credited} filed proposals")
+    return {"loaded": True, "proposals": made, "opinion_reports": reports, "credited": credited,
+            "members": [m[0] for m in MEMBERS], "units": sorted(UNITS)}
+
+
+DEMO_PASSWORD = "demo-password-2024"  # every demo account's; a demo is not a deployment
+
+
+def demo_accounts() -> list[tuple[Actor, str]]:
+    """(actor, display name) of every demo user who may log in through the gateway."""
+    people = [(STAFF, "提案委工作人员"), (LEADER, "主席会议成员")]
+    people += [(_member(m[0]), m[1]) for m in MEMBERS]
+    people += [(_unit(u), name) for u, name in UNITS.items()]
+    return people
+
+
+def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str], None] = print) -> int:
+    """Open a gateway account (password DEMO_PASSWORD) for every demo user who has none yet."""
+    import requests
+
+    login = requests.post(f"{gateway_url}/api/auth/login", timeout=30,
+                          json={"user_id": admin[0], "password": admin[1]})
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    made = 0
+    for actor, name in demo_accounts():
+        answer = requests.post(f"{gateway_url}/api/accounts", headers=headers, timeout=30, json={
+            "user_id": actor.user_id, "role": actor.role, "organisation": actor.organisation,
+            "display_name": name, "password": DEMO_PASSWORD})
+        if answer.status_code == 201:
+            made += 1
+        elif not (answer.status_code == 409 and answer.json().get("state") == "registered"):
+            raise RuntimeError(f"could not open the demo account {actor.user_id}: "
+                               f"{answer.status_code} {answer.text}")
+    if made:
+        say(f"opened {made} demo accounts (password {DEMO_PASSWORD!r}), e.g. {STAFF.user_id}")
+    return made
+
+
+def context_for(actor: Actor) -> dict[str, Any]:
+    return CommandContext(actor=actor, reason="demo data").to_context_data()

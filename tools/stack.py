@@ -1,0 +1,276 @@
+"""`xieshang up` runs the whole stack on one machine; `xieshang demo` loads the demo data.
+
+`up` starts every service as its own `nameko run` process (as in production: one process per
+service, see docker-compose.yml), each on its embedded SQLite store under the data directory,
+against the RabbitMQ at AMQP_URI. It waits until the gateway reports every service healthy,
+loads the demo data (once), prints where to look, and stops the services on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from xieshang.kernel.config import DEFAULT_AMQP_URI
+
+from .catalog import PROCESSES, service_module
+
+# The local stack's first administrator (XIESHANG_ADMIN_USER / _PASSWORD override it).
+DEFAULT_ADMIN = ("admin", "change-me-2024-local")
+STOP_TIMEOUT = 20.0
+EXIT_NO_BROKER = 3
+EXIT_START_FAILED = 4
+
+
+def nameko_config() -> Path:
+    """infra/nameko.yaml of this checkout (or of the working directory, in an image)."""
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        path = base / "infra" / "nameko.yaml"
+        if path.exists():
+            return path
+    raise click.ClickException("infra/nameko.yaml not found: run from the project's folder")
+
+
+def safe_uri(uri: str) -> str:
+    import kombu
+
+    try:
+        return kombu.Connection(uri).as_uri()  # hides the password
+    except Exception:
+        return "<unparsable AMQP_URI>"
+
+
+def broker_problem(uri: str, timeout: float = 5.0) -> str | None:
+    """None when the broker at ``uri`` accepts a connection, else why not."""
+    import kombu
+
+    conn = kombu.Connection(uri, connect_timeout=timeout)
+    try:
+        conn.ensure_connection(max_retries=0, reraise_as_library_errors=False)
+    except Exception as exc:  # any failure is the answer
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        with contextlib.suppress(Exception):
+            conn.release()
+    return None
+
+
+def no_broker_message(uri: str, problem: str) -> str:
+    return (f"RabbitMQ is not reachable at {safe_uri(uri)} ({problem}).\n"
+            "xieshang's services talk over RabbitMQ. Start one, then run this again:\n"
+            "  - on this machine (Debian/Ubuntu: apt-get install rabbitmq-server): rabbitmq-server -detached\n"
+            "  - or with Docker: docker compose up -d rabbitmq\n"
+            "  - or point AMQP_URI at a running broker, e.g. AMQP_URI=amqp://user:pass@host:5672/")
+
+
+@contextlib.contextmanager
+def rpc_as_factory(amqp_uri: str, timeout: float = 30.0) -> Iterator:
+    """``rpc(actor)``: a cluster RPC proxy whose calls carry ``actor`` (one per actor, reused)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from .demo import context_for
+
+    with contextlib.ExitStack() as stack:
+        proxies: dict = {}
+
+        def rpc(actor):
+            if actor not in proxies:
+                proxies[actor] = stack.enter_context(ClusterRpcProxy(
+                    {"AMQP_URI": amqp_uri}, context_data=context_for(actor), timeout=timeout))
+            return proxies[actor]
+        yield rpc
+
+
+class Stack:
+    """The service processes of one `xieshang up`."""
+
+    def __init__(self, data_dir: Path, amqp_uri: str, web_address: str):
+        self.data_dir = data_dir
+        self.log_dir = data_dir / "logs"
+        self.amqp_uri = amqp_uri
+        self.web_address = web_address
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._logs: list = []
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "AMQP_URI": self.amqp_uri, "XIESHANG_DATA_DIR": str(self.data_dir),
+               "WEB_SERVER_ADDRESS": self.web_address, "EVENT_STORE": "sqlite",
+               "PYTHONUNBUFFERED": "1"}
+        env.pop("DATABASE_URL", None)
+        env.setdefault("XIESHANG_ADMIN_USER", DEFAULT_ADMIN[0])
+        env.setdefault("XIESHANG_ADMIN_PASSWORD", DEFAULT_ADMIN[1])
+        env.setdefault("XIESHANG_TOKEN_SECRET", self._token_secret())
+        config = nameko_config()
+        for service in PROCESSES:
+            log = open(self.log_dir / f"{service}.log", "ab")
+            self._logs.append(log)
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", "nameko", "run", "--config", str(config),
+                 service_module(service)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=str(config.parent.parent),
+                # Their own session: a Ctrl-C reaches only us, and we stop them in order.
+                start_new_session=True)
+
+    def admin(self) -> tuple[str, str]:
+        return (os.environ.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN[0],
+                os.environ.get("XIESHANG_ADMIN_PASSWORD") or DEFAULT_ADMIN[1])
+
+    def _token_secret(self) -> str:
+        """The gateway's token key, kept beside its data so that logins survive a restart."""
+        path = self.data_dir / "gateway" / "token-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def exited(self) -> dict[str, int]:
+        return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}
+
+    def log_tail(self, service: str, lines: int = 15) -> str:
+        try:
+            text = (self.log_dir / f"{service}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_healthy(self, timeout: float) -> dict:
+        """Poll the gateway's /health until every service answers; raise on timeout or a crash."""
+        import requests
+
+        url = f"http://{self.local_address()}/health"
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            dead = self.exited()
+            if dead:
+                service, code = next(iter(dead.items()))
+                raise click.ClickException(
+                    f"the {service} service exited with code {code} while starting; the end of "
+                    f"its log ({self.log_dir / (service + '.log')}):\n{self.log_tail(service)}")
+            try:
+                answer = requests.get(url, timeout=5)
+                body = answer.json()
+                if answer.status_code == 200:
+                    return body
+                last = "; ".join(f"{s}: {c.get('error')}" for s, c in body["services"].items()
+                                 if not c.get("ok"))
+            except Exception as exc:  # not listening yet
+                last = f"{type(exc).__name__}"
+            time.sleep(0.5)
+        raise click.ClickException(f"the services did not all become healthy within {timeout:.0f} s "
+                                   f"({last}); logs are in {self.log_dir}")
+
+    def local_address(self) -> str:
+        host, _, port = self.web_address.rpartition(":")
+        return f"{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)  # nameko stops gracefully: workers finish
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for p in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(max(deadline - time.monotonic(), 0.1))
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for log in self._logs:
+            log.close()
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("XIESHANG_DATA_DIR", "./data"), show_default="./data",
+              help="Where each service keeps its SQLite stores, and the logs.")
+@click.option("--web", "web_address", default=lambda: os.environ.get("WEB_SERVER_ADDRESS", "127.0.0.1:8000"),
+              show_default="127.0.0.1:8000", help="Address the HTTP gateway listens on.")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo data.")
+@click.option("--start-timeout", default=90.0, show_default=True, help="Seconds to wait for health.")
+def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) -> None:
+    """Run every service (SQLite stores, the RabbitMQ at AMQP_URI) with demo data, until Ctrl-C."""
+    amqp_uri = os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
+    problem = broker_problem(amqp_uri)
+    if problem:
+        click.echo(no_broker_message(amqp_uri, problem), err=True)
+        sys.exit(EXIT_NO_BROKER)
+    data_dir = data_dir.resolve()
+    stack = Stack(data_dir, amqp_uri, web_address)
+    stopping: list[int] = []
+
+    def on_signal(signum, _frame):
+        # Interrupt the first time only: a second signal (a repeated Ctrl-C) must not break
+        # out of the shutdown below and leave the services running.
+        stopping.append(signum)
+        if len(stopping) == 1:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    click.echo(f"starting {', '.join(PROCESSES)} against {safe_uri(amqp_uri)}; data in {data_dir}")
+    stack.start()
+    try:
+        try:
+            health = stack.wait_healthy(start_timeout)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(EXIT_START_FAILED)
+        heads = ", ".join(f"{s} at position {c['head']}" for s, c in health["services"].items()
+                          if "head" in c)
+        click.echo(f"all services are healthy ({heads})")
+        base = f"http://{stack.local_address()}"
+        if not no_demo:
+            from . import demo
+
+            demo.create_accounts(base, stack.admin(), say=click.echo)
+            with rpc_as_factory(amqp_uri) as rpc:
+                demo.load(rpc, say=click.echo)
+        click.echo(f"""
+xieshang is running. Logs: {stack.log_dir}
+  curl {base}/health
+  curl {base}/api/public/proposals
+  curl {base}/openapi.json                          (the API; log in as in the README)
+  xieshang history <stream> --data-dir {data_dir}     (a stream from the list above)
+  xieshang verify --data-dir {data_dir}
+  xieshang rebuild all --data-dir {data_dir}
+Press Ctrl-C to stop.
+READY""")
+        while True:
+            dead = stack.exited()
+            if dead:
+                service, code = next(iter(dead.items()))
+                click.echo(f"error: the {service} service stopped (exit code {code}):\n"
+                           f"{stack.log_tail(service)}", err=True)
+                sys.exit(EXIT_START_FAILED)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("stopping the services…")
+    finally:
+        stack.stop()
+    click.echo("stopped")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo committee into running services (at AMQP_URI); does nothing the second time."""
+    from . import demo
+
+    amqp_uri = os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
+    problem = broker_problem(amqp_uri)
+    if problem:
+        click.echo(no_broker_message(amqp_uri, problem), err=True)
+        sys.exit(EXIT_NO_BROKER)
+    with rpc_as_factory(amqp_uri) as rpc:
+        demo.load(rpc, say=click.echo)

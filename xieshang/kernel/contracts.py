@@ -1,0 +1,31 @@
+"""Where a service's published contract is: the event registry of its events module.
+
+A consumer decodes another service's events through that service's registry (upcasters
+applied), and checks at start-up that the event it subscribes to is published there. It
+reads the contract by module name, ``services.<service>.domain.events`` (a module that imports
+only the kernel), never the producer's other code: services still never import each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from .domain import EventRegistry
+
+CONTRACT_MODULE = "services.{service}.domain.events"
+
+
+@lru_cache(maxsize=None)
+def contract_of(service: str) -> EventRegistry | None:
+    """The registry of ``service``'s published events, or None if it publishes no contract
+    (a test's own service, or one whose log is private)."""
+    name = CONTRACT_MODULE.format(service=service)
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None
+        raise
+    registry = getattr(module, "registry", None)
+    return registry if isinstance(registry, EventRegistry) else None
