@@ -10,6 +10,7 @@ lazy command table) is not an import.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -60,6 +61,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=None)  # each floor is parsed once per run
 def imports_of(floor: str) -> list[Import]:
     found = []
     for path in sorted((ROOT / floor).rglob("*.py")):

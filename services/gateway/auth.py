@@ -10,7 +10,7 @@ expires after 8 hours; they send it as ``Authorization: Bearer <token>``. Subscr
 send an API key, ``X-API-Key: xs_<key id>_<secret>``. Whether a route needs either is the
 caller's business: ``authenticate`` returns None when neither header is present.
 
-Accounts and keys are event-sourced (accounts.py, in the gateway's own log): a lockout, a
+Accounts and keys are event-sourced (domain/, in the gateway's own log): a lockout, a
 disabled account, a changed password end sessions on every gateway instance. The secrets are
 not in events: password hashes and API key digests live in the ``Credentials`` tables, on the
 gateway's views database. Every instance must share that database and the event store (and
@@ -59,8 +59,8 @@ from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope
 from xieshang.kernel.store.port import EventStore
 from xieshang.kernel.streams import RETRY, Streams
 
-from . import accounts
-from .accounts import Account, ApiKey, LockoutPolicy, LoginRefused, iso, valid_id
+from . import domain as accounts
+from .domain import Account, ApiKey, LockoutPolicy, LoginRefused, iso, valid_id
 
 log = logging.getLogger(__name__)
 
@@ -479,7 +479,7 @@ class LoginThrottle:
     address, and ``per_user`` attempts at one user id, in any ``window_seconds``.
 
     Per gateway instance: N instances let N times as many attempts through. The lockout
-    (accounts.py) is the limit they share. A successful login is taken off its address's count,
+    (domain/login.py) is the limit they share. A successful login is taken off its address's count,
     so that many people behind one address (a hall's Wi-Fi at a plenary session) can log in.
     Attempts refused here count for nothing. ``max_keys`` bounds the memory an attacker
     spraying made-up user ids or addresses can take.

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from werkzeug.datastructures import Headers
 
-from services.gateway import accounts as acc
+from services.gateway import domain as acc
 from services.gateway.auth import (API_KEY_PREFIX, ARGON2_PARAMETERS, BAD_CREDENTIALS, AuthError,
                                    Authenticator, Credentials, LoginThrottle, PasswordHashing,
                                    PasswordPolicyError, Tokens, check_password, parse_api_key)

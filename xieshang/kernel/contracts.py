@@ -18,8 +18,9 @@ CONTRACT_MODULE = "services.{service}.domain.events"
 
 @lru_cache(maxsize=None)
 def contract_of(service: str) -> EventRegistry | None:
-    """The registry of ``service``'s published events, or None if it publishes no contract
-    (a test's own service, or one whose log is private)."""
+    """The registry of ``service``'s events (its published contract), or None if it has no
+    events module (a test's own service). A service whose log is private (the gateway) has a
+    registry but publishes nothing, so nothing arrives for a subscription to it."""
     name = CONTRACT_MODULE.format(service=service)
     try:
         module = importlib.import_module(name)

@@ -40,12 +40,7 @@ def submit_proposal(actor: Actor, on_behalf_of: str | None, proposal_id: str,
         raise NotAllowed("submit_proposal", "only a member submits a proposal (or staff on a "
                                             f"member's behalf); the actor's role is {actor.role!r}")
     problems: dict[str, str] = {}
-    title, reasons, suggestions = stripped(title), stripped(reasons), stripped(suggestions)
-    check_length(problems, "title", title, *TEXT_LIMITS["title"])
-    check_length(problems, "reasons", reasons, *TEXT_LIMITS["reasons"])
-    check_length(problems, "suggestions", suggestions, *TEXT_LIMITS["suggestions"])
-    if category not in CATEGORIES:
-        problems["category"] = f"must be one of {', '.join(CATEGORIES)}"
+    title, reasons, suggestions = _checked_text(problems, title, reasons, suggestions, category)
     signers = check_ids(problems, "co_signers", co_signers)
     if proposer in signers:
         problems["co_signers"] = "the proposer cannot co-sign their own proposal"
@@ -121,12 +116,7 @@ def revise_proposal(actor: Actor, state: Proposal, command: ReviseProposal) -> l
         raise NotAllowed("revise_proposal", f"only the proposer {state.proposer!r} revises it")
     require_status(state, (RETURNED,), "revise_proposal")
     problems: dict[str, str] = {}
-    title, reasons, suggestions = stripped(title), stripped(reasons), stripped(suggestions)
-    check_length(problems, "title", title, *TEXT_LIMITS["title"])
-    check_length(problems, "reasons", reasons, *TEXT_LIMITS["reasons"])
-    check_length(problems, "suggestions", suggestions, *TEXT_LIMITS["suggestions"])
-    if category not in CATEGORIES:
-        problems["category"] = f"must be one of {', '.join(CATEGORIES)}"
+    title, reasons, suggestions = _checked_text(problems, title, reasons, suggestions, category)
     if problems:
         raise InvalidCommand("the revision is incomplete or malformed", problems)
     return [ProposalRevised(proposal_id=state.proposal_id, title=title, reasons=reasons,
@@ -205,3 +195,15 @@ def add_merged_proposal(survivor: Proposal, merged_event: ProposalMerged) -> lis
         return []
     return [MergedProposalAdded(proposal_id=survivor.proposal_id, merged_id=merged_event.proposal_id,
                                 proposers=list(merged_event.proposers))]
+
+
+def _checked_text(problems: dict[str, str], title: str, reasons: str, suggestions: str,
+                  category: str) -> tuple[str, str, str]:
+    """The proposal's text, trimmed; what is wrong with it (or its category) goes to ``problems``."""
+    title, reasons, suggestions = stripped(title), stripped(reasons), stripped(suggestions)
+    check_length(problems, "title", title, *TEXT_LIMITS["title"])
+    check_length(problems, "reasons", reasons, *TEXT_LIMITS["reasons"])
+    check_length(problems, "suggestions", suggestions, *TEXT_LIMITS["suggestions"])
+    if category not in CATEGORIES:
+        problems["category"] = f"must be one of {', '.join(CATEGORIES)}"
+    return title, reasons, suggestions

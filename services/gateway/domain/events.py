@@ -1,0 +1,118 @@
+"""The gateway's events: recorded in its private log (``publish_events = False``), never
+published. No event carries a secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xieshang.kernel.domain import DomainEvent, EventRegistry
+
+from .vocabulary import SUBSCRIBER
+
+registry = EventRegistry()
+
+@registry.register
+@dataclass(frozen=True)
+class AccountRegistered(DomainEvent):
+    """An account was opened for ``user_id`` in ``role`` at ``organisation`` (a committee
+    office, a sector 界别 for members, a unit's code for units)."""
+
+    user_id: str
+    role: str
+    organisation: str
+    display_name: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class AccountRoleChanged(DomainEvent):
+    """An admin changed the account's role or organisation; its sessions end."""
+
+    user_id: str
+    role: str
+    organisation: str
+    previous_role: str
+    previous_organisation: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class PasswordSet(DomainEvent):
+    """A new password was set (by its owner or an admin: see the envelope's actor); the
+    sessions of the account end. The hash is never in an event."""
+
+    user_id: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class LoginFailed(DomainEvent):
+    """A login was refused at ``at`` (ISO time): ``reason`` is wrong_password, no_password
+    (none set yet), locked (refused without looking at the password) or disabled (right
+    password, disabled account)."""
+
+    user_id: str
+    reason: str
+    at: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class LoginSucceeded(DomainEvent):
+    user_id: str
+    at: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class AccountLocked(DomainEvent):
+    """``failures`` failed logins in a row locked the account until ``until`` (ISO time)."""
+
+    user_id: str
+    until: str
+    failures: int
+
+
+@registry.register
+@dataclass(frozen=True)
+class AccountUnlocked(DomainEvent):
+    """Admin ``by`` lifted a lockout (and forgot the failed logins counted towards one)."""
+
+    user_id: str
+    by: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class AccountDisabled(DomainEvent):
+    """No more logins; the account's sessions end."""
+
+    user_id: str
+    reason: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class AccountEnabled(DomainEvent):
+    """A disabled account may log in again."""
+
+    user_id: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ApiKeyIssued(DomainEvent):
+    """An API key for ``system`` (a subscriber system) acting for ``organisation``. The secret
+    part of the key is shown once, to the admin, and stored only as a digest."""
+
+    key_id: str
+    system: str
+    organisation: str
+    role: str = SUBSCRIBER
+
+
+@registry.register
+@dataclass(frozen=True)
+class ApiKeyRevoked(DomainEvent):
+    key_id: str
+    reason: str
