@@ -131,3 +131,21 @@ def test_the_runner_hands_handlers_events_decoded_through_the_registry():
     runner.catch_up()
     with engine.connect() as conn:
         assert [r.grams for r in conn.execute(runner.projection("scale").rows.select())] == [2000, 5]
+
+
+def test_reading_a_contract_loads_the_events_not_the_decisions():
+    """A consumer reads the producer's events module; the producer's decisions stay out of its
+    process (a service's domain package offers its other names lazily)."""
+    import ast
+    import subprocess
+    import sys
+
+    probe = ("import sys, services\n"
+             "from xieshang.kernel.contracts import contract_of\n"
+             "assert 'ProposalFiled' in contract_of('proposals') and 'DutyPointsAwarded' in contract_of('members')\n"
+             "print(sorted(m for m in sys.modules if m.startswith('services.')))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+    assert {"services.proposals.domain.events", "services.members.domain.events"} <= loaded
+    assert not {m for m in loaded if m.endswith((".submission", ".handling", ".points", ".service"))}, loaded

@@ -127,3 +127,16 @@ def test_relative_and_late_imports_are_resolved_and_strings_are_not_imports():
     assert not any("services" in target for _, target in found)
     package = {i.target for i in imports_in("from . import x\n", "tools", is_package=True)}
     assert package == {"tools", "tools.x"}
+
+
+def test_the_kernel_does_not_name_what_is_above_it_even_in_a_string():
+    """Strings are not imports, but a module name in a string is a dependency all the same: the
+    kernel finds a service's contract through a loader the services register, never by name."""
+    above = ("services", "tools", "bench")
+    named = []
+    for path in sorted((ROOT / "xieshang").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and any(node.value.startswith(f"{top_}.") for top_ in above):
+                named.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert not named, "the kernel names modules above it:\n  " + "\n  ".join(named)

@@ -14,7 +14,7 @@ def opinion_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
     if not envelopes:
         return {}
     report_id = envelopes[0].stream.split("-", 1)[1]
-    events = [domain.registry.decode(e) for e in envelopes if e.type in domain.registry]
+    events = domain.registry.decode_all(envelopes)
     return {**domain.fold(report_id, events).to_dict(), "version": envelopes[-1].version}
 
 

@@ -259,7 +259,7 @@ class ContactIn(BaseModel):
 
 
 class Appointment(Body):
-    member_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64,
+    member_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
                            description="the member's login id")
     name: str = Field(min_length=1, max_length=50)
     sector: str = Field(min_length=1, max_length=64, description="界别: a sector's id or name")
@@ -474,8 +474,16 @@ RECEIPT = {
         "org_id": {"type": "string"}, "member_id": {"type": "string"},
         "activity_id": {"type": "string"}, "menu_id": {"type": "string"},
         "rules": {"type": "object"}, "deadlines_moved": {"type": "integer"},
+        "user_id": {"type": "string"}, "key_id": {"type": "string"},
     },
 }
+
+def with_receipt(schema: dict) -> dict:
+    """``schema``'s properties and requirements beside the receipt's."""
+    return {"type": "object", "required": [*RECEIPT["required"], *schema.get("required", ())],
+            "properties": {**RECEIPT["properties"], **schema.get("properties", {})}}
+
+
 OBJECT = {"type": "object"}
 OBJECTS = {"type": "array", "items": {"type": "object"}}
 PROPOSAL = {"type": "object", "required": ["proposal_id", "status", "title", "rounds", "next_commands"],
@@ -618,17 +626,17 @@ ROUTES: list[Route] = [
     _account("GET", "/api/auth/me", "me", "Who the token or key names", ANYONE_SIGNED_IN,
              None, ACTOR),
     _account("POST", "/api/accounts", "register", "Open an account", frozenset({ADMIN, STAFF}),
-             NewAccount, ACTOR, status=201),
+             NewAccount, with_receipt(ACTOR), status=201),
     _account("PUT", "/api/accounts/<user_id>/password", "set_password", "Set a new password (ends "
-             "every session of the account)", ANYONE_SIGNED_IN - {SUBSCRIBER}, NewPassword, DONE),
+             "every session of the account)", ANYONE_SIGNED_IN - {SUBSCRIBER}, NewPassword, with_receipt(DONE)),
     _account("POST", "/api/accounts/<user_id>/unlock", "unlock", "Unlock a locked account",
-             frozenset({ADMIN}), None, DONE),
+             frozenset({ADMIN}), None, with_receipt(DONE)),
     _account("POST", "/api/accounts/<user_id>/disable", "disable", "Disable an account",
-             frozenset({ADMIN}), AccountReason, DONE),
+             frozenset({ADMIN}), AccountReason, with_receipt(DONE)),
     _account("POST", "/api/api-keys", "issue_api_key", "Issue an API key for a subscriber system "
-             "(shown once)", frozenset({ADMIN}), NewApiKey, API_KEY, status=201),
+             "(shown once)", frozenset({ADMIN}), NewApiKey, with_receipt(API_KEY), status=201),
     _account("POST", "/api/api-keys/<key_id>/revocation", "revoke_api_key", "Revoke an API key",
-             frozenset({ADMIN}), AccountReason, {"type": "object"}),
+             frozenset({ADMIN}), AccountReason, with_receipt({"required": ["key_id"]})),
     # 提
     Route("POST", "/api/proposals", "Submit a proposal 提交提案", "proposals", "submit_proposal",
           frozenset({MEMBER, STAFF}), body=SubmitProposal, status=201, response=RECEIPT),

@@ -55,9 +55,9 @@ from xieshang.kernel.clock import Clock
 from xieshang.kernel.config import ConfigError
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand, NotFound, WrongState
-from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor
 from xieshang.kernel.store.port import EventStore
-from xieshang.kernel.streams import RETRY, Streams
+from xieshang.kernel.streams import RETRY, Loaded, Receipt, Streams
 
 from . import domain as accounts
 from .domain import Account, ApiKey, LockoutPolicy, LoginRefused, iso, valid_id
@@ -546,8 +546,7 @@ class LoginThrottle:
 
 @dataclass
 class _Cached:
-    state: Account
-    version: int
+    loaded: Loaded[Account]
     read_at: float
 
 
@@ -652,8 +651,9 @@ class Authenticator:
 
     # -- accounts ---------------------------------------------------------------------------
     def register(self, actor: Actor, user_id: str, role: str, organisation: str, display_name: str,
-                 password: str) -> Actor:
-        """Open an account with its first password; returns who it will act as."""
+                 password: str) -> Receipt:
+        """Open an account with its first password (the receipt of its stream: who it will act as
+        is ``Actor(user_id, role, organisation)``)."""
         accounts.register_account(actor, self._cached_account(user_id)[0], user_id, role, organisation,
                                   display_name)  # refuse before hashing
         hashed = self.hashing.hash(check_password(user_id, password))
@@ -661,33 +661,43 @@ class Authenticator:
         # is appended goes on to store its password.
         self._decide_account(actor, user_id, lambda s: accounts.register_account(
             actor, s, user_id, role, organisation, display_name))
-        self._set_hash_then_record(actor, user_id, hashed)
+        receipt = self._set_hash_then_record(actor, user_id, hashed)
         log.info("account %s (%s at %s) registered by %s", user_id, role, organisation, actor.user_id)
-        return Actor(user_id, role, organisation)
+        return receipt
 
-    def set_password(self, actor: Actor, user_id: str, password: str) -> None:
+    def set_password(self, actor: Actor, user_id: str, password: str) -> Receipt:
         """A new password, set by the account's owner or an admin. Every session of the account
         ends, the caller's own included: log in again with the new password."""
         accounts.change_password(actor, self._cached_account(user_id)[0])  # refuse before hashing
-        self._set_hash_then_record(actor, user_id, self.hashing.hash(check_password(user_id, password)))
+        receipt = self._set_hash_then_record(actor, user_id, self.hashing.hash(check_password(user_id, password)))
         log.info("password of %s set by %s", user_id, actor.user_id)
+        return receipt
 
-    def unlock(self, actor: Actor, user_id: str) -> None:
+    def unlock(self, actor: Actor, user_id: str) -> Receipt:
         now = self.clock.now()
-        if self._decide_account(actor, user_id, lambda s: accounts.unlock_account(actor, s, now)):
+        receipt = self._decide_account(actor, user_id, lambda s: accounts.unlock_account(actor, s, now))
+        if receipt.recorded:
             log.info("account %s unlocked by %s", user_id, actor.user_id)
+        return receipt
 
-    def disable(self, actor: Actor, user_id: str, reason: str) -> None:
-        if self._decide_account(actor, user_id, lambda s: accounts.disable_account(actor, s, reason)):
+    def disable(self, actor: Actor, user_id: str, reason: str) -> Receipt:
+        receipt = self._decide_account(actor, user_id, lambda s: accounts.disable_account(actor, s, reason))
+        if receipt.recorded:
             log.info("account %s disabled by %s", user_id, actor.user_id)
+        return receipt
 
-    def enable(self, actor: Actor, user_id: str) -> None:
-        if self._decide_account(actor, user_id, lambda s: accounts.enable_account(actor, s)):
+    def enable(self, actor: Actor, user_id: str) -> Receipt:
+        receipt = self._decide_account(actor, user_id, lambda s: accounts.enable_account(actor, s))
+        if receipt.recorded:
             log.info("account %s enabled by %s", user_id, actor.user_id)
+        return receipt
 
-    def change_role(self, actor: Actor, user_id: str, role: str, organisation: str) -> None:
-        if self._decide_account(actor, user_id, lambda s: accounts.change_role(actor, s, role, organisation)):
+    def change_role(self, actor: Actor, user_id: str, role: str, organisation: str) -> Receipt:
+        receipt = self._decide_account(actor, user_id,
+                                       lambda s: accounts.change_role(actor, s, role, organisation))
+        if receipt.recorded:
             log.info("account %s is now %s at %s (by %s)", user_id, role, organisation, actor.user_id)
+        return receipt
 
     def account(self, user_id: str) -> Account:
         """The account as it stands (NotFound if there is none). Rights are the caller's to check."""
@@ -731,27 +741,29 @@ class Authenticator:
             raise ConfigError(f"{ADMIN_USER_KEY}/{ADMIN_PASSWORD_KEY}: {exc} {exc.fields}") from None
 
     # -- API keys ----------------------------------------------------------------------------
-    def issue_api_key(self, actor: Actor, system: str, organisation: str) -> tuple[str, str]:
-        """A new API key for a subscriber system: (key id, the key). The key is shown this once;
-        only its digest is kept."""
+    def issue_api_key(self, actor: Actor, system: str, organisation: str) -> tuple[str, str, Receipt]:
+        """A new API key for a subscriber system: (key id, the key, the receipt of its stream). The
+        key is shown this once; only its digest is kept."""
         key_id = secrets.token_hex(8)
-        self._decide_key(actor, key_id,
-                         lambda s: accounts.issue_api_key(actor, s, key_id, system, organisation))
+        receipt = self._decide_key(actor, key_id,
+                                   lambda s: accounts.issue_api_key(actor, s, key_id, system, organisation))
         secret = secrets.token_urlsafe(32)
         self.credentials.add_api_key(key_id, api_key_digest(secret), system, organisation,
                                      accounts.SUBSCRIBER, self.clock.now())
         log.info("API key %s issued for %s (%s) by %s", key_id, system, organisation, actor.user_id)
-        return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}"
+        return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}", receipt
 
-    def revoke_api_key(self, actor: Actor, key_id: str, reason: str) -> None:
+    def revoke_api_key(self, actor: Actor, key_id: str, reason: str) -> Receipt:
         if not valid_id(key_id):
             raise NotFound(f"there is no API key {key_id!r}")
         accounts.revoke_api_key(actor, self._load_key(key_id), reason)  # refuse early
         # The key stops working first; the event follows (a crash between leaves a dead key
         # whose revocation is recorded when the admin repeats it, never a live revoked one).
         self.credentials.revoke_api_key(key_id, self.clock.now())
-        if self._decide_key(actor, key_id, lambda s: accounts.revoke_api_key(actor, s, reason)):
+        receipt = self._decide_key(actor, key_id, lambda s: accounts.revoke_api_key(actor, s, reason))
+        if receipt.recorded:
             log.info("API key %s revoked by %s", key_id, actor.user_id)
+        return receipt
 
     def _api_key_actor(self, raw: str) -> Actor:
         key_id, secret = parse_api_key(raw)
@@ -770,23 +782,27 @@ class Authenticator:
         return stored.actor
 
     # -- plumbing -----------------------------------------------------------------------------
-    def _set_hash_then_record(self, actor: Actor, user_id: str, hashed: str) -> None:
+    def _set_hash_then_record(self, actor: Actor, user_id: str, hashed: str) -> Receipt:
         # The hash first, then PasswordSet: the event never claims a password that is not
         # there, and the sessions it ends cannot outlive the old password.
         self.credentials.set_password_hash(user_id, hashed, self.clock.now())
-        self._decide_account(actor, user_id, lambda s: accounts.change_password(actor, s))
+        return self._decide_account(actor, user_id, lambda s: accounts.change_password(actor, s))
 
     def _record_login(self, user_id: str, ok: bool, now: datetime, sessions_seen: int
                       ) -> tuple[accounts.LoginOutcome, Account]:
-        def attempt() -> tuple[accounts.LoginOutcome, Account]:
-            state, version = self._cached_account(user_id)
+        """Record the attempt; decided again on the new state if another writer got in first
+        (the one retry policy). Who acts depends on the outcome: the account itself on success,
+        the system on a refusal."""
+        def attempt() -> accounts.LoginOutcome:
+            loaded = self._account(user_id)
             # A password changed meanwhile: what was verified may have been the old one.
-            outcome = accounts.record_login(state, ok and state.sessions == sessions_seen, now, self.policy)
-            by = state.actor if outcome.ok else SYSTEM_ACTOR
-            envelopes = self.streams.record(CommandContext(actor=by), accounts.account_stream(user_id),
-                                            version, outcome.events)
-            return outcome, self._folded(user_id, state, outcome.events, envelopes)[0]
-        return RETRY.run(attempt)
+            outcome = accounts.record_login(loaded.state, ok and loaded.state.sessions == sessions_seen,
+                                            now, self.policy)
+            by = loaded.state.actor if outcome.ok else SYSTEM_ACTOR
+            self.streams.record(CommandContext(actor=by), loaded.stream, loaded.version, outcome.events)
+            return outcome
+        outcome = RETRY.run(attempt)
+        return outcome, self._account(user_id).state
 
     def _refusal(self, user_id: str, refused: LoginRefused, now: datetime) -> AuthError:
         if refused.reason == accounts.LOCKED:
@@ -810,51 +826,41 @@ class Authenticator:
         return state
 
     def _cached_account(self, user_id: str, max_age: float = 0.0) -> tuple[Account, int]:
-        """The account and its stream's version: the cached copy brought up to date with the
+        loaded = self._account(user_id, max_age)
+        return loaded.state, loaded.version
+
+    def _account(self, user_id: str, max_age: float = 0.0) -> Loaded[Account]:
+        """The account as of its stream's head: the cached copy brought up to date with the
         events after it (or the copy itself when it is at most ``max_age`` seconds old). An id
         that is not an id names no account, and is not looked up."""
         if not valid_id(user_id):
-            return Account(str(user_id)), 0
+            return Loaded(accounts.account_stream(str(user_id)), Account(str(user_id)), 0, [])
         cached = self._accounts.get(user_id)
         if cached is not None and max_age > 0 and time.monotonic() - cached.read_at <= max_age:
-            return cached.state, cached.version
-        state, version = (cached.state, cached.version) if cached else (Account(user_id), 0)
-        envelopes = self.store.read_stream(accounts.account_stream(user_id), version + 1)
-        return self._folded(user_id, state, _decoded(envelopes), envelopes, version)
-
-    def _folded(self, user_id: str, state: Account, events: list[DomainEvent],
-                envelopes: list[Envelope], version: int = 0) -> tuple[Account, int]:
-        if envelopes:
-            state = accounts.fold_account(user_id, events, state)
-            version = envelopes[-1].version
-        if state.exists:  # ids of no account are not remembered: made-up ids cost no memory
+            return cached.loaded
+        start = cached.loaded if cached else Loaded(accounts.account_stream(user_id), Account(user_id), 0, [])
+        loaded = self.streams.catch_up(start, lambda state, events: accounts.fold_account(user_id, events, state))
+        if loaded.state.exists:  # ids of no account are not remembered: made-up ids cost no memory
             cached = self._accounts.get(user_id)
-            if cached is None or cached.version <= version:
-                self._accounts[user_id] = _Cached(state, version, time.monotonic())
-        return state, version
+            if cached is None or cached.loaded.version <= loaded.version:
+                self._accounts[user_id] = _Cached(loaded, time.monotonic())
+        return loaded
 
     def _decide_account(self, actor: Actor, user_id: str, decide: Callable[[Account], list[DomainEvent]]
-                ) -> list[DomainEvent]:
-        """Load (through the cache), decide, record at the version decided on; decided again if
-        another writer got in first (the kernel's one retry policy)."""
-        def attempt() -> list[DomainEvent]:
-            state, version = self._cached_account(user_id)
-            events = decide(state)
-            envelopes = self.streams.record(CommandContext(actor=actor), accounts.account_stream(user_id),
-                                            version, events)
-            if envelopes:
-                self._folded(user_id, state, events, envelopes)
-            return events
-        return RETRY.run(attempt)
+                        ) -> Receipt:
+        """Decide on the account as of its head (through the cache) and record; decided again
+        on the new state if another writer got in first."""
+        return self.streams.decide(CommandContext(actor=actor), accounts.account_stream(user_id), None,
+                                   decide, retry=True, load=lambda: self._account(user_id),
+                                   ids={"user_id": user_id})
 
     def _load_key(self, key_id: str) -> ApiKey:
         return self.streams.load(accounts.api_key_stream(key_id), _api_key(key_id)).state
 
     def _decide_key(self, actor: Actor, key_id: str, decide: Callable[[ApiKey], list[DomainEvent]]
-                    ) -> bool:
-        """Whether ``decide`` recorded anything on the key's stream."""
+                    ) -> Receipt:
         return self.streams.decide(CommandContext(actor=actor), accounts.api_key_stream(key_id),
-                                   _api_key(key_id), decide, retry=True).recorded
+                                   _api_key(key_id), decide, retry=True, ids={"key_id": key_id})
 
 
 def parse_api_key(raw: str) -> tuple[str | None, str]:
@@ -869,10 +875,6 @@ def parse_api_key(raw: str) -> tuple[str | None, str]:
 
 def _api_key(key_id: str) -> Callable[[list[DomainEvent]], ApiKey]:
     return lambda events: accounts.fold_api_key(key_id, events)
-
-
-def _decoded(envelopes: list[Envelope]) -> list[DomainEvent]:
-    return [accounts.registry.decode(e) for e in envelopes if e.type in accounts.registry]
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -228,22 +228,27 @@ class GatewayService:
                         "actor": who.to_dict()}
             if handler == "me":
                 return actor.to_dict()
+            # Every account command answers the receipt of the stream it changed (in the
+            # gateway's private log), with what it changed.
             if handler == "register":
-                return auth.register(actor, kwargs["user_id"], kwargs["role"], kwargs["organisation"],
-                                     kwargs["display_name"], kwargs["password"]).to_dict()
+                receipt = auth.register(actor, kwargs["user_id"], kwargs["role"], kwargs["organisation"],
+                                        kwargs["display_name"], kwargs["password"])
+                who = Actor(kwargs["user_id"], kwargs["role"], kwargs["organisation"])
+                return {**receipt.to_dict(), **who.to_dict()}
+            if handler == "issue_api_key":
+                key_id, key, receipt = auth.issue_api_key(actor, kwargs["system"], kwargs["organisation"])
+                return {**receipt.to_dict(), "key_id": key_id, "api_key": key, "system": kwargs["system"]}
+            if handler == "revoke_api_key":
+                return auth.revoke_api_key(actor, kwargs["key_id"], kwargs["reason"]).to_dict()
             if handler == "set_password":
-                auth.set_password(actor, kwargs["user_id"], kwargs["password"])
+                receipt = auth.set_password(actor, kwargs["user_id"], kwargs["password"])
             elif handler == "unlock":
-                auth.unlock(actor, kwargs["user_id"])
+                receipt = auth.unlock(actor, kwargs["user_id"])
             elif handler == "disable":
-                auth.disable(actor, kwargs["user_id"], kwargs["reason"])
-            elif handler == "issue_api_key":
-                key_id, key = auth.issue_api_key(actor, kwargs["system"], kwargs["organisation"])
-                return {"key_id": key_id, "api_key": key, "system": kwargs["system"]}
-            elif handler == "revoke_api_key":
-                auth.revoke_api_key(actor, kwargs["key_id"], kwargs["reason"])
-                return {"key_id": kwargs["key_id"]}
-            return {"user_id": kwargs["user_id"]}
+                receipt = auth.disable(actor, kwargs["user_id"], kwargs["reason"])
+            else:
+                raise KeyError(f"no gateway handler {handler!r}")
+            return receipt.to_dict()
         except AuthError as exc:
             raise Problem(exc.status, str(exc), code=exc.code, headers=exc.headers()) from None
         except DomainError as exc:

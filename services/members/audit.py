@@ -15,7 +15,7 @@ def _split(envelopes: Iterable[Envelope]) -> tuple[str, list, list[Envelope]]:
     if not envelopes:
         return "", [], envelopes
     key = envelopes[0].stream.split("-", 1)[1]
-    return key, [domain.registry.decode(e) for e in envelopes if e.type in domain.registry], envelopes
+    return key, domain.registry.decode_all(envelopes), envelopes
 
 
 def _folder(fold: Callable[[str, list], Any]) -> Callable[[Iterable[Envelope]], dict[str, Any]]:

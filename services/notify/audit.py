@@ -13,7 +13,7 @@ def notices_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
     envelopes = list(envelopes)
     if not envelopes:
         return {}
-    queued = [domain.registry.decode(e) for e in envelopes if e.type in domain.registry]
+    queued = domain.registry.decode_all(envelopes)
     return {"subject": envelopes[0].stream.split("-", 1)[1], "version": envelopes[-1].version,
             "notifications": [{"recipient": n.recipient, "kind": n.kind, "title": n.title}
                               for n in queued if isinstance(n, domain.NotificationQueued)]}

@@ -16,7 +16,7 @@ from .calendar import china_2024_calendar
 
 
 def _decoded(envelopes: list[Envelope]):
-    return [domain.registry.decode(e) for e in envelopes if e.type in domain.registry]
+    return domain.registry.decode_all(envelopes)
 
 
 def proposal_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:

@@ -168,3 +168,23 @@ def test_a_bad_command_names_every_bad_field_and_nothing_else():
     with pytest.raises(InvalidCommand) as err:
         AssignCase.parse(case_id="c-1")
     assert err.value.fields == {"lead_unit": "required 必填"}
+
+
+def test_catch_up_folds_only_what_came_after_a_cached_state(streams, store):
+    streams.decide(ctx(), "count-g", total, lambda s: [Counted(n=2)])
+    cached = streams.load("count-g", total)
+    assert streams.catch_up(cached, lambda state, events: state + total(events)) is cached
+    streams.decide(ctx(), "count-g", total, lambda s: [Counted(n=3), Counted(n=4)])
+    later = streams.catch_up(cached, lambda state, events: state + total(events))
+    assert (later.state, later.version, [e.n for e in later.events]) == (9, 3, [3, 4])
+
+
+def test_a_decision_may_start_from_a_state_loaded_its_own_way(streams, store):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return streams.load("count-h", total)
+
+    receipt = streams.decide(ctx(), "count-h", None, lambda s: [Counted(n=s + 1)], load=load)
+    assert loads == [1] and receipt.version == 1

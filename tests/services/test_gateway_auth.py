@@ -56,9 +56,9 @@ class Gateway:
         self.admin = Actor(self.admin_id, "admin", "committee-office")
 
     def member(self, password: str = PASSWORD, role: str = "member", org: str = "经济界") -> Actor:
-        user_id = uid(role[0])
-        return self.auth.register(self.admin, user_id, role, "org-1" if org == "经济界" else org,
-                                  f"委员 {user_id}", password)
+        user_id, org = uid(role[0]), "org-1" if org == "经济界" else org
+        self.auth.register(self.admin, user_id, role, org, f"委员 {user_id}", password)
+        return Actor(user_id, role, org)
 
     def bearer(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -238,8 +238,11 @@ def test_register_login_and_authenticate(gw):
 
 
 def test_staff_enrol_members_with_their_first_password(gw):
-    staff = gw.auth.register(gw.admin, uid("s"), "staff", "proposal-committee", "张科员", PASSWORD)
-    member = gw.auth.register(staff, uid("m"), "member", "经济界-1", "王建国", PASSWORD)
+    staff = Actor(uid("s"), "staff", "proposal-committee")
+    receipt = gw.auth.register(gw.admin, staff.user_id, "staff", "proposal-committee", "张科员", PASSWORD)
+    assert receipt.stream == f"account-{staff.user_id}" and receipt.events == ("PasswordSet",)
+    member = Actor(uid("m"), "member", "经济界-1")
+    gw.auth.register(staff, member.user_id, "member", "经济界-1", "王建国", PASSWORD)
     assert gw.auth.login(member.user_id, PASSWORD)[2] == member
     with pytest.raises(NotAllowed, match="needs an admin"):
         gw.auth.register(staff, uid("a"), "admin", "committee-office", "某人", PASSWORD)
@@ -429,7 +432,7 @@ def test_tokens_from_config(clock, caplog):
 # -- API keys --------------------------------------------------------------------------------------
 
 def test_api_keys(gw):
-    key_id, key = gw.auth.issue_api_key(gw.admin, "ningxia-oa", "yinchuan-office")
+    key_id, key, _ = gw.auth.issue_api_key(gw.admin, "ningxia-oa", "yinchuan-office")
     assert key.startswith(f"{API_KEY_PREFIX}{key_id}_") and parse_api_key(key)[0] == key_id
     subscriber = Actor("ningxia-oa", "subscriber", "yinchuan-office")
     assert gw.auth.authenticate({"X-API-Key": key}) == subscriber
@@ -538,7 +541,7 @@ def test_on_postgresql(pg_schema, clock):
     one.auth.set_password(member, member.user_id, "changed-on-postgres")  # an upsert
     assert refused(two.auth.authenticate, two.bearer(token)).code == "session_ended"
     assert two.auth.login(member.user_id, "changed-on-postgres")[2] == member
-    key_id, key = two.auth.issue_api_key(two.admin, "ningxia-oa", "yinchuan-office")
+    key_id, key, _ = two.auth.issue_api_key(two.admin, "ningxia-oa", "yinchuan-office")
     assert one.auth.authenticate({"X-API-Key": key}).role == "subscriber"
     one.auth.revoke_api_key(one.admin, key_id, "rotated")
     assert refused(two.auth.authenticate, {"X-API-Key": key}).code == "api_key_revoked"
@@ -578,7 +581,7 @@ def test_no_secret_in_any_event_or_log_line(gw, caplog):
         refused(gw.auth.login, "summer2024abc", "summer2024abc", "10.0.0.3")
     refused(gw.auth.login, member.user_id, "wrong-password-42", "10.0.0.1")
     gw.auth.set_password(member, member.user_id, "second-password-77")
-    key_id, key = gw.auth.issue_api_key(gw.admin, "ningxia-oa", "yinchuan-office")
+    key_id, key, _ = gw.auth.issue_api_key(gw.admin, "ningxia-oa", "yinchuan-office")
     gw.auth.authenticate({"X-API-Key": key})
 
     with gw.engine.connect() as conn:

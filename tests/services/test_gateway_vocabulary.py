@@ -99,3 +99,12 @@ def test_the_gateway_knows_every_role_the_domains_act_on():
                     proposals.PUBLIC, proposals.AUDITOR, proposals.SUBSCRIBER}
     assert domain_roles <= set(api.ANYONE_SIGNED_IN)
     assert set(api.READERS) == set(proposals_access.READERS_OF_ALL)
+
+
+def test_the_gateway_watches_every_service_the_tools_know():
+    """The gateway's health check lists the services it calls; it cannot import the tools'
+    catalogue (a service never imports a tool), so the two lists are compared here."""
+    from services.gateway.service import SERVICES as GATEWAY_SERVICES
+    from tools.catalog import SERVICES
+
+    assert sorted(GATEWAY_SERVICES) == sorted(SERVICES)

@@ -6,13 +6,18 @@ event id). A consuming service declares a handler::
 
     class Notices:
         name = "notices"
-        store = ...                   # the service's own event store
+        streams = WritePath(domain.registry)   # the service's own write path
         tracking = EffectTracking()
 
         @handle_event("proposals", "ProposalFiled")
         def on_filed(self, envelope):
-            self.store.append(f"notice-{envelope.stream}", None, [NewEvent(...)],
-                              tracking=self.tracking(envelope))
+            self.streams.decide(CommandContext.caused_by(envelope), f"notices-{envelope.stream}",
+                                domain.fold, lambda log: domain.notices_for(log, envelope),
+                                retry=True, tracking=self.tracking(envelope))
+
+The envelope a handler receives has been decoded through the producer's published contract
+(``xieshang.kernel.contracts``: old schema versions upcast); a subscription to an event the
+producer does not publish stops the service at start.
 
 Delivery is at least once (redelivery after a crash, a lost ack, a relay that publishes
 twice); the effect is exactly once because the handler's append carries a ``Tracking``
@@ -312,7 +317,7 @@ class EventEntrypoint(Entrypoint):
         except Exception as exc:  # not the contract's shape: as unreadable as a broken body
             raise EnvelopeError(f"{envelope.type} v{envelope.schema_version} does not decode "
                                 f"through {self.source_service}'s contract: {exc!r}") from None
-        return dataclasses.replace(envelope, data=event.to_data())
+        return dataclasses.replace(envelope, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
 
     def _already_processed(self, envelope: Envelope) -> bool:
         if self._is_processed is None:

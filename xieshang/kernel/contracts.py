@@ -1,32 +1,46 @@
 """Where a service's published contract is: the event registry of its events module.
 
 A consumer decodes another service's events through that service's registry (upcasters
-applied), and checks at start-up that the event it subscribes to is published there. It
-reads the contract by module name, ``services.<service>.domain.events`` (a module that imports
-only the kernel), never the producer's other code: services still never import each other.
+applied), and checks at start-up that the event it subscribes to is published there; the
+projection runner decodes a service's own events the same way.
+
+The kernel knows no service: the package that holds the services registers a loader
+(``register_contract_loader``) that finds a service's contract by name, so a consumer reads
+the producer's published events only, never its other code, and services still never import
+each other.
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import lru_cache
+import threading
+from typing import Callable
 
 from .domain import EventRegistry
 
-CONTRACT_MODULE = "services.{service}.domain.events"
+ContractLoader = Callable[[str], "EventRegistry | None"]
+
+_loaders: list[ContractLoader] = []
+_found: dict[str, EventRegistry] = {}
+_lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+def register_contract_loader(loader: ContractLoader) -> None:
+    """Add a way to find a service's contract (the first loader that knows the service wins)."""
+    with _lock:
+        if loader not in _loaders:
+            _loaders.append(loader)
+
+
 def contract_of(service: str) -> EventRegistry | None:
-    """The registry of ``service``'s events (its published contract), or None if it has no
-    events module (a test's own service). A service whose log is private (the gateway) has a
-    registry but publishes nothing, so nothing arrives for a subscription to it."""
-    name = CONTRACT_MODULE.format(service=service)
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
-    registry = getattr(module, "registry", None)
-    return registry if isinstance(registry, EventRegistry) else None
+    """The registry of ``service``'s events (its published contract), or None if no loader knows
+    it (a test's own service). A service whose log is private (the gateway) has a registry but
+    publishes nothing, so nothing arrives for a subscription to it."""
+    found = _found.get(service)
+    if found is not None:
+        return found
+    for loader in list(_loaders):
+        registry = loader(service)
+        if registry is not None:
+            _found[service] = registry
+            return registry
+    return None

@@ -133,6 +133,11 @@ class EventRegistry:
         except KeyError:
             raise KeyError(f"unknown event type {type_name!r}") from None
 
+    def decode_all(self, envelopes: Iterable[Envelope]) -> list[DomainEvent]:
+        """The events among ``envelopes`` this registry knows, decoded, in order (others are
+        passed over: a stream holds only its own service's events)."""
+        return [self.decode(e) for e in envelopes if e.type in self._classes]
+
     def decode(self, envelope: Envelope) -> DomainEvent:
         cls = self._classes.get(envelope.type)
         if cls is None:

@@ -272,8 +272,10 @@ class ProjectionRunner:
             return page
         out = []
         for e in page:
+            # An event at the current schema version already has the contract's shape.
             if e.type in self._handled and e.schema_version != _current_version(self.registry, e.type):
-                e = dataclasses.replace(e, data=self.registry.decode(e).to_data())
+                event = self.registry.decode(e)
+                e = dataclasses.replace(e, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
             out.append(e)
         return out
 

@@ -1,10 +1,11 @@
-"""The kernel inside a nameko service: one store per container, the relay beside it,
-and the per-worker command context.
+"""The kernel inside a nameko service: one store per container, the relay beside it, the
+one write path and the per-worker command context.
 
     class ProposalsService:
         name = "proposals"
-        store = EventStoreDependency()
+        streams = WritePath(domain.registry)   # load, decide, record (xieshang.kernel.streams)
         context = RequestContext()
+        clock = ClockProvider()
 
 The store is built when the container starts (never at import) from the container's config,
 falling back to the environment (see xieshang.kernel.config).

@@ -112,7 +112,8 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Loaded(Generic[S]):
-    """A stream as read: its decoded events, the state folded from them, its version."""
+    """A stream as read: the state folded from its events, its version, and the decoded events
+    this read returned (all of them for ``load``, the new ones for ``catch_up``)."""
 
     stream: str
     state: S
@@ -128,16 +129,24 @@ class Streams:
         self.store, self.registry, self.clock, self.retry = store, registry, clock, retry
 
     # -- reading ---------------------------------------------------------------------------
-    def read(self, stream: str) -> tuple[list[DomainEvent], int]:
-        """The stream's events decoded through the registry (upcasters applied) and its version.
-        Types the registry does not know (none, in a service's own log) are passed over."""
-        envelopes = self.store.read_stream(stream)
-        events = [self.registry.decode(e) for e in envelopes if e.type in self.registry]
-        return events, envelopes[-1].version if envelopes else 0
+    def read(self, stream: str, from_version: int = 1) -> tuple[list[DomainEvent], int]:
+        """The stream's events from ``from_version`` on, decoded through the registry (upcasters
+        applied), and the stream's version. Types the registry does not know (none, in a
+        service's own log) are passed over."""
+        envelopes = self.store.read_stream(stream, from_version)
+        return self.registry.decode_all(envelopes), envelopes[-1].version if envelopes else from_version - 1
 
     def load(self, stream: str, fold: Fold[S]) -> Loaded[S]:
         events, version = self.read(stream)
         return Loaded(stream, fold(events), version, events)
+
+    def catch_up(self, loaded: Loaded[S], fold_on: Callable[[S, list[DomainEvent]], S]) -> Loaded[S]:
+        """``loaded`` (e.g. a cached state) brought up to date with the events recorded after
+        it; ``events`` of the answer are those new events."""
+        events, version = self.read(loaded.stream, loaded.version + 1)
+        if version == loaded.version:
+            return loaded
+        return Loaded(loaded.stream, fold_on(loaded.state, events), version, events)
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, ctx: CommandContext, stream: str, expected_version: int,
@@ -152,15 +161,18 @@ class Streams:
                           occurred_at=now, event_id=e.identity()) for e in events],
             tracking=tracking)
 
-    def decide(self, ctx: CommandContext, stream: str, fold: Fold[S], decide: Decision[S], *,
+    def decide(self, ctx: CommandContext, stream: str, fold: Fold[S] | None, decide: Decision[S], *,
                retry: bool = False, tracking: Tracking | None = None,
-               ids: Mapping[str, Any] | None = None) -> Receipt:
+               ids: Mapping[str, Any] | None = None,
+               load: Callable[[], Loaded[S]] | None = None) -> Receipt:
         """Load ``stream``, fold it, ``decide`` on the state, record at the version folded from.
 
         With ``retry`` a lost race is decided again on the new state (``RETRY``); without it the
-        ``ConcurrencyError`` goes to the caller. A decision of no events records nothing."""
+        ``ConcurrencyError`` goes to the caller. A decision of no events records nothing.
+        ``load`` replaces the full read and ``fold`` (e.g. a cache brought up to date with
+        ``catch_up``)."""
         def attempt() -> Receipt:
-            loaded = self.load(stream, fold)
+            loaded = load() if load is not None else self.load(stream, fold)
             events = list(decide(loaded.state))
             if not events:
                 return self.unchanged(stream, loaded.version, ids)

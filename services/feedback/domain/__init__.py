@@ -6,12 +6,11 @@ submission on (editing under the four checks, adoption, reporting upward, forwar
 instructions and feedback to the submitter come later: DOMAIN.md §3).
 """
 
+from xieshang.kernel.exports import lazy_exports
 
-from .commands import SubmitOpinionReport, TakeUpConvertedProposal
-from .events import OpinionReportSubmitted, registry
-from .reports import OpinionReport, convert_proposal, fold, require, submit_opinion_report
-from .vocabulary import CATEGORIES, CHANNELS, SUBMITTERS, opinion_stream
-
-__all__ = ["CATEGORIES", "CHANNELS", "OpinionReport", "OpinionReportSubmitted", "SUBMITTERS",
-           "SubmitOpinionReport", "TakeUpConvertedProposal", "convert_proposal", "fold",
-           "opinion_stream", "registry", "require", "submit_opinion_report"]
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "commands": ("SubmitOpinionReport", "TakeUpConvertedProposal"),
+    "events": ("OpinionReportSubmitted", "registry"),
+    "reports": ("OpinionReport", "convert_proposal", "fold", "require", "submit_opinion_report"),
+    "vocabulary": ("CATEGORIES", "CHANNELS", "SUBMITTERS", "opinion_stream"),
+})

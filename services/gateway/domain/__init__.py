@@ -23,12 +23,20 @@ Sessions: ``Account.sessions`` counts the events that end every session of the a
 was issued at and is refused once the count has moved on.
 """
 
-from .accounts import (Account, apply, change_password, change_role, disable_account, enable_account,
-                       fold_account, register_account, unlock_account)
-from .api_keys import ApiKey, apply_api_key, fold_api_key, issue_api_key, revoke_api_key
-from .checks import beijing, iso, parse_time
-from .events import *  # noqa: F403 - the contract, re-exported
-from .events import registry
-from .login import LockoutPolicy, LoginOutcome, LoginRefused, record_login
-from .vocabulary import *  # noqa: F403 - the words, re-exported
-from .vocabulary import valid_id, valid_organisation
+from xieshang.kernel.exports import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "accounts": ("Account", "apply", "change_password", "change_role", "disable_account",
+        "enable_account", "fold_account", "register_account", "unlock_account"),
+    "api_keys": ("ApiKey", "apply_api_key", "fold_api_key", "issue_api_key", "revoke_api_key"),
+    "checks": ("beijing", "iso", "parse_time"),
+    "events": ("AccountRegistered", "AccountRoleChanged", "PasswordSet",
+        "LoginFailed", "LoginSucceeded", "AccountLocked", "AccountUnlocked", "AccountDisabled",
+        "AccountEnabled", "ApiKeyIssued", "ApiKeyRevoked", "registry"),
+    "login": ("LockoutPolicy", "LoginOutcome", "LoginRefused", "record_login"),
+    "vocabulary": ("STAFF", "MEMBER", "UNIT", "LEADER", "AUDITOR", "ADMIN", "SYSTEM", "SUBSCRIBER", "INFORMANT",
+        "PUBLIC", "ACCOUNT_ROLES", "REGISTRARS", "RESERVED_IDS", "WRONG_PASSWORD", "NO_PASSWORD",
+        "LOCKED", "DISABLED", "COUNTED_FAILURES", "REMEMBERED_FAILURES", "DISPLAY_NAME_MAX",
+        "REASON_MAX", "BEIJING", "ORGANISATION_RULE", "account_stream", "api_key_stream",
+        "valid_id", "valid_organisation"),
+})

@@ -15,36 +15,35 @@ state and the allowed commands.
 Everything other code used from the single module of before is re-exported here.
 """
 
-from __future__ import annotations
+from xieshang.kernel.exports import lazy_exports
 
-from . import access, commands, events
-from .vocabulary import (STAFF, MEMBER, LEADER, AUDITOR, READERS_OF_ALL, ORG_KINDS, STATION_TYPES,
-                         STATION_LEVELS, COMMITTEE_LEVELS, LEVELS, ROLES, OPEN, CLOSED, ACTIVE,
-                         TERM_ENDED, RESIGNED, ACTIVITIES, ACTIVITY_KINDS, MENU_FORMS, OUTCOMES,
-                         DEFAULT_POINT_RULES, MAX_POINTS, MAX_CAP, PARENT_KINDS, CONTACT_FIELDS,
-                         PROPOSALS, SELF, member_stream, ledger_stream, org_stream, rules_stream,
-                         activity_stream, menu_stream, case_stream,
-                         roster_import_stream)  # noqa: F401
-from .events import (registry, OrganisationRegistered, OrganisationRenamed, OrganisationClosed,
-                     StationDefined, StationCommunitiesSet, MemberAppointed,
-                     MemberAssignedToStation, MemberRolesChanged, MemberTermEnded, MemberResigned,
-                     ContactDetailsChanged, RosterImported, PointRulesSet, DutyPointsAwarded,
-                     DutyPointsRecomputed, AnnualAssessmentConcluded, ActivityRecorded,
-                     DutyMenuPublished, MenuSignedUp, CaseProposersNoted,
-                     CaseKeyDesignationNoted)  # noqa: F401
-from .organisations import (Organisation, ORG_COMMANDS, fold_organisation, OrgIndex,
-                            register_organisation, define_station, set_station_communities,
-                            rename_organisation, close_organisation)  # noqa: F401
-from .members import (Member, MEMBER_COMMANDS, fold_member, require_member, appoint_member,
-                      assign_to_station, change_roles, end_term, resign_member,
-                      require_active)  # noqa: F401
-from .contacts import (ContactDetails, check_contact_details, change_contact_details,
-                       erase_contact_details)  # noqa: F401
-from .points import (PointRules, fold_point_rules, set_point_rules, Credit, Ledger, capped_total,
-                     fold_ledger, award_points, award, recompute_year)  # noqa: F401
-from .assessments import (conclude_assessment)  # noqa: F401
-from .credits import (proposal_credits, CaseNotes, fold_case, note_case,
-                      key_credits)  # noqa: F401
-from .activities import (Activity, fold_activity, record_activity, activity_credits)  # noqa: F401
-from .menus import (Menu, fold_menu, publish_menu, sign_up_for_menu, menu_credits)  # noqa: F401
-from .checks import check_year  # noqa: F401
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "access": (),
+    "commands": (),
+    "events": ("registry", "OrganisationRegistered", "OrganisationRenamed", "OrganisationClosed",
+        "StationDefined", "StationCommunitiesSet", "MemberAppointed", "MemberAssignedToStation",
+        "MemberRolesChanged", "MemberTermEnded", "MemberResigned", "ContactDetailsChanged",
+        "RosterImported", "PointRulesSet", "DutyPointsAwarded", "DutyPointsRecomputed",
+        "AnnualAssessmentConcluded", "ActivityRecorded", "DutyMenuPublished", "MenuSignedUp",
+        "CaseProposersNoted", "CaseKeyDesignationNoted"),
+    "vocabulary": ("STAFF", "MEMBER", "LEADER", "AUDITOR", "READERS_OF_ALL", "ORG_KINDS",
+        "STATION_TYPES", "STATION_LEVELS", "COMMITTEE_LEVELS", "LEVELS", "ROLES", "OPEN",
+        "CLOSED", "ACTIVE", "TERM_ENDED", "RESIGNED", "ACTIVITIES", "ACTIVITY_KINDS",
+        "MENU_FORMS", "OUTCOMES", "DEFAULT_POINT_RULES", "MAX_POINTS", "MAX_CAP", "PARENT_KINDS",
+        "CONTACT_FIELDS", "PROPOSALS", "SELF", "member_stream", "ledger_stream", "org_stream",
+        "rules_stream", "activity_stream", "menu_stream", "case_stream", "roster_import_stream"),
+    "organisations": ("Organisation", "ORG_COMMANDS", "fold_organisation", "OrgIndex",
+        "register_organisation", "define_station", "set_station_communities",
+        "rename_organisation", "close_organisation"),
+    "members": ("Member", "MEMBER_COMMANDS", "fold_member", "require_member", "appoint_member",
+        "assign_to_station", "change_roles", "end_term", "resign_member", "require_active"),
+    "contacts": ("ContactDetails", "check_contact_details", "change_contact_details",
+        "erase_contact_details"),
+    "points": ("PointRules", "fold_point_rules", "set_point_rules", "Credit", "Ledger",
+        "capped_total", "fold_ledger", "award_points", "award", "recompute_year"),
+    "assessments": ("conclude_assessment",),
+    "credits": ("proposal_credits", "CaseNotes", "fold_case", "note_case", "key_credits"),
+    "activities": ("Activity", "fold_activity", "record_activity", "activity_credits"),
+    "menus": ("Menu", "fold_menu", "publish_menu", "sign_up_for_menu", "menu_credits"),
+    "checks": ("check_year",),
+})

@@ -5,11 +5,12 @@ The service tells people what concerns them (DOMAIN.md §4); here, through the i
 ``vocabulary`` the words and streams, ``notices`` who is told what, ``access`` who reads an inbox.
 """
 
-from .access import READ_ANY_INBOX, may_read_inbox
-from .events import NotificationQueued, registry
-from .notices import NoticeLog, fold, notices_for, notification_id
-from .vocabulary import INBOX, PROPOSAL_ASSIGNED, PROPOSAL_FILED, PROPOSAL_REPLIED, notices_stream
+from xieshang.kernel.exports import lazy_exports
 
-__all__ = ["INBOX", "NoticeLog", "NotificationQueued", "PROPOSAL_ASSIGNED", "PROPOSAL_FILED",
-           "PROPOSAL_REPLIED", "READ_ANY_INBOX", "fold", "may_read_inbox", "notices_for",
-           "notices_stream", "notification_id", "registry"]
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "access": ("READ_ANY_INBOX", "may_read_inbox"),
+    "events": ("NotificationQueued", "registry"),
+    "notices": ("NoticeLog", "fold", "notices_for", "notification_id"),
+    "vocabulary": ("INBOX", "PROPOSAL_ASSIGNED", "PROPOSAL_FILED", "PROPOSAL_REPLIED",
+        "notices_stream"),
+})

@@ -13,46 +13,46 @@ decision returns new events or raises a DomainError.
     rules        the committee's deadline rules and holiday calendar, and Timing
     access       read rights (who sees which case and which parts of it)
 
-Everything is re-exported here: ``from services.proposals import domain; domain.fold(...)``.
+Every name is offered here, imported on first use: ``from services.proposals import domain;
+domain.fold(...)``; importing ``domain.events`` alone loads the contract, not the decisions.
 """
 
-from __future__ import annotations
+from xieshang.kernel.exports import lazy_exports
 
-from . import access, commands  # noqa: F401
-from .vocabulary import (  # noqa: F401
-    MEMBER, STAFF, UNIT, LEADER, PUBLIC, SYSTEM, AUDITOR, SUBSCRIBER, CATEGORIES, KINDS,
-    BODY_TYPES, REPLY_CLASSES, RATINGS, CONTACT_STAGES, CONVERSIONS, SUPERVISION_MODES,
-    SUPERVISION_KINDS, CO_SIGN_WINDOW_DAYS, URGENT_MAX_DAYS, SUBMITTED, RETURNED, FILED, NOT_FILED,
-    MERGED, ASSIGNED, REPLIED, CLOSED, OPEN, HANDLED, PUBLISHABLE, STATE_COMMANDS, SESSION,
-    RULES_STREAM, proposal_stream, case_numbers_stream)
-from .events import (  # noqa: F401
-    registry, ProposalSubmitted, CoSignatureConfirmed, CoSignatureDeclined, ProposalReturned,
-    ProposalRevised, CaseNumberAssigned, CaseNumberReleased, ProposalFiled, ProposalNotFiled,
-    ProposalConvertedToOpinionReport, ProposalMerged, MergedProposalAdded, ProposalAssigned,
-    AssignmentObjected, ObjectionDismissed, ProposalReassigned, ContactRecorded, CoUnitOpinionSent,
-    ProposalReplied, ReplyDueSoon, ReplyOverdue, ReplyDeadlineMoved, ProposalDesignatedKey,
-    SupervisionRecorded, ReplyRated, RehandlingStarted, FollowUpRecorded, ProposalClosed,
-    PublicationConsentChanged, ProposalPublished, ProposalUnpublished, CommentSubmitted,
-    CommentApproved, CommentRejected, CommentAnswered, HandlingRulesSet, HolidayCalendarAmended)
-from .state import (  # noqa: F401
-    HandlingRound, Comment, Proposal, apply, fold, case_fold)
-from .case_numbers import (  # noqa: F401
-    CaseNumbers, fold_case_numbers, format_case_number, assign_case_number, release_case_number,
-    case_numbers_fold)
-from .rules import (  # noqa: F401
-    Timing, HandlingRules, fold_rules, rules_fold, set_handling_rules, amend_holiday_calendar)
-from .submission import (  # noqa: F401
-    submit_proposal, confirm_co_signature, decline_co_signature, return_proposal, revise_proposal,
-    check_fileable, file_proposal, not_file_proposal, merge_proposal, add_merged_proposal)
-from .handling import (  # noqa: F401
-    assign_proposal, object_to_assignment, dismiss_objection, reassign_proposal, record_contact,
-    send_co_unit_opinion, reply_to_proposal, remind_or_escalate, recount_deadline)
-from .evaluation import (  # noqa: F401
-    designate_key_proposal, record_supervision, rate_reply, record_follow_up, close_proposal)
-from .publication import (  # noqa: F401
-    set_publication_consent, publish_proposal, unpublish_proposal, submit_comment,
-    moderate_comment, answer_comment)
-from .access import (  # noqa: F401
-    READERS_OF_ALL, SEE_EVERYTHING, may_read_case, visible_ratings, may_see_comment_authors,
-    case_as_seen_by, require_reader, require_inbox_reader, require_cases_reader)
-
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "access": ("READERS_OF_ALL", "SEE_EVERYTHING", "may_read_case", "visible_ratings",
+        "may_see_comment_authors", "case_as_seen_by", "require_reader", "require_inbox_reader",
+        "require_cases_reader"),
+    "commands": (),
+    "vocabulary": ("MEMBER", "STAFF", "UNIT", "LEADER", "PUBLIC", "SYSTEM", "AUDITOR",
+        "SUBSCRIBER", "CATEGORIES", "KINDS", "BODY_TYPES", "REPLY_CLASSES", "RATINGS",
+        "CONTACT_STAGES", "CONVERSIONS", "SUPERVISION_MODES", "SUPERVISION_KINDS",
+        "CO_SIGN_WINDOW_DAYS", "URGENT_MAX_DAYS", "SUBMITTED", "RETURNED", "FILED", "NOT_FILED",
+        "MERGED", "ASSIGNED", "REPLIED", "CLOSED", "OPEN", "HANDLED", "PUBLISHABLE",
+        "STATE_COMMANDS", "SESSION", "RULES_STREAM", "proposal_stream", "case_numbers_stream"),
+    "events": ("registry", "ProposalSubmitted", "CoSignatureConfirmed", "CoSignatureDeclined",
+        "ProposalReturned", "ProposalRevised", "CaseNumberAssigned", "CaseNumberReleased",
+        "ProposalFiled", "ProposalNotFiled", "ProposalConvertedToOpinionReport", "ProposalMerged",
+        "MergedProposalAdded", "ProposalAssigned", "AssignmentObjected", "ObjectionDismissed",
+        "ProposalReassigned", "ContactRecorded", "CoUnitOpinionSent", "ProposalReplied",
+        "ReplyDueSoon", "ReplyOverdue", "ReplyDeadlineMoved", "ProposalDesignatedKey",
+        "SupervisionRecorded", "ReplyRated", "RehandlingStarted", "FollowUpRecorded",
+        "ProposalClosed", "PublicationConsentChanged", "ProposalPublished", "ProposalUnpublished",
+        "CommentSubmitted", "CommentApproved", "CommentRejected", "CommentAnswered",
+        "HandlingRulesSet", "HolidayCalendarAmended"),
+    "state": ("HandlingRound", "Comment", "Proposal", "apply", "fold", "case_fold"),
+    "case_numbers": ("CaseNumbers", "fold_case_numbers", "format_case_number",
+        "assign_case_number", "release_case_number", "case_numbers_fold"),
+    "rules": ("Timing", "HandlingRules", "fold_rules", "rules_fold", "set_handling_rules",
+        "amend_holiday_calendar"),
+    "submission": ("submit_proposal", "confirm_co_signature", "decline_co_signature",
+        "return_proposal", "revise_proposal", "check_fileable", "file_proposal",
+        "not_file_proposal", "merge_proposal", "add_merged_proposal"),
+    "handling": ("assign_proposal", "object_to_assignment", "dismiss_objection",
+        "reassign_proposal", "record_contact", "send_co_unit_opinion", "reply_to_proposal",
+        "remind_or_escalate", "recount_deadline"),
+    "evaluation": ("designate_key_proposal", "record_supervision", "rate_reply",
+        "record_follow_up", "close_proposal"),
+    "publication": ("set_publication_consent", "publish_proposal", "unpublish_proposal",
+        "submit_comment", "moderate_comment", "answer_comment"),
+})
