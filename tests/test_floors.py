@@ -140,3 +140,16 @@ def test_the_kernel_does_not_name_what_is_above_it_even_in_a_string():
                     and any(node.value.startswith(f"{top_}.") for top_ in above):
                 named.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
     assert not named, "the kernel names modules above it:\n  " + "\n  ".join(named)
+
+
+def test_services_record_only_through_the_kernels_write_path():
+    """A service never appends to its store nor builds an event itself: it goes through
+    ``xieshang.kernel.streams.Streams``, which stamps the context and the injected clock."""
+    direct = []
+    for path in sorted((ROOT / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and (node.func.attr == "new_event"
+                         or (node.func.attr == "append" and "store" in ast.unparse(node.func.value))):
+                direct.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node.func)}")
+    assert not direct, "services writing around the write path:\n  " + "\n  ".join(direct)
