@@ -20,6 +20,7 @@ expects text.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import types
 import typing
@@ -107,7 +108,7 @@ def _coerce(value: Any, hint: Any) -> tuple[Any, str | None]:
         if value in allowed and type(value) in {type(a) for a in allowed}:
             return value, None
         return None, "one of 取值之一: " + ", ".join(map(str, allowed))
-    if origin in (tuple, list, typing.Sequence, _abc_sequence()):
+    if origin in (tuple, list, collections.abc.Sequence):
         args = typing.get_args(hint)
         item = args[0] if args else Any
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
@@ -119,7 +120,7 @@ def _coerce(value: Any, hint: Any) -> tuple[Any, str | None]:
                 return None, f"item {i + 1}: {problem}"
             out.append(coerced)
         return tuple(out), None
-    if origin in (dict, Mapping, _abc_mapping()) or hint in (dict, Mapping):
+    if origin in (dict, collections.abc.Mapping) or hint in (dict, Mapping):
         return (value, None) if isinstance(value, dict) else (None, "an object 对象")
     if hint is Any:
         return value, None
@@ -134,18 +135,6 @@ def _coerce(value: Any, hint: Any) -> tuple[Any, str | None]:
     if hint is str:
         return (value, None) if isinstance(value, str) else (None, "text 文本")
     raise TypeError(f"a command field cannot be annotated {hint!r}")
-
-
-def _abc_sequence():
-    import collections.abc
-
-    return collections.abc.Sequence
-
-
-def _abc_mapping():
-    import collections.abc
-
-    return collections.abc.Mapping
 
 
 def _snake(name: str) -> str:

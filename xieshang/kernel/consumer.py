@@ -48,7 +48,6 @@ Operators list and replay dead letters with ``list_dead_letters`` and
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import Counter
 from datetime import datetime, timezone
@@ -313,11 +312,10 @@ class EventEntrypoint(Entrypoint):
         if self.registry is None:
             return envelope
         try:
-            event = self.registry.decode(envelope)
+            return self.registry.upcast(envelope)
         except Exception as exc:  # not the contract's shape: as unreadable as a broken body
             raise EnvelopeError(f"{envelope.type} v{envelope.schema_version} does not decode "
                                 f"through {self.source_service}'s contract: {exc!r}") from None
-        return dataclasses.replace(envelope, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
 
     def _already_processed(self, envelope: Envelope) -> bool:
         if self._is_processed is None:

@@ -127,11 +127,17 @@ class EventRegistry:
     def names(self) -> list[str]:
         return sorted(self._classes)
 
-    def class_of(self, type_name: str) -> type[DomainEvent]:
-        try:
-            return self._classes[type_name]
-        except KeyError:
-            raise KeyError(f"unknown event type {type_name!r}") from None
+    def upcast(self, envelope: Envelope) -> Envelope:
+        """``envelope`` in the contract's current shape: its data decoded (upcasters applied)
+        and its schema version the current one. An envelope already at the current version is
+        returned as it is. What handlers of read models and consumers are given."""
+        cls = self._classes.get(envelope.type)
+        if cls is None:
+            raise KeyError(f"unknown event type {envelope.type!r}")
+        if envelope.schema_version == cls.SCHEMA_VERSION:
+            return envelope
+        return dataclasses.replace(envelope, data=self.decode(envelope).to_data(),
+                                   schema_version=cls.SCHEMA_VERSION)
 
     def decode_all(self, envelopes: Iterable[Envelope]) -> list[DomainEvent]:
         """The events among ``envelopes`` this registry knows, decoded, in order (others are

@@ -23,6 +23,8 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from .clock import ClockProvider, clock_from_config
 from .config import Settings, make_event_store
 from .context import CommandContext, MissingActor
+from .domain import DomainError
+from .store.port import ConcurrencyError
 from .streams import RETRY, RetryPolicy, Streams
 
 log = logging.getLogger(__name__)
@@ -137,14 +139,7 @@ class _LazyContext:
 
 # Refusals are answers, not failures: every RPC entrypoint declares them expected, so nameko
 # logs them as warnings, not tracebacks.
-def _expected() -> tuple[type[BaseException], ...]:
-    from .domain import DomainError
-    from .store.port import ConcurrencyError
-
-    return (DomainError, MissingActor, ConcurrencyError)
-
-
-EXPECTED = _expected()
+EXPECTED = (DomainError, MissingActor, ConcurrencyError)
 
 
 # -- refusals across RPC ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ Nothing here knows nameko: ``xieshang.kernel.runtime.WritePath`` gives each work
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -101,8 +102,7 @@ class Receipt:
         return self.events[-1] if self.events else None
 
     def with_result(self, **result: Any) -> "Receipt":
-        return Receipt(self.stream, self.version, self.position, self.events, self.event_id,
-                       self.ids, {**self.result, **result})
+        return dataclasses.replace(self, result={**self.result, **result})
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.ids, **self.result, "stream": self.stream, "version": self.version,

@@ -98,7 +98,7 @@ class Views:
     """What a worker sees: the views engine and schema, the projections (for their tables),
     ``wait_for`` a position, ``read_after`` a caller's position, and ``connect()`` for queries."""
 
-    def __init__(self, runner: ProjectionRunner, service: str = "this service's"):
+    def __init__(self, runner: ProjectionRunner, service: str):
         self._runner = runner
         self._service = service
 
