@@ -24,13 +24,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
 
 from xieshang.kernel.clock import SHANGHAI, FixedClock
 from xieshang.kernel.context import CommandContext
-from xieshang.kernel.envelope import Actor, Deployment, NewEvent
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Deployment, NewEvent
 from xieshang.kernel.store.port import EventStore, seal, stamp
 
 DEPLOYMENT = Deployment("640200", "city")
@@ -88,6 +88,23 @@ class Driver:
         self.service = worker_factory(ProposalsService, streams=Streams(store, domain.registry, self.clock),
                                       clock=self.clock, views=views, context=None)
 
+    def know(self, members: Iterable[str] = (), units: Iterable[str] = ()) -> None:
+        """Make members and units known to the proposals service's directory (which checks every
+        id a command names), as its consumer of the members service's events would record them."""
+        from services.proposals import domain
+
+        fresh = [(i, "member") for i in members] + [(i, "handling_unit") for i in units]
+        for n, (entry_id, kind) in enumerate(fresh):
+            stream = domain.directory_stream(entry_id)
+            if self.store.stream_version(stream):
+                continue
+            noted = domain.DirectoryEntryNoted(
+                entry_id=entry_id, source_type="MemberAppointed" if kind == "member" else
+                "OrganisationRegistered", source_event_id=f"bench-{entry_id}", source_position=n + 1,
+                kind=kind, name=entry_id, active=True)
+            self.store.append(stream, 0, [NewEvent(type=noted.type_name(), data=noted.to_data(),
+                                                   actor=SYSTEM_ACTOR)])
+
     def as_(self, actor: Actor) -> Any:
         self.service.context = _Context(CommandContext(actor=actor))
         return self.service
@@ -131,7 +148,7 @@ def _lifecycle_a(d: Driver) -> Iterator[None]:
     d.on(65)
     d.as_(STAFF).close_proposal(pid)
     yield
-    d.as_(STAFF).publish_proposal(pid, ["张委员"])
+    d.as_(STAFF).publish_proposal(pid)  # under the consenting proposers' names
     yield
     d.on(70)
     comment = d.as_(PUBLIC).submit_comment(pid, "希望尽快落实，小区居民很期待。", "市民")["comment_id"]
@@ -255,12 +272,14 @@ def templates() -> list[Template]:
     for name, (lifecycle, weight) in LIFECYCLES.items():
         store = MemoryEventStore(DEPLOYMENT)
         driver = Driver(store)
+        driver.know([*P_MEMBERS, LEADER.user_id], P_UNITS)  # before the case: not in its template
+        known = store.head()
         step = 0
         marks = []
         for _ in lifecycle(driver):
             marks.append((step, store.head()))
             step += 1
-        events, previous = [], 0
+        events, previous = [], known
         for step_no, head in marks:
             for env in store.read_all(previous, head - previous):
                 events.append({"step": step_no, "stream": env.stream, "type": env.type,

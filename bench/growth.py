@@ -41,6 +41,7 @@ class Subject:
         self.runner.catch_up()
         self.head = self.store.head()
         self.driver = Driver(self.store)
+        self.driver.know([f"m-growth-{k:03d}" for k in range(50)], [f"u-growth-{k:02d}" for k in range(10)])
         self.times: dict[str, list[float]] = {c: [] for c in COMMANDS}
         self.catch_ups: list[float] = []
         self.k = 0

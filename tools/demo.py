@@ -45,6 +45,9 @@ UNITS = {  # 承办单位: the organisation id a unit's users act in
 
 
 LEADER = Actor("leader-szs-01", "leader", "chairs-meeting")  # 主席会议成员, supervises key proposals
+# The leader is a member of the committee too (主席会议成员): the proposals service names as
+# supervisors only people its directory knows from the members service.
+LEADER_MEMBER = ("leader-szs-01", "周卫东", "经济界", ["chairs_meeting"], None)
 PUBLIC = Actor("pub-demo-01", "public", "public")
 
 # Each step: (who, command, arguments). Who: "staff", "proposer", "unit" (the current lead unit),
@@ -89,7 +92,9 @@ PROPOSALS = [
             ("unit", "reply_to_proposal", {"reply_class": "A", "reply": "已完成生态补水2000万立方米，修复退化"
                                            "湿地300亩，水质监测数据按月公开。"}),
             _rate("satisfied"), _rate("satisfied", who="member:m-szs-005"),
-            ("staff", "publish_proposal", {"proposer_names": ["马志强", "刘海涛"]}),
+            # The co-signer agrees to their own name being shown (the proposer did at submission).
+            ("member:m-szs-005", "set_publication_consent", {"consent": True}),
+            ("staff", "publish_proposal", {}),
             ("public", "submit_comment", {"display_name": "星海湖边的居民", "text": "湿地变美了，希望多建观鸟步道。",
                                           "comment_id": "demo-comment-1"}),
             ("staff", "moderate_comment", {"comment_id": "demo-comment-1", "approve": True}),
@@ -105,7 +110,7 @@ PROPOSALS = [
                                            "明年工作计划。"}),
             _rate("basically_satisfied"),
             ("unit", "record_follow_up", {"note": "规划编制已招标", "kept": False}),
-            ("staff", "publish_proposal", {"proposer_names": ["王建国"]})]),
+            ("staff", "publish_proposal", {})]),
     DemoProposal(
         "m-szs-002", "关于提升食品安全治理水平的提案",
         "百花市场等农贸市场食品快检覆盖不全，小作坊监管存在薄弱环节。",
@@ -179,6 +184,21 @@ def _member(member_id: str) -> Actor:
 Proxy = Callable[[Actor], Any]  # actor -> a ClusterRpcProxy whose calls carry that actor
 
 
+def _wait_for_directory(staff: Any, ids: list[str], wait_seconds: float) -> None:
+    """Wait until the proposals service's directory knows ``ids`` (it follows the members
+    service's events over the bus): a proposal may name only members and units it knows."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        known = staff.proposals.directory(ids)
+        missing = [i for i in ids if not known[i]["kind"]]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the proposals service's directory does not know {', '.join(missing)} "
+                               f"after {wait_seconds:.0f} s: is the members service's relay running?")
+        time.sleep(0.2)
+
+
 def already_loaded(rpc: Proxy) -> bool:
     from nameko.exceptions import RemoteError
 
@@ -204,9 +224,13 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
         staff.members.register_organisation(f"sector-{n:02d}", "sector", sector, parent="szs")
     for n, station in enumerate((m[4] for m in MEMBERS), 1):
         staff.members.define_station(f"station-{n:02d}", station, "work_station", "township")
-    for member_id, name, sector, roles, station in MEMBERS:
+    for member_id, name, sector, roles, station in [*MEMBERS, LEADER_MEMBER]:
         staff.members.appoint_member(member_id, name, sector, TERM, roles=roles, station=station)
-    say(f"appointed {len(MEMBERS)} members ({TERM})")
+    say(f"appointed {len(MEMBERS)} members ({TERM}) and the leader {LEADER_MEMBER[1]}")
+    for unit_id, name in UNITS.items():
+        staff.members.register_organisation(unit_id, "handling_unit", name, parent="szs")
+    say(f"registered {len(UNITS)} handling units")
+    _wait_for_directory(staff, [*(m[0] for m in MEMBERS), LEADER_MEMBER[0], *UNITS], wait_seconds)
 
     made: list[dict[str, Any]] = []
     for p in PROPOSALS:
@@ -238,7 +262,7 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
     deadline = time.monotonic() + wait_seconds
     credited = 0
     while time.monotonic() < deadline:
-        members = staff.members.list_members()
+        members = staff.members.list_members(limit=500)["items"]
         credited = sum(1 for m in members for entry in staff.members.get_member(m["member_id"])["ledger"]
                        if entry["activity"] == "proposal_filed")
         if credited >= filed:

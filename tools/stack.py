@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -24,8 +24,11 @@ from xieshang.kernel.config import DEFAULT_AMQP_URI
 
 from .catalog import PROCESSES, service_module
 
-# The local stack's first administrator (XIESHANG_ADMIN_USER / _PASSWORD override it).
-DEFAULT_ADMIN = ("admin", "change-me-2024-local")
+# The local stack's first administrator: XIESHANG_ADMIN_USER (default admin) and
+# XIESHANG_ADMIN_PASSWORD; without the latter a password is made up on the first start and kept,
+# owner-only, in the data directory (ADMIN_PASSWORD_FILE), so that later starts reuse it.
+DEFAULT_ADMIN_USER = "admin"
+ADMIN_PASSWORD_FILE = Path("gateway") / "admin-password"
 STOP_TIMEOUT = 20.0
 EXIT_NO_BROKER = 3
 EXIT_START_FAILED = 4
@@ -72,6 +75,24 @@ def no_broker_message(uri: str, problem: str) -> str:
             "  - or point AMQP_URI at a running broker, e.g. AMQP_URI=amqp://user:pass@host:5672/")
 
 
+def kept_secret(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The secret in ``path``, or a new one from ``make`` written there readable by its owner
+    only (0600, from the moment the file exists); True when it was made now."""
+    try:
+        return path.read_text().strip(), False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another start made it meanwhile: theirs holds
+        return path.read_text().strip(), False
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret, True
+
+
 @contextlib.contextmanager
 def rpc_as_factory(amqp_uri: str, timeout: float = 30.0) -> Iterator:
     """``rpc(actor)``: a cluster RPC proxy whose calls carry ``actor`` (one per actor, reused)."""
@@ -94,6 +115,7 @@ class Stack:
     """The service processes of one `xieshang up`."""
 
     def __init__(self, data_dir: Path, amqp_uri: str, web_address: str):
+        self.admin_password_made = False
         self.data_dir = data_dir
         self.log_dir = data_dir / "logs"
         self.amqp_uri = amqp_uri
@@ -107,8 +129,7 @@ class Stack:
                "WEB_SERVER_ADDRESS": self.web_address, "EVENT_STORE": "sqlite",
                "PYTHONUNBUFFERED": "1"}
         env.pop("DATABASE_URL", None)
-        env.setdefault("XIESHANG_ADMIN_USER", DEFAULT_ADMIN[0])
-        env.setdefault("XIESHANG_ADMIN_PASSWORD", DEFAULT_ADMIN[1])
+        env["XIESHANG_ADMIN_USER"], env["XIESHANG_ADMIN_PASSWORD"] = self.admin()
         env.setdefault("XIESHANG_TOKEN_SECRET", self._token_secret())
         config = nameko_config()
         for service in PROCESSES:
@@ -123,17 +144,23 @@ class Stack:
                 start_new_session=True)
 
     def admin(self) -> tuple[str, str]:
-        return (os.environ.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN[0],
-                os.environ.get("XIESHANG_ADMIN_PASSWORD") or DEFAULT_ADMIN[1])
+        """The first administrator's user id and password: XIESHANG_ADMIN_USER and
+        XIESHANG_ADMIN_PASSWORD, else ``admin`` and the password kept in the data directory
+        (made up on the first start: ``admin_password_made`` says so)."""
+        user = os.environ.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN_USER
+        given = os.environ.get("XIESHANG_ADMIN_PASSWORD")
+        if given:
+            return user, given
+        password, made = kept_secret(self.admin_password_file(), lambda: secrets.token_urlsafe(18))
+        self.admin_password_made |= made
+        return user, password
+
+    def admin_password_file(self) -> Path:
+        return self.data_dir / ADMIN_PASSWORD_FILE
 
     def _token_secret(self) -> str:
         """The gateway's token key, kept beside its data so that logins survive a restart."""
-        path = self.data_dir / "gateway" / "token-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        return kept_secret(self.data_dir / "gateway" / "token-secret", lambda: secrets.token_urlsafe(48))[0]
 
     def exited(self) -> dict[str, int]:
         return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}
@@ -144,6 +171,21 @@ class Stack:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def _health_details(self, requests, url: str) -> dict | None:
+        """/health as the administrator sees it (every service and its log head); anonymous
+        callers get the status only. None when the administrator cannot log in (yet)."""
+        user, password = self.admin()
+        try:
+            login = requests.post(url.replace("/health", "/api/auth/login"),
+                                  json={"user_id": user, "password": password}, timeout=5)
+            if login.status_code != 200:
+                return None
+            answer = requests.get(url, headers={"Authorization": f"Bearer {login.json()['token']}"},
+                                  timeout=5)
+            return answer.json() if "services" in answer.json() else None
+        except Exception:  # the gateway is not listening yet
+            return None
 
     def wait_healthy(self, timeout: float) -> dict:
         """Poll the gateway's /health until every service answers; raise on timeout or a crash."""
@@ -163,9 +205,10 @@ class Stack:
                 answer = requests.get(url, timeout=5)
                 body = answer.json()
                 if answer.status_code == 200:
-                    return body
-                last = "; ".join(f"{s}: {c.get('error')}" for s, c in body["services"].items()
-                                 if not c.get("ok"))
+                    return self._health_details(requests, url) or body
+                details = self._health_details(requests, url) or {}
+                last = "; ".join(f"{s}: {c.get('error')}" for s, c in details.get("services", {}).items()
+                                 if not c.get("ok")) or body.get("status", "degraded")
             except Exception as exc:  # not listening yet
                 last = f"{type(exc).__name__}"
             time.sleep(0.5)
@@ -227,10 +270,18 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) ->
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(EXIT_START_FAILED)
-        heads = ", ".join(f"{s} at position {c['head']}" for s, c in health["services"].items()
-                          if "head" in c)
+        heads = ", ".join(f"{s} at position {c['head']}" for s, c in health.get("services", {}).items()
+                          if "head" in c) or "details for the administrator only"
         click.echo(f"all services are healthy ({heads})")
         base = f"http://{stack.local_address()}"
+        admin_user, admin_password = stack.admin()
+        if stack.admin_password_made:  # shown this once; the file keeps it
+            click.echo(f"the administrator is {admin_user!r} with the password {admin_password} "
+                       f"(made up now, kept owner-only in {stack.admin_password_file()}; an "
+                       "administrator account made by an earlier version keeps its own password)")
+        elif not os.environ.get("XIESHANG_ADMIN_PASSWORD"):
+            click.echo(f"the administrator is {admin_user!r}; its first password is in "
+                       f"{stack.admin_password_file()}")
         if not no_demo:
             from . import demo
 

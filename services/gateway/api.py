@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xieshang.kernel.ids import ID_MAX_LENGTH, ID_PATTERN
 from xieshang.kernel.streams import Receipt
+from xieshang.kernel.views import MAX_CURSOR, MAX_PAGE, MAX_Q
+
+from .domain.passwords import MAX_PASSWORD_LENGTH
+from .domain.vocabulary import SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
 
 # Roles (Actor.role). "public" is a signed-in resident (comments); no login at all is anonymous.
 STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, PUBLIC = (
@@ -31,7 +35,7 @@ COMMITTEE = frozenset({STAFF, MEMBER, LEADER, AUDITOR, SUBSCRIBER})
 # RPCs whose decision takes the body's reason as an argument (it is also recorded as the events' reason)
 TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_assignment",
                           "dismiss_objection", "unpublish_proposal", "moderate_comment",
-                          "close_organisation", "resign_member"})
+                          "close_organisation", "resign_member", "erase_contact_details"})
 
 MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
@@ -58,8 +62,15 @@ class Query(BaseModel):
 
 
 class Page(Query):
-    limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
+    """A page of a list (xieshang.kernel.views.PageRequest): the answer is ``PAGE(item)``."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="items per page 每页条数")
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR,
+                               description="the next_cursor of the previous page 翻页标记 (base64url; "
+                                           "the service checks it)")
+    q: str | None = Field(default=None, min_length=1, max_length=MAX_Q,
+                          description="search 搜索: the text anywhere in the fields people search "
+                                      "(case-insensitive)")
 
 
 # -- bodies -----------------------------------------------------------------------------------
@@ -157,7 +168,8 @@ class Consent(Body):
 
 
 class Publish(Body):
-    proposer_names: list[str] = Field(min_length=1, max_length=50)
+    """Publish 公开 under the names of the proposer and of the co-signers who each consented, as
+    the directory has them: no names are given (``proposer_names`` is refused as an unknown field)."""
 
 
 class Comment(Body):
@@ -246,6 +258,11 @@ class NewName(Body):
 
 class Closure(Body):
     reason: str = Field(min_length=2, max_length=500)
+
+
+class Erasure(Body):
+    reason: str = Field(min_length=2, max_length=500, description="why the contact details are erased "
+                                                                 "删除理由 (recorded on the event)")
 
 
 class ContactIn(BaseModel):
@@ -375,12 +392,12 @@ class NewAccount(BaseModel):
     role: Literal["staff", "member", "unit", "leader", "auditor", "admin", "informant", "public"]
     organisation: str = Field(min_length=1, max_length=64)
     display_name: str = Field(min_length=1, max_length=50)
-    password: str = Field(min_length=10, max_length=1024)
+    password: str = Field(min_length=10, max_length=MAX_PASSWORD_LENGTH)
 
 
 class NewPassword(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=10, max_length=1024)
+    password: str = Field(min_length=10, max_length=MAX_PASSWORD_LENGTH)
 
 
 class AccountReason(BaseModel):
@@ -390,8 +407,20 @@ class AccountReason(BaseModel):
 
 class NewApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    system: str = Field(min_length=1, max_length=100, description="the subscriber system, e.g. OA")
+    # the domain's own rule (services/gateway/domain/vocabulary.py), so that the two agree
+    system: str = Field(pattern=SYSTEM_NAME_PATTERN, min_length=1, max_length=SYSTEM_NAME_MAX,
+                        description="the subscriber system's name, e.g. OA or 审计OA: letters (Latin "
+                                    "or Chinese), digits, _ . : -")
     organisation: str = Field(min_length=1, max_length=64)
+
+
+class PublicSignUp(BaseModel):
+    """A resident's own account (role public): the password follows the same rules as any."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Id
+    display_name: str = Field(min_length=1, max_length=50, description="the name shown with comments")
+    password: str = Field(min_length=10, max_length=MAX_PASSWORD_LENGTH)
 
 
 ACTOR = {"type": "object", "required": ["user_id", "role", "organisation"],
@@ -404,6 +433,14 @@ API_KEY = {"type": "object", "required": ["key_id", "api_key"],
            "properties": {"key_id": {"type": "string"}, "api_key": {"type": "string"},
                           "system": {"type": "string"}}}
 DONE = {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "string"}}}
+NULLABLE = {"type": ["string", "null"]}
+ACCOUNT = {"type": "object", "required": ["user_id", "role", "organisation", "status"],
+           "properties": {"user_id": {"type": "string"}, "role": {"type": "string"},
+                          "organisation": {"type": "string"}, "display_name": {"type": "string"},
+                          "status": {"enum": ["active", "no_password", "locked", "disabled"]},
+                          "has_password": {"type": "boolean"}, "disabled_reason": NULLABLE,
+                          "locked_until": NULLABLE, "recent_failures": {"type": "integer"},
+                          "last_login": NULLABLE}}
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -419,7 +456,7 @@ class WorklistQuery(Page):
     key: bool | None = None
 
 
-class InboxQuery(Query):
+class InboxQuery(Page):
     open_only: bool = True
 
 
@@ -427,31 +464,36 @@ class PublicQuery(Page):
     category: Category | None = None
 
 
-class OrganisationsQuery(Query):
+class OrganisationsQuery(Page):
     kind: AnyOrgKind | None = None
     parent: str | None = Field(default=None, pattern=ID_PATTERN)
     include_closed: bool = False
 
 
-class MembersQuery(Query):
+class MembersQuery(Page):
     sector: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
     station: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
     status: MemberStatus | None = None
+
+
+class DirectoryQuery(Query):
+    ids: str = Field(min_length=1, max_length=2000,  # a URL stays well under the server's line limit
+                     description="comma-separated ids of members, units or bodies")
 
 
 class CoverageQuery(Query):
     township: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
 
 
-class RankingQuery(Query):
+class RankingQuery(Page):
     sector: str | None = Field(default=None, min_length=1, max_length=100, description="id or name")
-    limit: int | None = Field(default=None, ge=1, le=1000)
 
 
-class DossierQuery(BaseModel):
-    """The dossier is folded from the member's streams (always current): no wait_for."""
+class DossierQuery(Query):
+    """The dossier is folded from the member's streams; what reaches them comes from the
+    service's reactions (credits, the repricing after a rules change): ``wait_for`` a command's
+    position waits for those reactions."""
 
-    model_config = ConfigDict(extra="forbid")
     year: int | None = Field(default=None, ge=2000, le=2100, description="one year (default: every year)")
 
 
@@ -486,14 +528,34 @@ def with_receipt(schema: dict) -> dict:
 
 OBJECT = {"type": "object"}
 OBJECTS = {"type": "array", "items": {"type": "object"}}
+
+
+def PAGE(item: dict) -> dict:  # noqa: N802 - a schema, like the constants around it
+    """A page of a list of ``item`` (the answer of every list route)."""
+    return {"type": "object", "required": ["items", "total", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": item},
+                           "total": {"type": "integer", "minimum": 0,
+                                     "description": "how many match the filters and q, on every page"},
+                           "next_cursor": {"type": ["string", "null"],
+                                           "description": "pass as cursor for the next page; null: the last"}}}
 PROPOSAL = {"type": "object", "required": ["proposal_id", "status", "title", "rounds", "next_commands"],
             "properties": {"proposal_id": {"type": "string"}, "status": {"type": "string"},
                            "title": {"type": "string"}, "case_number": {"type": ["string", "null"]},
                            "rounds": {"type": "array", "items": {"type": "object"}},
                            "next_commands": {"type": "array", "items": {"type": "string"}}}}
-PUBLIC_CASE = {"type": "object", "required": ["case_number", "title", "proposer_names"],
-               "properties": {"case_number": {"type": "string"}, "title": {"type": "string"},
-                              "proposer_names": {"type": "array", "items": {"type": "string"}}}}
+PUBLIC_CASE = {"type": "object",
+               "required": ["proposal_id", "case_number", "title", "proposer_names", "status",
+                            "status_label", "category", "category_label"],
+               "properties": {"proposal_id": {"type": "string", "description": "what a comment is "
+                                                                              "posted to"},
+                              "case_number": {"type": "string"}, "title": {"type": "string"},
+                              "proposer_names": {"type": "array", "items": {"type": "string"}},
+                              "status": {"type": "string"}, "status_label": {"type": "string"},
+                              "category": {"type": "string"}, "category_label": {"type": "string"},
+                              "lead_unit": {"type": ["string", "null"]},
+                              "lead_unit_name": {"type": ["string", "null"]},
+                              "reply_class": {"type": ["string", "null"]},
+                              "reply_class_label": {"type": ["string", "null"]}}}
 
 STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 STRS = {"type": "array", "items": STR}
@@ -516,9 +578,9 @@ MEMBER_RECORD = {  # never contact details
                    "ledger": {"type": "array", "items": {"type": "object"}}},
     "not": {"anyOf": [{"required": ["phone"]}, {"required": ["email"]}, {"required": ["address"]}]},
 }
-MEMBER_ROWS = {"type": "array", "items": {
+MEMBER_ROWS = PAGE({
     "type": "object", "required": ["member_id", "name", "sector", "status", "points"],
-    "properties": {**_MEMBER_PROPERTIES, "points": INT, "sector_name": STR, "station_name": NULLABLE_STR}}}
+    "properties": {**_MEMBER_PROPERTIES, "points": INT, "sector_name": STR, "station_name": NULLABLE_STR}})
 CONTACT_DETAILS = {
     "type": "object", "required": ["member_id", "phone", "email", "address"],
     "properties": {"member_id": STR, "phone": NULLABLE_STR, "email": NULLABLE_STR, "address": NULLABLE_STR},
@@ -558,11 +620,11 @@ COVERAGE = {
         "total": INT, "covered": INT, "uncovered": STRS,
     },
 }
-RANKING = {"type": "array", "items": {
+RANKING = PAGE({
     "type": "object", "required": ["member_id", "name", "sector", "points", "rank"],
     "properties": {"member_id": STR, "name": STR, "sector": STR, "sector_name": STR, "status": STR,
                    "points": INT, "entries": INT, "rank": INT,
-                   "assessment": NULLABLE_STR}}}  # the assessment: for staff, leaders and auditors only
+                   "assessment": NULLABLE_STR}})  # the assessment: for staff, leaders and auditors only
 DOSSIER = {
     "type": "object", "required": ["member", "years"],
     "properties": {
@@ -637,6 +699,10 @@ ROUTES: list[Route] = [
              "(shown once)", frozenset({ADMIN}), NewApiKey, with_receipt(API_KEY), status=201),
     _account("POST", "/api/api-keys/<key_id>/revocation", "revoke_api_key", "Revoke an API key",
              frozenset({ADMIN}), AccountReason, with_receipt({"required": ["key_id"]})),
+    _account("GET", "/api/accounts/<user_id>", "get_account", "An account's status: locked (until "
+             "when), disabled, recent failed logins", frozenset({ADMIN}), None, ACCOUNT),
+    _account("POST", "/api/public/accounts", "sign_up", "Open a resident's own account 居民注册 (no "
+             "login; throttled per address)", None, PublicSignUp, with_receipt(ACTOR), status=201),
     # 提
     Route("POST", "/api/proposals", "Submit a proposal 提交提案", "proposals", "submit_proposal",
           frozenset({MEMBER, STAFF}), body=SubmitProposal, status=201, response=RECEIPT),
@@ -677,27 +743,31 @@ ROUTES: list[Route] = [
     Route("POST", "/api/proposals/<proposal_id>/comments/<comment_id>/answer", "Answer a comment",
           "proposals", "answer_comment", frozenset({UNIT}), body=Answer, response=RECEIPT),
     # rules
-    Route("GET", "/api/handling-rules", "Deadline rules and the holiday calendar", "proposals",
-          "handling_rules", ANYONE_SIGNED_IN, tag="rules"),
+    Route("GET", "/api/handling-rules", "Deadline rules and the holiday calendar (with warnings for "
+          "staff: a year without a calendar)", "proposals", "handling_rules", ANYONE_SIGNED_IN,
+          query=Query, tag="rules"),
     Route("PUT", "/api/handling-rules", "Set the deadline rules", "proposals", "set_handling_rules",
           frozenset({STAFF}), body=Rules, response=RECEIPT, tag="rules"),
     Route("POST", "/api/holiday-calendar/amendments", "Amend the holiday calendar (moves open deadlines)",
           "proposals", "amend_holiday_calendar", frozenset({STAFF}), body=CalendarAmendment,
           status=201, response=RECEIPT, tag="rules"),
     # queries
+    Route("GET", "/api/directory", "What the proposals service's directory 名录 knows of the given ids "
+          "(members, units, bodies: kind, name, active)", "proposals", "directory", READERS,
+          query=DirectoryQuery, tag="rules"),
     Route("GET", "/api/proposals/<proposal_id>", "A case as the caller may see it", "proposals",
           "get_proposal", frozenset({STAFF, AUDITOR, LEADER, MEMBER, UNIT, SUBSCRIBER}),
-          response=PROPOSAL, rename=()),
+          query=Query, response=PROPOSAL),
     Route("GET", "/api/worklist", "Staff worklist with filters", "proposals", "worklist", READERS,
-          query=WorklistQuery, response=OBJECTS),
+          query=WorklistQuery, response=PAGE(OBJECT)),
     Route("GET", "/api/units/<unit>/inbox", "A unit's assignments, due and overdue", "proposals",
-          "unit_inbox", frozenset({UNIT, STAFF, AUDITOR}), query=InboxQuery, response=OBJECTS),
+          "unit_inbox", frozenset({UNIT, STAFF, AUDITOR}), query=InboxQuery, response=PAGE(OBJECT)),
     Route("GET", "/api/members/<member_id>/proposals", "A member's own cases", "proposals",
-          "my_proposals", frozenset({MEMBER, STAFF, AUDITOR}), query=Query, response=OBJECTS),
+          "my_proposals", frozenset({MEMBER, STAFF, AUDITOR}), query=Page, response=PAGE(OBJECT)),
     Route("GET", "/api/statistics/<int:year>", "Yearly statistics", "proposals", "statistics", READERS,
           query=Query, tag="statistics"),
     Route("GET", "/api/public/proposals", "Published proposals (no login)", "proposals",
-          "public_proposals", None, query=PublicQuery, response={"type": "array", "items": PUBLIC_CASE},
+          "public_proposals", None, query=PublicQuery, response=PAGE(PUBLIC_CASE),
           tag="public"),
     Route("GET", "/api/public/proposals/<case_number>", "A published proposal with its reply and comments",
           "proposals", "public_proposal", None, query=Query, response=PUBLIC_CASE, tag="public"),
@@ -708,7 +778,7 @@ ROUTES: list[Route] = [
              "committee's tree", {STAFF}, body=NewOrganisation, status=201, tag="organisations"),
     _members("GET", "/api/organisations", "list_organisations", "The organisations (stations with the "
              "communities they cover)", ANYONE_SIGNED_IN, query=OrganisationsQuery,
-             response={"type": "array", "items": ORGANISATION}, tag="organisations"),
+             response=PAGE(ORGANISATION), tag="organisations"),
     _members("GET", "/api/organisations/<org_id>", "get_organisation", "An organisation or station",
              ANYONE_SIGNED_IN, response=ORGANISATION, tag="organisations"),
     _members("PUT", "/api/organisations/<org_id>/name", "rename_organisation", "Rename an organisation "
@@ -728,7 +798,7 @@ ROUTES: list[Route] = [
     _members("GET", "/api/members", "list_members", "Members with their points, highest first",
              COMMITTEE, query=MembersQuery, response=MEMBER_ROWS),
     _members("GET", "/api/members/<member_id>", "get_member", "A member and their duty ledger (no "
-             "contact details)", COMMITTEE, response=MEMBER_RECORD),
+             "contact details)", COMMITTEE, query=Query, response=MEMBER_RECORD),
     _members("PUT", "/api/members/<member_id>/station", "assign_to_station", "Assign a member to a "
              "station 下沉", {STAFF}, body=StationAssignment),
     _members("PUT", "/api/members/<member_id>/roles", "change_roles", "Change a member's roles, special "
@@ -744,7 +814,8 @@ ROUTES: list[Route] = [
              "member's contact details (staff and the member themselves)", {STAFF, MEMBER},
              body=ContactDetails),
     _members("DELETE", "/api/members/<member_id>/contact-details", "erase_contact_details", "Erase a "
-             "member's contact details (staff and the member themselves)", {STAFF, MEMBER}),
+             "member's contact details, saying why (staff and the member themselves)", {STAFF, MEMBER},
+             body=Erasure),
     _members("POST", "/api/rosters", "import_roster", "Import a roster 委员名册 (CSV or XLSX): all rows or "
              "none; the same file again changes nothing", {STAFF}, body=Roster, response=ROSTER_IMPORT),
     # duty 履职: points rules, activities, menus 菜单式履职, assessments, rankings, dossiers
@@ -767,4 +838,7 @@ ROUTES: list[Route] = [
              query=DossierQuery, response=DOSSIER, tag="duty"),
     _members("GET", "/api/rankings/<int:year>", "ranking", "The year's points ranking 履职积分排名",
              COMMITTEE, query=RankingQuery, response=RANKING, tag="duty"),
+    # last, so that a walk over the routes with one token per role ends each session at the end
+    _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
+             ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),
 ]

@@ -28,12 +28,17 @@ Settings (nameko config):
 * XIESHANG_ADMIN_USER, XIESHANG_ADMIN_PASSWORD, XIESHANG_ADMIN_ORGANISATION (default
   committee-office): the first admin, registered at start when absent; the password is used
   only while that account has none.
+* XIESHANG_TRUSTED_PROXIES: addresses or networks (CIDR), comma-separated, of the reverse
+  proxies in front of the gateway. A request from one of them is counted by the throttles
+  under the right-most X-Forwarded-For address that is not one of them; with none set, under
+  its peer address (the header is ignored).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import secrets
@@ -44,7 +49,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import jwt
 import sqlalchemy as sa
@@ -61,11 +66,13 @@ from xieshang.kernel.streams import RETRY, Loaded, Receipt, Streams
 
 from . import domain as accounts
 from .domain import Account, ApiKey, LockoutPolicy, LoginRefused, iso, valid_id
+from .domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 TOKEN_SECRET_KEY = "XIESHANG_TOKEN_SECRET"
 TOKEN_TTL_KEY = "XIESHANG_TOKEN_TTL_SECONDS"
+TRUSTED_PROXIES_KEY = "XIESHANG_TRUSTED_PROXIES"
 ADMIN_USER_KEY = "XIESHANG_ADMIN_USER"
 ADMIN_PASSWORD_KEY = "XIESHANG_ADMIN_PASSWORD"
 ADMIN_ORGANISATION_KEY = "XIESHANG_ADMIN_ORGANISATION"
@@ -77,9 +84,10 @@ MIN_SECRET_BYTES = 32
 MAX_TOKEN_LENGTH = 4096
 ISSUER = "xieshang"
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256
 API_KEY_PREFIX = "xs_"
+# Residents' sign-ups (POST /api/public/accounts): at most this many from one address in the window.
+SIGN_UPS_PER_ADDRESS = 10
+SIGN_UP_WINDOW_SECONDS = 3600.0
 MAX_API_KEY_LENGTH = 200
 
 # argon2id, t=2, m=32 MiB, p=1: a verify takes ~40 ms on the development machine (2 cores,
@@ -95,8 +103,8 @@ class AuthError(DomainError):
     """Who is calling could not be established, or a login was refused.
 
     ``status`` is the HTTP status to answer with: 400 (both a token and an API key), 401 (bad
-    or missing credentials, expired or tampered token, ended session), 403 (disabled account),
-    423 (locked account: ``until``), 429 (throttled: ``retry_after`` seconds).
+    or missing credentials, a locked or disabled account, expired or tampered token, ended
+    session), 429 (throttled: ``retry_after`` seconds).
     ``headers()`` are the response headers that go with it.
     """
 
@@ -138,18 +146,16 @@ class PasswordPolicyError(InvalidCommand):
     """The password breaks a rule of the policy; ``fields["password"]`` names the rule."""
 
 
-def check_password(user_id: str, password: Any) -> str:
+def check_password(user_id: str, password: Any, display_name: str = "") -> str:
     """The password as it will be hashed (Unicode NFKC, so that the same characters typed on
-    different keyboards or input methods match), or PasswordPolicyError naming the rule."""
+    different keyboards or input methods match), or PasswordPolicyError naming the rule
+    (domain/passwords.py: length, not common, not trivial, not the user id or name)."""
     if not isinstance(password, str):
-        _weak("the password must be text")
+        _weak(("the password must be text", "密码必须是文本"))
     normal = normalize_password(password)
-    if len(normal) < MIN_PASSWORD_LENGTH:
-        _weak(f"the password needs at least {MIN_PASSWORD_LENGTH} characters (this one has {len(normal)})")
-    if len(normal) > MAX_PASSWORD_LENGTH:
-        _weak(f"the password may have at most {MAX_PASSWORD_LENGTH} characters")
-    if user_id and str(user_id).lower() in normal.lower():
-        _weak("the password must not contain the user id")
+    problem = password_problem(normal, user_id=str(user_id or ""), display_name=display_name)
+    if problem:
+        _weak(problem)
     return normal
 
 
@@ -157,8 +163,11 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-def _weak(rule: str) -> None:
-    raise PasswordPolicyError(f"the password is not accepted: {rule}", {"password": rule})
+def _weak(rule: tuple[str, str]) -> None:
+    """Refuse naming the field ``password``: its reason Chinese first, then English."""
+    en, zh = rule
+    raise PasswordPolicyError((f"the password is not accepted: {en}", f"密码不符合要求：{zh}"),
+                              {"password": f"{zh} ({en})"})
 
 
 # -- password hashing ---------------------------------------------------------------------------
@@ -378,6 +387,11 @@ class Tokens:
         self.leeway_seconds = leeway_seconds
         self.issuer = issuer
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another purpose (e.g. the idempotency fingerprints), derived from the
+        token secret: the same on every gateway instance, never the signing key itself."""
+        return hmac.new(self._key, f"xieshang:{purpose}".encode("utf-8"), hashlib.sha256).digest()
+
     def __repr__(self) -> str:  # never the key
         return f"Tokens(ttl_seconds={self.ttl_seconds}, issuer={self.issuer!r})"
 
@@ -471,6 +485,7 @@ def _utc(seconds: int) -> datetime:
 @dataclass(frozen=True)
 class Attempt:
     ip_key: str | None
+    user_key: str | None
     at: float
 
 
@@ -479,9 +494,10 @@ class LoginThrottle:
     address, and ``per_user`` attempts at one user id, in any ``window_seconds``.
 
     Per gateway instance: N instances let N times as many attempts through. The lockout
-    (domain/login.py) is the limit they share. A successful login is taken off its address's count,
-    so that many people behind one address (a hall's Wi-Fi at a plenary session) can log in.
-    Attempts refused here count for nothing. ``max_keys`` bounds the memory an attacker
+    (domain/login.py) is the limit they share. A successful login is taken off both counts (its
+    address's and its user id's): only failures add up, so that many people behind one address
+    (a hall's Wi-Fi at a plenary session) can log in, and a person who logs in again and again
+    (several devices, scripts) is never throttled. Attempts refused here count for nothing. ``max_keys`` bounds the memory an attacker
     spraying made-up user ids or addresses can take.
     """
 
@@ -513,18 +529,18 @@ class LoginThrottle:
                     self._hits.setdefault(key, deque()).append(now)
             if len(self._hits) > self.max_keys:
                 self._shrink(now)
-        return Attempt(ip_key, now)
+        return Attempt(ip_key, user_key, now)
 
     def succeeded(self, attempt: Attempt) -> None:
-        if attempt.ip_key is None:
-            return
+        """The attempt succeeded: it no longer counts against its address or its user id."""
         with self._lock:
-            hits = self._hits.get(attempt.ip_key)
-            if hits is not None:
-                try:
-                    hits.remove(attempt.at)
-                except ValueError:
-                    pass
+            for key in (attempt.ip_key, attempt.user_key):
+                hits = self._hits.get(key) if key is not None else None
+                if hits is not None:
+                    try:
+                        hits.remove(attempt.at)
+                    except ValueError:
+                        pass
 
     def _recent(self, key: str, now: float) -> deque[float]:
         hits = self._hits.get(key)
@@ -540,6 +556,77 @@ class LoginThrottle:
                 del self._hits[key]
         for key in list(self._hits)[:max(0, len(self._hits) - self.max_keys)]:
             del self._hits[key]
+
+
+# -- the client's address behind proxies -------------------------------------------------------
+
+class TrustedProxies:
+    """The proxies (addresses or networks, XIESHANG_TRUSTED_PROXIES) whose X-Forwarded-For is
+    believed. A request whose peer is one of them comes from the right-most address of its
+    X-Forwarded-For that is not one of them (each proxy appends the address it saw; those to
+    the left of the first untrusted one are the client's to make up); any other request comes
+    from its peer. With none (the default) the header is ignored: a client cannot choose the
+    address the throttle counts it under."""
+
+    def __init__(self, networks: Iterable[str]):
+        self.networks = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+
+    def __repr__(self) -> str:
+        return f"TrustedProxies({[str(n) for n in self.networks]})"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> "TrustedProxies":
+        raw = str((config or {}).get(TRUSTED_PROXIES_KEY) or "")
+        entries = [e for e in raw.replace(",", " ").split() if e]
+        bad = []
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                bad.append(entry)
+        if bad:
+            raise ConfigError(f"{TRUSTED_PROXIES_KEY}: not an address or network: {', '.join(bad)} "
+                              "(write addresses or CIDRs separated by commas, e.g. 10.0.0.0/8, 192.0.2.7)")
+        return cls(entries)
+
+    def trusts(self, address: str | None) -> bool:
+        ip = _ip(address)
+        return ip is not None and any(ip in n for n in self.networks if n.version == ip.version)
+
+    def client(self, peer: str | None, forwarded_for: list[str]) -> str | None:
+        if not self.networks or not self.trusts(peer):
+            return peer
+        hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                ip = _ip(hop)
+                return str(ip) if ip is not None else hop[:64]
+        return str(_ip(hops[0])) if hops and _ip(hops[0]) else peer
+
+
+def _ip(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address in ``10.0.0.1``, ``10.0.0.1:5678``, ``::1``, ``[::1]:5678``; None if none."""
+    if not address:
+        return None
+    text = address.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.ipv4_mapped or ip if isinstance(ip, ipaddress.IPv6Address) else ip
+
+
+def _forwarded_for(headers: Mapping[str, str] | None) -> list[str]:
+    if headers is None:
+        return []
+    if hasattr(headers, "getlist"):  # werkzeug: one value per header line
+        return [v for v in headers.getlist("X-Forwarded-For") if isinstance(v, str)]
+    value = _header(headers, "X-Forwarded-For")
+    return [value] if value else []
 
 
 # -- the service-facing API -----------------------------------------------------------------------
@@ -565,7 +652,8 @@ class Authenticator:
 
     def __init__(self, store: EventStore, credentials: Credentials, tokens: Tokens, clock: Clock, *,
                  policy: LockoutPolicy | None = None, throttle: LoginThrottle | None = None,
-                 hashing: PasswordHashing | None = None, refresh_seconds: float = 0.0):
+                 hashing: PasswordHashing | None = None, refresh_seconds: float = 0.0,
+                 sign_ups: LoginThrottle | None = None, proxies: "TrustedProxies | None" = None):
         self.store = store
         self.streams = Streams(store, accounts.registry, clock)
         self.credentials = credentials
@@ -573,6 +661,9 @@ class Authenticator:
         self.clock = clock
         self.policy = policy or LockoutPolicy()
         self.throttle = throttle or LoginThrottle(clock)
+        self.sign_ups = sign_ups or LoginThrottle(clock, per_ip=SIGN_UPS_PER_ADDRESS, per_user=1,
+                                                  window_seconds=SIGN_UP_WINDOW_SECONDS)
+        self.proxies = proxies or TrustedProxies(())
         self.hashing = hashing or PasswordHashing()
         self.refresh_seconds = refresh_seconds
         self._accounts: dict[str, _Cached] = {}
@@ -580,6 +671,7 @@ class Authenticator:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], store: EventStore, engine: sa.Engine, clock: Clock,
                     *, schema: str | None = None, **kw: Any) -> "Authenticator":
+        kw.setdefault("proxies", TrustedProxies.from_config(config))
         return cls(store, Credentials(engine, schema=schema), Tokens.from_config(config, clock), clock, **kw)
 
     # -- logging in ---------------------------------------------------------------------------
@@ -587,9 +679,10 @@ class Authenticator:
               ) -> tuple[str, datetime, Actor]:
         """A token for the account, when it expires, and who it names.
 
-        Refusals: 401 for an unknown user id and a wrong password alike (same message, and the
-        same argon2 work); 423 while locked (saying until when); 403 if disabled (only to
-        whoever knows the password); 429 when throttled.
+        Refusals: 401 for an unknown user id, a wrong password, a locked and a disabled account
+        alike (same message and code, and the same argon2 work), so that the answer tells no
+        one which ids exist; 429 when throttled (per address, and per user id whether or not
+        it names an account).
         """
         try:
             attempt = self.throttle.admit(client_ip, user_id if valid_id(user_id) else None)
@@ -607,6 +700,7 @@ class Authenticator:
         now = self.clock.now()
         stored = None
         if state.is_locked(now):  # refused whatever the password: guessing learns nothing
+            self.hashing.verify(None, secret)  # and as slowly as any other answer
             ok = False
         else:
             stored = self.credentials.password_hash(user_id)
@@ -639,7 +733,28 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError(401, "the Authorization header must be 'Bearer <token>', with the token "
                                  "from the login", "invalid_token")
-        claims = self.tokens.decode(token.strip())
+        return self._session(token.strip())[1].actor
+
+    def logout(self, headers: Mapping[str, str]) -> Receipt:
+        """End the session of the bearer token sent (``TokenRevoked`` in the account's stream):
+        from now on it answers 401 on every gateway instance. The account's other sessions go on."""
+        if _header(headers, "X-API-Key") and not _header(headers, "Authorization"):
+            raise AuthError(400, "an API key has no session to end: an administrator revokes it "
+                                 "(POST /api/api-keys/<key_id>/revocation)", "not_a_session")
+        scheme, _, token = (_header(headers, "Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError(401, "log out with the token from the login: Authorization: Bearer <token>",
+                            "invalid_token")
+        claims, state = self._session(token.strip())
+        now = self.clock.now()
+        receipt = self._decide_account(state.actor, state.user_id, lambda s: accounts.end_session(
+            state.actor, s, claims.token_id, claims.expires_at, now))
+        log.info("logout: %s", state.user_id)
+        return receipt
+
+    def _session(self, token: str) -> tuple[TokenClaims, Account]:
+        """The claims of a token that holds, and its account; AuthError(401) otherwise."""
+        claims = self.tokens.decode(token)
         user_id = claims.actor.user_id
         state, _ = self._cached_account(user_id, max_age=self.refresh_seconds)
         if state.exists and claims.sessions > state.sessions:  # our copy is older than the token
@@ -647,7 +762,9 @@ class Authenticator:
         if not state.exists or state.disabled or claims.sessions != state.sessions:
             raise AuthError(401, "this session has ended: the account's password, role or status "
                                  "changed since the login; log in again", "session_ended")
-        return state.actor
+        if state.is_revoked(claims.token_id):
+            raise AuthError(401, "this session has ended: you logged out; log in again", "session_ended")
+        return claims, state
 
     # -- accounts ---------------------------------------------------------------------------
     def register(self, actor: Actor, user_id: str, role: str, organisation: str, display_name: str,
@@ -656,7 +773,7 @@ class Authenticator:
         is ``Actor(user_id, role, organisation)``)."""
         accounts.register_account(actor, self._cached_account(user_id)[0], user_id, role, organisation,
                                   display_name)  # refuse before hashing
-        hashed = self.hashing.hash(check_password(user_id, password))
+        hashed = self.hashing.hash(check_password(user_id, password, display_name))
         # The account first: of two registrations racing for one id, only the one whose event
         # is appended goes on to store its password.
         self._decide_account(actor, user_id, lambda s: accounts.register_account(
@@ -665,11 +782,32 @@ class Authenticator:
         log.info("account %s (%s at %s) registered by %s", user_id, role, organisation, actor.user_id)
         return receipt
 
+    def sign_up(self, user_id: str, display_name: str, password: str, client_ip: str | None = None
+                ) -> Receipt:
+        """A resident opens their own ``public`` account (POST /api/public/accounts, no login).
+        Every attempt counts against its client address (``sign_ups``, 429 beyond): an id that
+        is taken is all a sign-up can tell, so the telling is rationed."""
+        self.sign_ups.admit(client_ip, None)
+        accounts.sign_up(self._cached_account(user_id)[0], user_id, display_name)  # refuse before hashing
+        hashed = self.hashing.hash(check_password(user_id, password, display_name))
+        resident = Actor(user_id, accounts.PUBLIC, accounts.PUBLIC_ORGANISATION)
+        self._decide_account(resident, user_id, lambda s: accounts.sign_up(s, user_id, display_name))
+        receipt = self._set_hash_then_record(resident, user_id, hashed)
+        log.info("account %s (public) opened by the resident", user_id)
+        return receipt
+
+    def client_address(self, peer: str | None, headers: Mapping[str, str] | None = None) -> str | None:
+        """The address a request comes from, for the throttles: the peer, or behind a trusted
+        proxy (XIESHANG_TRUSTED_PROXIES) the right-most untrusted X-Forwarded-For address."""
+        return self.proxies.client(peer, _forwarded_for(headers))
+
     def set_password(self, actor: Actor, user_id: str, password: str) -> Receipt:
         """A new password, set by the account's owner or an admin. Every session of the account
         ends, the caller's own included: log in again with the new password."""
-        accounts.change_password(actor, self._cached_account(user_id)[0])  # refuse before hashing
-        receipt = self._set_hash_then_record(actor, user_id, self.hashing.hash(check_password(user_id, password)))
+        state = self._cached_account(user_id)[0]
+        accounts.change_password(actor, state)  # refuse before hashing
+        hashed = self.hashing.hash(check_password(user_id, password, state.display_name))
+        receipt = self._set_hash_then_record(actor, user_id, hashed)
         log.info("password of %s set by %s", user_id, actor.user_id)
         return receipt
 
@@ -805,18 +943,19 @@ class Authenticator:
         return outcome, self._account(user_id).state
 
     def _refusal(self, user_id: str, refused: LoginRefused, now: datetime) -> AuthError:
+        """Every refusal answers alike (401, BAD_CREDENTIALS): were a locked or disabled account
+        answered otherwise than an unknown id, the answers would tell which ids exist. The
+        reason is recorded (LoginFailed, AccountLocked), logged, and shown to admins."""
         if refused.reason == accounts.LOCKED:
             if refused.failures:
                 log.warning("login refused: %s locked until %s after %d failures", user_id,
                             refused.until, refused.failures)
             else:
                 log.info("login refused: %s is locked until %s", user_id, refused.until)
-            seconds = (accounts.parse_time(refused.until) - now).total_seconds()
-            return AuthError(423, str(refused), refused.code, max(1, math.ceil(seconds)), refused.until)
-        if refused.reason == accounts.DISABLED:
+        elif refused.reason == accounts.DISABLED:
             log.info("login refused: %s is disabled", user_id)
-            return AuthError(403, str(refused), refused.code)
-        log.info("login refused: wrong password for %s", user_id)
+        else:
+            log.info("login refused: wrong password for %s", user_id)
         return AuthError(401, BAD_CREDENTIALS, "bad_credentials")
 
     def _account_or_not_found(self, user_id: str) -> Account:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
+from itertools import accumulate
 from typing import Any
 
 import eventlet
@@ -35,11 +37,13 @@ from xieshang.kernel.config import Settings, make_views_engine
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainError
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.messages import preferred_language
 from xieshang.kernel.runtime import EventStoreDependency, StoreHolder
 
 from . import api, openapi
-from .auth import AuthError, Authenticator
-from .problems import Problem, from_refusal, invalid_input
+from .auth import AuthError, Authenticator, parse_api_key
+from .idempotency import NOT_KEPT, SECRET_ANSWERS, Answer, Claim, IdempotencyKeys, fingerprint
+from .problems import PROBLEM_TYPE, Problem, auth_problem, forbidden, from_refusal, invalid_input, route_action
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +51,27 @@ SERVICES = ("proposals", "members", "notify", "feedback")
 HEALTH_TIMEOUT = 3.0
 RPC_TIMEOUT = 10.0  # seconds, unless config XIESHANG_RPC_TIMEOUT says otherwise
 MAX_BODY = 1_000_000
+MAX_DEPTH = 32  # how deeply a body's arrays and objects may nest
 _REQUEST_ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+# On every answer (a JSON API: nothing to render, frame, sniff or refer from).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+PUBLIC_CACHE = "public, max-age=60"
+HEALTH_READERS = frozenset({api.STAFF, api.ADMIN, api.AUDITOR})  # see each service's log head
 
 
 class _ProblemWsgiApp(WsgiApp):
     """nameko's WSGI app, but a request no route matches (a path werkzeug cannot even route,
-    such as one with an encoded newline) gets a problem+json answer, not werkzeug's HTML page."""
+    such as one with an encoded newline) gets a problem+json answer, not werkzeug's HTML page;
+    and every answer carries the security headers (and ``Cache-Control: no-store`` unless it
+    says otherwise)."""
 
     def __call__(self, environ, start_response):
+        start_response = _with_security_headers(start_response)
         try:
             self.url_map.bind_to_environ(environ).match()
         except HTTPException as exc:
@@ -62,9 +79,20 @@ class _ProblemWsgiApp(WsgiApp):
             headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) \
                 and exc.valid_methods else None
             problem = Problem(exc.code or 404, "no such route" if exc.code == 404 else exc.description,
-                              headers=headers)
-            return problem.response(environ.get("PATH_INFO", ""), request_id)(environ, start_response)
+                              detail_zh="没有这个路由" if exc.code == 404 else None, headers=headers)
+            return problem.response(environ.get("PATH_INFO", ""), request_id,
+                                    preferred_language(environ.get("HTTP_ACCEPT_LANGUAGE")))(environ, start_response)
         return super().__call__(environ, start_response)
+
+
+def _with_security_headers(start_response):
+    def start(status, headers, exc_info=None):
+        headers = [(k, v) for k, v in headers if k not in SECURITY_HEADERS]
+        headers += SECURITY_HEADERS.items()
+        if not any(k.lower() == "cache-control" for k, _ in headers):
+            headers.append(("Cache-Control", "no-store"))
+        return start_response(status, headers, exc_info)
+    return start
 
 
 class _ProblemWebServer(WebServer):
@@ -102,6 +130,9 @@ class Accounts(DependencyProvider):
         auth = Authenticator.from_config(config, self.holder.store, self.engine,
                                          clock_from_config(config), schema=schema)
         auth.ensure_admin_from_config(config)
+        # the kept answers of idempotent commands, in the same database (shared by instances)
+        self.idempotency = IdempotencyKeys.from_config(config, self.engine, clock_from_config(config),
+                                                       schema=schema)
         self.auth = auth  # only now: workers see no accounts until the first admin exists
 
     def stop(self) -> None:
@@ -112,6 +143,15 @@ class Accounts(DependencyProvider):
         # None until start() has finished: nameko starts extensions side by side, so the web
         # server may take a request before the accounts are ready (and the first admin exists)
         return getattr(self, "auth", None)
+
+
+class Replays(DependencyProvider):
+    """The kept answers of commands sent with an idempotency key (idempotency.py), in the views
+    database the container's ``Accounts`` opens; None until it has started."""
+
+    def get_dependency(self, worker_ctx) -> IdempotencyKeys | None:
+        accounts = next((d for d in self.container.dependencies if isinstance(d, Accounts)), None)
+        return getattr(accounts, "idempotency", None) if getattr(accounts, "auth", None) else None
 
 
 class GatewayService:
@@ -128,6 +168,7 @@ class GatewayService:
     config = Config()
     store = EventStoreDependency()   # the gateway's own, private log (accounts, API keys)
     accounts = Accounts()
+    replays = Replays()
 
     _map = Map([Rule(r.path, methods=[r.method], endpoint=i) for i, r in enumerate(api.ROUTES)],
                strict_slashes=False)
@@ -136,17 +177,32 @@ class GatewayService:
     # -- plain endpoints ------------------------------------------------------------------
     @http("GET", "/health")
     def health(self, request: Request) -> Response:
-        """Asks every service for its health in parallel; 200 if all answer in time, else 503."""
+        """Asks every service for its health in parallel; 200 if all answer in time, else 503.
+        Only the status, unless the caller signs in as staff, an administrator or an auditor:
+        then each service's log head and errors too."""
         pool = eventlet.GreenPool(len(SERVICES))
         checks = dict(zip(SERVICES, pool.imap(self._check, SERVICES)))
-        checks["gateway"] = {"ok": self.accounts is not None, **(
-            {} if self.accounts is not None else {"error": "starting: accounts not ready"})}
+        checks["gateway"] = {"ok": True, "head": self.store.head()} if self.accounts is not None \
+            else {"ok": False, "error": "starting: accounts not ready"}
         ok = all(c["ok"] for c in checks.values())
-        return _json({"status": "ok" if ok else "degraded", "services": checks}, 200 if ok else 503)
+        answer: dict[str, Any] = {"status": "ok" if ok else "degraded"}
+        if self._may_read_health(request):
+            answer["services"] = checks
+        return _json(answer, 200 if ok else 503)
+
+    def _may_read_health(self, request: Request) -> bool:
+        if self.accounts is None:
+            return False
+        try:
+            actor = self.accounts.authenticate(request.headers)
+        except AuthError:  # a bad token here is no error: the status is public
+            return False
+        return actor is not None and actor.role in HEALTH_READERS
 
     @http("GET", "/openapi.json")
     def openapi_document(self, request: Request) -> Response:
-        return Response(self._openapi, content_type="application/json; charset=utf-8")
+        return Response(self._openapi, content_type="application/json; charset=utf-8",
+                        headers={"Cache-Control": PUBLIC_CACHE})
 
     @http("GET,POST,PUT,DELETE,PATCH", "/api/<path:path>")
     def api(self, request: Request, path: str) -> Response:
@@ -159,14 +215,33 @@ class GatewayService:
             try:
                 index, params = self._map.bind_to_environ(request.environ).match()
             except NotFound:
-                raise Problem(404, f"no such route: {request.method} {request.path}") from None
+                raise Problem(404, f"no such route: {request.method} {request.path}",
+                              detail_zh=f"没有这个路由：{request.method} {request.path}") from None
             except MethodNotAllowed as exc:
                 raise Problem(405, f"{request.method} is not allowed on {request.path}; use "
                                    f"{', '.join(exc.valid_methods or [])}",
+                              detail_zh=f"{request.path} 不接受 {request.method}，请使用 "
+                                        f"{'、'.join(exc.valid_methods or [])}",
                               headers={"Allow": ", ".join(exc.valid_methods or [])}) from None
             route = api.ROUTES[index]
             actor = self._caller(request, route)
-            kwargs = {**params, **self._input(request, route)}
+            body = _request_body(request, route)
+            kwargs = {**params, **self._input(request, route, body)}
+            claim = self._claim(request, route, actor, body)
+        except Problem as problem:
+            return problem.response(request.path, request_id, _language(request))
+        except Exception:  # a bug here must not leak a traceback to the caller
+            return _failed(request, request_id)
+        if claim is not None and claim.outcome == "replay":
+            return _replayed(claim.answer, request_id)
+        response = self._answer(request, route, actor, kwargs, request_id)
+        if claim is not None:
+            self._keep(claim, route, request, response, request_id)
+        return response
+
+    def _answer(self, request: Request, route: api.Route, actor: Actor | None, kwargs: dict[str, Any],
+                request_id: str) -> Response:
+        try:
             for old, new in route.rename:
                 if old in kwargs:
                     value = kwargs.pop(old)
@@ -185,15 +260,68 @@ class GatewayService:
             else:
                 result = self._call(route.service, route.rpc, kwargs)
             response = _json(result, route.status, request_id)
-            if route.roles is not None:  # answers for a signed-in caller: never kept by caches
+            if route.roles is None and actor is None and not route.is_command:
+                # the same for every anonymous caller: shared caches may keep it a minute
+                response.headers["Cache-Control"] = PUBLIC_CACHE
+                response.headers["Vary"] = "Authorization, X-API-Key, Accept-Language"
+            else:  # answers for a signed-in caller, and commands: never kept by caches
                 response.headers["Cache-Control"] = "no-store"
             return response
         except Problem as problem:
-            return problem.response(request.path, request_id)
+            return problem.response(request.path, request_id, _language(request))
         except Exception:  # a bug here must not leak a traceback to the caller
-            log.exception("request %s %s failed (request id %s)", request.method, request.path, request_id)
-            return Problem(500, "the gateway failed to handle this request; quote the request id "
-                                "when reporting it").response(request.path, request_id)
+            return _failed(request, request_id)
+
+    # -- idempotency keys (idempotency.py) --------------------------------------------------------
+    def _claim(self, request: Request, route: api.Route, actor: Actor | None, body: Any) -> Claim | None:
+        """The key this command was sent with, claimed for the caller; None when there is none
+        (no key, not a command, no caller, or a login or a password in the body: NOT_KEPT)."""
+        if not route.is_command or route.rpc in NOT_KEPT or actor is None:
+            return None
+        key, header = _idempotency_key(request)
+        if key is None:
+            return None
+        keys = self.replays
+        if keys is None:
+            raise Problem(503, "the gateway is starting; try again in a moment",
+                          detail_zh="网关正在启动，请稍后再试", headers={"Retry-After": "1"})
+        claim = keys.claim(_scope(request, actor), key,
+                           fingerprint(request.method, request.path, request.args.to_dict(flat=False), body,
+                                       self._fingerprint_key()))
+        if claim.outcome == "mismatch":
+            raise Problem(422, f"this {header} was already used for a different request (another route "
+                               "or body): use a new one", code="idempotency_key_reused",
+                          detail_zh=f"该 {header} 已用于另一个请求（另一路由或另一请求体），请换一个新的。",
+                          invalid_params=[{"name": header, "reason": "already used for another request"}])
+        if claim.outcome == "running":
+            raise Problem(409, f"a request with this {header} is still being handled; retry in a moment",
+                          detail_zh=f"使用同一 {header} 的请求仍在处理中，请稍后重试。",
+                          code="idempotency_key_in_progress",
+                          headers={"Retry-After": "1"})
+        return claim
+
+    def _keep(self, claim: Claim, route: api.Route, request: Request, response: Response,
+              request_id: str) -> None:
+        """Keep the answer for the key, or forget the key when the answer says "try again"
+        (a conflict, a throttle, a failure or a service that did not answer): the retry is then
+        carried out. An answer carrying a secret is kept as "already issued" only."""
+        keys = self.replays
+        status = response.status_code
+        try:
+            if status >= 500 or status in (409, 429):
+                keys.release(claim)
+            elif route.rpc in SECRET_ANSWERS and status < 300:
+                issued = json.loads(response.get_data())
+                problem = Problem(409, "already issued; the key was shown once: if it was lost, revoke it "
+                                       "and issue a new one", code="already_issued", key_id=issued.get("key_id"),
+                                  detail_zh="已签发：密钥只在签发时显示一次；如已遗失，请吊销后重新签发。")
+                keys.finish(claim, Answer(409, f"{PROBLEM_TYPE}; charset=utf-8",
+                                          json.dumps(problem.body(request.path, request_id, _language(request)),
+                                                     ensure_ascii=False)))
+            else:
+                keys.finish(claim, Answer(status, response.content_type, response.get_data(as_text=True)))
+        except Exception:  # the answer stands; the key is retried once its lease runs out
+            log.exception("could not keep the answer of request %s for its idempotency key", request_id)
 
     def _caller(self, request: Request, route: api.Route) -> Actor | None:
         actor = self._authenticate(request)
@@ -201,33 +329,48 @@ class GatewayService:
             return actor
         if actor is None:
             raise Problem(401, "sign in first: send Authorization: Bearer <token> from "
-                               "POST /api/auth/login, or an X-API-Key", headers={"WWW-Authenticate": "Bearer"})
+                               "POST /api/auth/login, or an X-API-Key",
+                          detail_zh="请先登录：发送 POST /api/auth/login 所得的令牌（Authorization: Bearer <token>），"
+                                    "或发送 X-API-Key", headers={"WWW-Authenticate": "Bearer"})
         if actor.role not in route.roles:
-            raise Problem(403, f"a {actor.role} may not {route.summary[0].lower() + route.summary[1:]}",
-                          missing=f"one of the roles {', '.join(sorted(route.roles))}")
+            raise forbidden(actor.role, route.roles, route_action(route.service, route.rpc, route.summary))
         return actor
+
+    def _fingerprint_key(self) -> bytes:
+        return self.accounts.tokens.derived_key("idempotency-fingerprint")
 
     def _authenticate(self, request: Request) -> Actor | None:
         if self.accounts is None:
-            raise Problem(503, "the gateway is starting; try again in a moment", headers={"Retry-After": "1"})
+            raise Problem(503, "the gateway is starting; try again in a moment",
+                          detail_zh="网关正在启动，请稍后再试", headers={"Retry-After": "1"})
         try:
             return self.accounts.authenticate(request.headers)
         except AuthError as exc:
-            raise Problem(exc.status, str(exc), code=exc.code, headers=exc.headers()) from None
+            raise auth_problem(exc) from None
 
     # -- the gateway's own routes: accounts, tokens, API keys ---------------------------------
     def _local(self, handler: str, actor: Actor | None, request: Request, kwargs: dict[str, Any]) -> Any:
         auth = self.accounts
         if auth is None:
-            raise Problem(503, "the gateway is starting; try again in a moment", headers={"Retry-After": "1"})
+            raise Problem(503, "the gateway is starting; try again in a moment",
+                          detail_zh="网关正在启动，请稍后再试", headers={"Retry-After": "1"})
         try:
             if handler == "login":
                 token, expires_at, who = auth.login(kwargs["user_id"], kwargs["password"],
-                                                    request.remote_addr)
+                                                    auth.client_address(request.remote_addr, request.headers))
                 return {"token": token, "token_type": "Bearer", "expires_at": expires_at.isoformat(),
                         "actor": who.to_dict()}
             if handler == "me":
                 return actor.to_dict()
+            if handler == "get_account":  # an admin's view: status, lockout, recent failures
+                return auth.account(kwargs["user_id"]).to_dict(auth.clock.now())
+            if handler == "logout":
+                return auth.logout(request.headers).to_dict()
+            if handler == "sign_up":  # a resident opens their own account (no login)
+                receipt = auth.sign_up(kwargs["user_id"], kwargs["display_name"], kwargs["password"],
+                                       auth.client_address(request.remote_addr, request.headers))
+                who = Actor(kwargs["user_id"], "public", "public")
+                return {**receipt.to_dict(), **who.to_dict()}
             # Every account command answers the receipt of the stream it changed (in the
             # gateway's private log), with what it changed.
             if handler == "register":
@@ -250,19 +393,20 @@ class GatewayService:
                 raise KeyError(f"no gateway handler {handler!r}")
             return receipt.to_dict()
         except AuthError as exc:
-            raise Problem(exc.status, str(exc), code=exc.code, headers=exc.headers()) from None
+            raise auth_problem(exc) from None
         except DomainError as exc:
             raise from_refusal(type(exc).__name__, str(exc), exc.to_dict()) from None
 
-    def _input(self, request: Request, route: api.Route) -> dict[str, Any]:
+    def _input(self, request: Request, route: api.Route, body: Any) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if route.query is not None:
             values.update(_validated(route.query, _query_dict(request, route.query), "query"))
         elif request.args:
             raise Problem(422, f"{request.path} takes no query parameters",
+                          detail_zh=f"{request.path} 不接受查询参数",
                           invalid_params=[{"name": k, "reason": "unknown parameter"} for k in request.args])
         if route.body is not None:
-            values.update(_validated(route.body, _json_body(request), "request body"))
+            values.update(_validated(route.body, body, "request body"))
         return values
 
     def _call(self, service: str, method: str, kwargs: dict[str, Any]) -> Any:
@@ -273,16 +417,19 @@ class GatewayService:
                 return getattr(proxy, method)(**kwargs)
         except eventlet.Timeout:
             raise Problem(503, f"the {service} service did not answer within {timeout:g} s; "
-                               "try again shortly", headers={"Retry-After": "5"}) from None
+                               "try again shortly", detail_zh=f"{service} 服务在 {timeout:g} 秒内未应答，请稍后再试", headers={"Retry-After": "5"}) from None
         except UnknownService:
-            raise Problem(503, f"the {service} service is not running", headers={"Retry-After": "5"}) from None
+            raise Problem(503, f"the {service} service is not running", detail_zh=f"{service} 服务未运行",
+                          headers={"Retry-After": "5"}) from None
         except RemoteError as exc:
             if exc.exc_type in ("MethodNotFound", "IncorrectSignature", "MalformedRequest"):
                 log.error("gateway and %s disagree on %s: %s", service, method, exc.value)
-                raise Problem(500, f"the {service} service does not understand this request") from None
+                raise Problem(500, f"the {service} service does not understand this request",
+                              detail_zh=f"{service} 服务无法理解此请求") from None
             if exc.exc_type not in _REFUSALS:
                 log.error("%s.%s failed: %s", service, method, exc.exc_type)
-                raise Problem(500, f"the {service} service failed on this request") from None
+                raise Problem(500, f"the {service} service failed on this request",
+                              detail_zh=f"{service} 服务处理此请求失败") from None
             details = dict(getattr(exc, "details", None) or {})
             if "after_position" in details.get("fields", {}):  # the caller knows it as wait_for
                 details["fields"] = {("wait_for" if k == "after_position" else k): v
@@ -309,36 +456,205 @@ _REFUSALS = {"InvalidCommand", "NotAllowed", "MissingActor", "WrongState", "Conc
 
 def _request_id(request: Request) -> str:
     given = request.headers.get("X-Request-ID", "")
-    if 8 <= len(given) <= 128 and set(given) <= _REQUEST_ID_OK:
-        return given
-    return str(uuid.uuid4())
+    return given if _valid_request_id(given) else str(uuid.uuid4())
+
+
+def _valid_request_id(value: str) -> bool:
+    return 8 <= len(value) <= 128 and set(value) <= _REQUEST_ID_OK
+
+
+def _idempotency_key(request: Request) -> tuple[str | None, str | None]:
+    """The command's idempotency key and the header it came in: ``Idempotency-Key``, else the
+    caller's own ``X-Request-ID`` (one the gateway made up is no key)."""
+    given = request.headers.get("Idempotency-Key")
+    if given is not None:
+        if not _valid_request_id(given):
+            raise Problem(400, "the Idempotency-Key header must be 8 to 128 letters, digits or - _ . :",
+                          detail_zh="Idempotency-Key 格式无效：须为 8 到 128 个字母、数字或 - _ . :",
+                          code="bad_idempotency_key",
+                          invalid_params=[{"name": "Idempotency-Key", "reason": "8 to 128 letters, digits "
+                                                                                "or - _ . :"}])
+        return given, "Idempotency-Key"
+    request_id = request.headers.get("X-Request-ID", "")
+    return (request_id, "X-Request-ID") if _valid_request_id(request_id) else (None, None)
+
+
+def _scope(request: Request, actor: Actor) -> str:
+    """Whose keys: an API key's (by its id), else the signed-in person's."""
+    key_id, _ = parse_api_key(request.headers.get("X-API-Key", ""))
+    return f"key:{key_id}" if key_id else f"user:{actor.user_id}"
+
+
+def _replayed(answer: Answer, request_id: str) -> Response:
+    return Response(answer.body, status=answer.status, content_type=answer.content_type,
+                    headers={"X-Request-ID": request_id, "Idempotent-Replayed": "true",
+                             "Cache-Control": "no-store"})
+
+
+def _language(request: Request) -> str:
+    """zh or en: the language of refusals, from Accept-Language (Chinese unless it prefers English)."""
+    return preferred_language(request.headers.get("Accept-Language"))
+
+
+def _failed(request: Request, request_id: str) -> Response:
+    log.exception("request %s %s failed (request id %s)", request.method, request.path, request_id)
+    return Problem(500, "the gateway failed to handle this request; quote the request id when reporting it",
+                   detail_zh="网关处理此请求失败，报告时请附上请求编号。"
+                   ).response(request.path, request_id, _language(request))
 
 
 def _query_dict(request: Request, model: type[BaseModel]) -> dict[str, Any]:
     unknown = [k for k in request.args if k not in model.model_fields]
     if unknown:
         raise Problem(422, f"unknown query parameter(s): {', '.join(unknown)}",
+                      detail_zh=f"未知的查询参数：{'、'.join(unknown)}",
                       invalid_params=[{"name": k, "reason": "unknown parameter"} for k in unknown])
     repeated = [k for k in request.args if len(request.args.getlist(k)) > 1]
     if repeated:
         raise Problem(422, f"query parameter(s) given twice: {', '.join(repeated)}",
+                      detail_zh=f"查询参数重复：{'、'.join(repeated)}",
                       invalid_params=[{"name": k, "reason": "given more than once"} for k in repeated])
     return dict(request.args)
 
 
-def _json_body(request: Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Problem(413, f"the body is larger than {MAX_BODY} bytes")
+def _request_body(request: Request, route: api.Route) -> Any:
+    """A command's body as a JSON object, read whatever its framing (Content-Length or chunked),
+    strictly: at most MAX_BODY bytes of UTF-8 JSON (no byte order mark, no duplicate key, no
+    NaN, nested at most MAX_DEPTH deep). A route with a body model needs an object (``{}`` when
+    every field is optional); a command without one takes no body (or ``{}``). None for a query."""
+    if not route.is_command:
+        return None
+    raw = _read_body(request)
+    if route.body is None:
+        if raw and _json_value(request, raw) != {}:
+            raise Problem(400, f"{request.method} {request.path} takes no body: send none (or {{}})",
+                          detail_zh=f"{request.method} {request.path} 不接受请求体：请不要发送（或发送 {{}}）",
+                          code="unexpected_body")
+        return {}
+    if not raw:
+        raise Problem(400, "the body is empty: send a JSON object ({} when every field is optional)",
+                      detail_zh="请求体为空：请发送一个 JSON 对象（各字段均可省略时发送 {}）", code="empty_body", invalid_params=[{"name": "body", "reason": "empty"}])
+    value = _json_value(request, raw)
+    if not isinstance(value, dict):
+        raise Problem(400, f"the body must be a JSON object, not {_json_kind(value)}",
+                      detail_zh="请求体必须是 JSON 对象",
+                      code="body_not_an_object",
+                      invalid_params=[{"name": "body", "reason": "not a JSON object"}])
+    return value
+
+
+def _read_body(request: Request) -> bytes:
+    """The body's bytes, at most MAX_BODY of them (413 beyond): never more than MAX_BODY + 1
+    bytes are read from the stream, also when the length is not announced (chunked)."""
+    too_large = Problem(413, f"the body is larger than {MAX_BODY} bytes", detail_zh=f"请求体超过 {MAX_BODY} 字节",
+                        invalid_params=[{"name": "body", "reason": f"more than {MAX_BODY} bytes"}])
+    length = request.content_length  # None when chunked or not given
+    if length is not None and length > MAX_BODY:
+        raise too_large
+    stream = request.environ.get("wsgi.input")
+    streaming = "chunked" in request.headers.get("Transfer-Encoding", "").lower() \
+        or request.environ.get("wsgi.input_terminated")
+    if stream is None or (length is None and not streaming):
+        return b""  # neither a length nor chunks: no body (RFC 9112, 6.3)
+    budget = MAX_BODY + 1 if length is None else length
+    pieces, read = [], 0
+    while read < budget:
+        piece = stream.read(min(65536, budget - read))
+        if not piece:
+            break
+        pieces.append(piece)
+        read += len(piece)
+    if read > MAX_BODY:
+        raise too_large
+    return b"".join(pieces)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _NotANumber(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotANumber(name)
+
+
+# JSON strings (escapes included), and what is not a bracket: dropped to count nesting.
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep, counted without recursion
+    (brackets inside strings do not count). Where the count dips below 0 the parser fails
+    anyway, before it goes deeper, so the highest count bounds the parser's depth."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    return len(brackets) > limit and max(accumulate(map(_STEP.__getitem__, brackets))) > limit
+
+
+def _json_value(request: Request, raw: bytes) -> Any:
     mimetype = request.mimetype
     if mimetype != "application/json":
-        raise Problem(415 if mimetype else 400, "send the body as application/json")
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY:
-        raise Problem(413, f"the body is larger than {MAX_BODY} bytes")
+        raise Problem(415 if mimetype else 400, "send the body as application/json (UTF-8)",
+                      detail_zh="请以 application/json（UTF-8）发送请求体")
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise Problem(415, f"only UTF-8 JSON is accepted, not charset={charset[:40]}",
+                      detail_zh=f"只接受 UTF-8 编码的 JSON，不接受 charset={charset[:40]}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise Problem(400, "the body starts with a byte order mark (BOM): send UTF-8 JSON without one",
+                      detail_zh="请求体以字节序标记（BOM）开头：请发送不带 BOM 的 UTF-8 JSON", code="bad_encoding",
+                      invalid_params=[{"name": "body", "reason": "starts with a byte order mark"}])
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, f"the body is not valid JSON: {exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem(400, f"the body is not UTF-8 (byte {exc.start}): send UTF-8 JSON",
+                      detail_zh=f"请求体不是 UTF-8 编码（第 {exc.start} 字节）：请发送 UTF-8 JSON", code="bad_encoding",
+                      invalid_params=[{"name": "body", "reason": "not UTF-8"}]) from None
+    if _deeper_than(text, MAX_DEPTH):
+        raise Problem(400, f"the body nests arrays and objects more than {MAX_DEPTH} deep",
+                      detail_zh=f"请求体嵌套过深（数组和对象最多 {MAX_DEPTH} 层）", code="too_deep",
+                      invalid_params=[{"name": "body", "reason": f"nested more than {MAX_DEPTH} deep"}])
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) fails here
+    except _DuplicateKey as exc:
+        key = str(exc.args[0])[:100]
+        raise Problem(400, f"the key \"{key}\" appears more than once in an object of the body",
+                      detail_zh=f"请求体的同一对象中键 \"{key}\" 出现了不止一次", code="duplicate_key",
+                      invalid_params=[{"name": key, "reason": "given more than once"}]) from None
+    except _NotANumber as exc:
+        raise Problem(400, f"{exc.args[0]} is not a JSON number", detail_zh=f"{exc.args[0]} 不是 JSON 数值",
+                      code="not_json", invalid_params=[{"name": "body", "reason": f"{exc.args[0]}"}]) from None
+    except UnicodeEncodeError:
+        raise Problem(400, "the body contains an unpaired surrogate (\\ud800-\\udfff): not text",
+                      detail_zh="请求体含有不成对的代理码位（\\ud800-\\udfff），不是有效文本", code="bad_encoding",
+                      invalid_params=[{"name": "body", "reason": "unpaired surrogate"}]) from None
+    except RecursionError:  # the count above should have caught it: never a 500 for a body
+        raise Problem(400, f"the body nests too deep (at most {MAX_DEPTH})",
+                      detail_zh=f"请求体嵌套过深（最多 {MAX_DEPTH} 层）",
+                      code="too_deep") from None
+    except ValueError as exc:
+        raise Problem(400, f"the body is not valid JSON: {exc}", detail_zh=f"请求体不是有效的 JSON：{exc}",
+                      code="not_json",
+                      invalid_params=[{"name": "body", "reason": "not valid JSON"}]) from None
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def _validated(model: type[BaseModel], data: Any, where: str) -> dict[str, Any]:

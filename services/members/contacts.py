@@ -6,8 +6,17 @@ value written into an event would be on the bus for every subscriber and could n
 They live instead in one table of the members service's private database (a SQLite file beside
 the events, or the ``<prefix>members_private`` schema on PostgreSQL), written by the command
 that sets them. The log records only *that* they changed (``ContactDetailsChanged`` names the
-fields), which is what an audit needs. Erasing a member's details deletes their row; nothing
-else holds them. Read models are rebuilt from events, so no view can show them either.
+fields; ``ContactDetailsErased`` also says why), which is what an audit needs. Erasing a member's
+details deletes their row; nothing else holds them. Read models are rebuilt from events, so no
+view can show them either.
+
+The SQLite file forgets what it no longer holds: every connection runs with
+``PRAGMA secure_delete=ON`` (a deleted or replaced row's bytes are overwritten with zeros), and
+after an erasure or a replacement the write-ahead log is checkpointed and truncated
+(``PRAGMA wal_checkpoint(TRUNCATE)``), so the old page images do not linger in the ``-wal``
+file. On PostgreSQL the row is deleted; its dead tuple stays in the table's pages until a
+VACUUM reclaims them, which is the operator's job (autovacuum, or ``VACUUM`` after an erasure
+that must take effect at once).
 
 The engines are made with ``hide_parameters``: a failing statement's error (and so a log
 line) never carries the values.
@@ -16,6 +25,7 @@ line) never carries the values.
 from __future__ import annotations
 
 import abc
+import logging
 import os
 import threading
 from datetime import datetime, timezone
@@ -30,6 +40,8 @@ from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
 from .domain import ContactDetails
 
 TABLE = "member_contacts"
+
+log = logging.getLogger(__name__)
 
 
 class ContactBook(abc.ABC):
@@ -71,6 +83,9 @@ class MemoryContactBook(ContactBook):
 class SqlContactBook(ContactBook):
     def __init__(self, engine: sa.Engine, schema: str | None = None):
         self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        if self.sqlite:
+            sa.event.listen(engine, "connect", _secure_delete)
         metadata = sa.MetaData(schema=schema)
         self.rows = sa.Table(
             TABLE, metadata,
@@ -101,14 +116,38 @@ class SqlContactBook(ContactBook):
             index_elements=[self.rows.c.member_id],
             set_={k: statement.excluded[k] for k in ("phone", "email", "address", "updated_at")})
         with self.engine.begin() as conn:
+            before = conn.execute(sa.select(self.rows.c.phone, self.rows.c.email, self.rows.c.address)
+                                  .where(self.rows.c.member_id == member_id)).first()
             conn.execute(statement)
+        if before is not None and ContactDetails(*before) != details:
+            self._forget()   # the values replaced
 
     def erase(self, member_id: str) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(self.rows.delete().where(self.rows.c.member_id == member_id)).rowcount > 0
+            erased = conn.execute(self.rows.delete().where(self.rows.c.member_id == member_id)).rowcount > 0
+        if erased:
+            self._forget()
+        return erased
+
+    def _forget(self) -> None:
+        """Copy the write-ahead log into the file and truncate it, so that the page images
+        holding the values before the change are gone from the ``-wal`` file (secure_delete
+        zeroed them in the pages themselves)."""
+        if not self.sqlite:
+            return
+        with self.engine.connect() as conn:
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:   # a reader held an old snapshot past the busy timeout: the next write retries
+            log.warning("the contact book's write-ahead log could not be truncated yet (busy)")
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _secure_delete(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy hook
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
 
 
 def make_contact_book(settings: Settings) -> SqlContactBook:

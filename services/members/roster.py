@@ -102,22 +102,23 @@ def read_roster(file_name: str, content: bytes) -> Roster:
     in ``Roster.problems`` ("row 12, 手机": what it must be) for ``plan_import`` to report with
     the rest. Cell values never appear in messages: a phone number must not end up in a log line."""
     if not isinstance(content, (bytes, bytearray)) or not content:
-        raise InvalidCommand("the roster file is empty", {"content": "the file's bytes"})
+        raise InvalidCommand(("the roster file is empty", "名册文件是空的"), {"content": "the file's bytes"})
     if len(content) > MAX_BYTES:
-        raise InvalidCommand("the roster file is too large", {"content": f"at most {MAX_BYTES} bytes"})
+        raise InvalidCommand(("the roster file is too large", "名册文件过大"), {"content": f"at most {MAX_BYTES} bytes"})
     table = _table(file_name, bytes(content))
     header_at, columns, problems = _columns(table)
     if problems:
-        raise InvalidCommand("the roster's header row is not usable", problems)
+        raise InvalidCommand(("the roster's header row is not usable", "名册的表头无法识别"), problems)
     headers = {key: table[header_at][i] for key, i in columns.items()}
     roster = Roster([], headers, problems)
     seen: dict[str, int] = {}
     body = [(n, cells) for n, cells in enumerate(table[header_at + 1:], header_at + 2)
             if any(c for c in cells)]
     if not body:
-        raise InvalidCommand("the roster has no members", {"content": "at least one row under the header"})
+        raise InvalidCommand(("the roster has no members", "名册中没有委员"),
+                             {"content": "at least one row under the header"})
     if len(body) > MAX_ROWS:
-        raise InvalidCommand("the roster is too long", {"content": f"at most {MAX_ROWS} rows"})
+        raise InvalidCommand(("the roster is too long", "名册行数过多"), {"content": f"at most {MAX_ROWS} rows"})
     for line, cells in body:
         row = _row(roster, line, {k: (cells[i] if i < len(cells) else "") for k, i in columns.items()},
                    problems)
@@ -138,8 +139,8 @@ def refusal(problems: Mapping[str, str]) -> InvalidCommand:
     """One InvalidCommand naming every bad cell, in its fields and in its message (an RPC caller
     sees only the message)."""
     listed = "; ".join(f"{where}: {what}" for where, what in problems.items())
-    return InvalidCommand(f"the roster has {len(problems)} problem(s); nothing was imported: {listed}",
-                          problems)
+    return InvalidCommand((f"the roster has {len(problems)} problem(s); nothing was imported: {listed}",
+                           f"名册有 {len(problems)} 处问题，未导入任何内容：{listed}"), problems)
 
 
 def derive_member_id(term: str, sector: str, name: str) -> str:
@@ -153,7 +154,7 @@ def _table(file_name: str, content: bytes) -> list[list[str]]:
         return _xlsx(content)
     if name.endswith(".csv") or not name:
         return _csv(content)
-    raise InvalidCommand("unknown roster format", {"file_name": "a .csv or .xlsx file"})
+    raise InvalidCommand(("unknown roster format", "名册格式无法识别"), {"file_name": "a .csv or .xlsx file"})
 
 
 def _csv(content: bytes) -> list[list[str]]:
@@ -165,11 +166,12 @@ def _csv(content: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
-        raise InvalidCommand("the CSV file's encoding is unknown", {"content": "UTF-8 or GBK text"})
+        raise InvalidCommand(("the CSV file's encoding is unknown", "CSV 文件的编码无法识别"),
+                             {"content": "UTF-8 or GBK text"})
     try:
         return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:  # e.g. a field longer than the csv module allows
-        raise InvalidCommand(f"the CSV file cannot be read: {exc}",
+        raise InvalidCommand((f"the CSV file cannot be read: {exc}", f"CSV 文件无法读取：{exc}"),
                              {"content": "a CSV roster as staff keep it"}) from None
 
 
@@ -179,7 +181,8 @@ def _xlsx(content: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise InvalidCommand("the file is not an XLSX workbook", {"content": "an .xlsx file"}) from None
+        raise InvalidCommand(("the file is not an XLSX workbook", "该文件不是 XLSX 工作簿"),
+                             {"content": "an .xlsx file"}) from None
     try:
         sheet = book.worksheets[0]
         return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]

@@ -32,6 +32,7 @@ import binascii
 import dataclasses
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -46,7 +47,7 @@ from xieshang.kernel.ids import check_id
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError, Tracking
 from xieshang.kernel.streams import Streams
-from xieshang.kernel.views import ReadModels, check_page
+from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import domain, roster, views
 from .contacts import ContactBook, Contacts
@@ -56,7 +57,8 @@ from .domain import commands as c
 log = logging.getLogger(__name__)
 
 VIEWS_TIMEOUT = 30.0
-MAX_LIST = 1000
+READ_TIMEOUT = 10.0   # how long a query waits for the reactions to a caller's position
+MAX_LIST = 500
 
 
 class MembersService:
@@ -178,11 +180,13 @@ class MembersService:
         return receipt
 
     @rpc(expected_exceptions=EXPECTED)
-    def erase_contact_details(self, member_id: str) -> dict[str, Any]:
-        """Forget the member's contact details (e.g. once they left the committee)."""
-        cmd = c.EraseContactDetails.parse(member_id=member_id)
+    def erase_contact_details(self, member_id: str, reason: str = "") -> dict[str, Any]:
+        """Forget the member's contact details (e.g. on their request, or once they left the
+        committee), saying why: ``ContactDetailsErased`` records the reason and which fields
+        were kept; the contact book then forgets the values (also in its files)."""
+        cmd = c.EraseContactDetails.parse(member_id=member_id, reason=reason)
         receipt = self._decide_member(cmd.member_id, lambda actor, state: domain.erase_contact_details(
-            actor, state, self.contacts.get(cmd.member_id)))
+            actor, state, self.contacts.get(cmd.member_id), cmd))
         self.contacts.erase(cmd.member_id)
         return receipt
 
@@ -205,11 +209,11 @@ class MembersService:
         access.require_staff(ctx.actor, "import_roster", "only committee staff import rosters")
         cmd = c.ImportRoster.parse(file_name=file_name, content_base64=content_base64)
         if not 1 <= len(cmd.file_name) <= 200:
-            raise InvalidCommand("bad file name", {"file_name": "the roster file's name, e.g. 委员名册.xlsx"})
+            raise InvalidCommand(("bad file name", "文件名有误"), {"file_name": "the roster file's name, e.g. 委员名册.xlsx"})
         try:
             raw = base64.b64decode(cmd.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidCommand("the roster is not base64",
+            raise InvalidCommand(("the roster is not base64", "名册内容不是 base64 编码"),
                                  {"content_base64": "the file's bytes in base64"}) from None
         parsed = roster.read_roster(cmd.file_name, raw)
         loaded = {row.member_id: self.streams.load(domain.member_stream(check_id(row.member_id, "member_id")),
@@ -322,7 +326,7 @@ class MembersService:
         for standing committee and party members, one for everyone else)."""
         menu = self.streams.load(domain.menu_stream(check_id(menu_id, "menu_id")), _menu_fold(menu_id)).state
         if menu.published is None:
-            raise NotFound(f"no duty menu {menu_id!r}")
+            raise NotFound((f"no duty menu {menu_id!r}", f"没有履职菜单 {menu_id!r}"))
         self.views.read_after(after_position)
         with self.views.connect() as conn:
             serving = views.list_members(conn, *self._member_views(), sector=menu.published.sector,
@@ -414,10 +418,11 @@ class MembersService:
 
     # -- queries -----------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def get_member(self, member_id: str) -> dict[str, Any]:
-        """The member and their duty ledger, folded from their streams (no contact details)."""
+    def get_member(self, member_id: str, after_position: int = 0) -> dict[str, Any]:
+        """The member and their duty ledger, folded from their streams (no contact details).
+        ``after_position``: see ``get_dossier``."""
         member = domain.require_member(self._member(member_id))
-        loaded = self.streams.load(domain.ledger_stream(member_id), _ledger_fold(member_id))
+        loaded = self._ledger_after(member_id, after_position)
         ledger = loaded.state
         points = sum(ledger.year_total(y, self._rules(y).caps if y else {}) for y in ledger.years())
         return {**member.to_dict(), "points": points, "ledger": [e.to_data() for e in ledger.entries],
@@ -425,27 +430,33 @@ class MembersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_members(self, sector: str | None = None, after_position: int = 0, station: str | None = None,
-                     status: str | None = None) -> list[dict[str, Any]]:
-        """Appointed members with their points, from the read model, highest points first."""
-        self.views.read_after(after_position)
+                     status: str | None = None, limit: int = 100, cursor: str | None = None,
+                     q: str | None = None) -> dict[str, Any]:
+        """Appointed members with their points, from the read model, highest points first: a
+        page of them (``q`` searches name, member id and sector)."""
+        page = PageRequest.parse("list_members", limit, cursor, q, max_limit=MAX_LIST)
+        self._points_read_after(after_position)
         with self.views.connect() as conn:
             return views.list_members(conn, *self._member_views(), sector=sector, station=station,
-                                      status=status)
+                                      status=status, page=page)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_organisation(self, org_id: str) -> dict[str, Any]:
         state = self.streams.load(domain.org_stream(check_id(org_id, "org_id")), _org_fold(org_id)).state
         if not state.exists:
-            raise NotFound(f"no organisation {org_id!r}")
+            raise NotFound((f"no organisation {org_id!r}", f"没有组织 {org_id!r}"))
         return state.to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
     def list_organisations(self, kind: str | None = None, parent: str | None = None,
-                           include_closed: bool = False, after_position: int = 0) -> list[dict[str, Any]]:
+                           include_closed: bool = False, limit: int = 100, cursor: str | None = None,
+                           q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """A page of the organisations, by kind and name (``q`` searches the name)."""
+        page = PageRequest.parse("list_organisations", limit, cursor, q, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.organisations(conn, self.views.projection("organisations"), kind=kind,
-                                       parent=parent, include_closed=include_closed)
+                                       parent=parent, include_closed=include_closed, page=page)
 
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, township: str | None = None, after_position: int = 0) -> dict[str, Any]:
@@ -456,30 +467,38 @@ class MembersService:
                                   self.views.projection("member_directory"), township=township)
 
     @rpc(expected_exceptions=EXPECTED)
-    def ranking(self, year: int, sector: str | None = None, limit: int | None = None,
-                after_position: int = 0) -> list[dict[str, Any]]:
-        """The year's points ranking 履职积分排名 (published regularly: no personal data; an
-        assessment's outcome only for READERS_OF_ALL)."""
-        if limit is not None:
-            check_page(limit, 0, MAX_LIST)
+    def ranking(self, year: int, sector: str | None = None, limit: int = 100, cursor: str | None = None,
+                q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """The year's points ranking 履职积分排名, a page of it (published regularly: no personal
+        data; an assessment's outcome only for READERS_OF_ALL; ``q`` finds people in it and
+        leaves their ranks as they are)."""
+        page = PageRequest.parse("ranking", limit, cursor, q, max_limit=MAX_LIST)
         year = domain.check_year(year)
-        self.views.read_after(after_position)
+        self._points_read_after(after_position)
         with self.views.connect() as conn:
             directory, ledger, orgs = self._member_views()
-            rows = views.ranking(conn, ledger, directory, orgs, year, sector=sector, limit=limit)
-        return access.ranking_as_seen_by(self._actor_role(), rows)
+            found = views.ranking(conn, ledger, directory, orgs, year, sector=sector, page=page)
+        return {**found, "items": access.ranking_as_seen_by(self._actor_role(), found["items"])}
 
     @rpc(expected_exceptions=EXPECTED)
-    def get_dossier(self, member_id: str, year: int | None = None) -> dict[str, Any]:
+    def get_dossier(self, member_id: str, year: int | None = None, after_position: int = 0) -> dict[str, Any]:
         """The member's duty dossier 履职档案 per year: every credited activity with the event that
         earned it, the totals per activity (caps applied), the recomputations when the year's
         rules changed, and the assessment as it was concluded. For staff, leaders, auditors and
-        the member themselves."""
+        the member themselves.
+
+        The ledger is folded from the member's stream, but what reaches it comes from this
+        service's reactions (credits for activities and menu sign-ups, the repricing after a
+        rules change), which run after the command that caused them answered. With
+        ``after_position`` (a position a command of this service answered with) the dossier
+        waits until those reactions are in the ledger: every year's entries priced by the
+        year's rules as they are now, and the credits of the event at that position."""
         access.require_dossier_reader(self.context.get().actor, member_id)
         member = domain.require_member(self._member(member_id))
-        ledger = self.streams.load(domain.ledger_stream(member_id), _ledger_fold(member_id)).state
-        years = ([domain.check_year(year)] if year is not None
-                 else sorted(set(ledger.years()) | set(ledger.assessments)))
+        if year is not None:
+            year = domain.check_year(year)
+        ledger = self._ledger_after(member_id, after_position).state
+        years = ([year] if year is not None else sorted(set(ledger.years()) | set(ledger.assessments)))
         return {"member": member.to_dict(), "years": [self._dossier_year(ledger, y) for y in years]}
 
     @rpc
@@ -573,6 +592,64 @@ class MembersService:
         except MissingActor:   # a query anyone may make
             return None
 
+    def _ledger_after(self, member_id: str, after_position: int):
+        """The member's ledger (loaded: state and version); after ``after_position``, once the
+        reactions it waits for are in it (``get_dossier``), or NotYet after READ_TIMEOUT."""
+        stream, fold = domain.ledger_stream(check_id(member_id, "member_id")), _ledger_fold(member_id)
+        self.views.read_after(after_position)   # checks the position; the views hold it
+        if not after_position:
+            return self.streams.load(stream, fold)
+        owed = [key for member, key in self._credits_of(after_position) if member == member_id]
+        deadline = time.monotonic() + READ_TIMEOUT
+        while True:
+            loaded = self.streams.load(stream, fold)
+            ledger = loaded.state
+            if all(ledger.credited_for(key) for key in owed) and not any(
+                    domain.recompute_year(ledger, self._rules(y)) for y in ledger.years()):
+                return loaded
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NotYet((f"the duty points of {member_id} have not caught up with position "
+                              f"{after_position} yet; try again shortly",
+                              f"{member_id} 的履职积分尚未更新到位置 {after_position}，请稍后再试"))
+            # Woken by the next append to the log (or polled): the reactions append to it.
+            self.views.wait_for(self.streams.store.head() + 1, timeout=min(remaining, 0.25))
+
+    def _points_read_after(self, after_position: int) -> None:
+        """``read_after`` for the queries that show points from the ledger view (ranking,
+        members): then wait until the view holds the reactions to the event at that position
+        (its credits; after a rules change, every entry priced by its year's rules as they are
+        now), or NotYet after READ_TIMEOUT."""
+        self.views.read_after(after_position)
+        if not after_position:
+            return
+        owed = self._credits_of(after_position)
+        ledger = self.views.projection("duty_ledger")
+        deadline = time.monotonic() + READ_TIMEOUT
+        while True:
+            with self.views.connect() as conn:
+                priced = views.rules_versions_priced(conn, ledger)
+                ready = views.credited(conn, ledger, owed)
+            if ready and all(versions == {self._rules(year).version} for year, versions in priced.items()):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NotYet((f"the duty points have not caught up with position {after_position} "
+                              "yet; try again shortly", f"履职积分尚未更新到位置 {after_position}，请稍后再试"))
+            self.views.wait_for(self.streams.store.head() + 1, timeout=min(remaining, 0.25))
+
+    def _credits_of(self, position: int) -> list[tuple[str, str]]:
+        """The (member id, credit key) pairs this service's reactions credit for the event at
+        ``position`` of its log (an activity recorded, a menu sign-up), if it is one."""
+        found = [e for e in self.streams.store.read_all(after=position - 1, limit=1) if e.position == position]
+        if not found or found[0].type not in ("ActivityRecorded", "MenuSignedUp"):
+            return []
+        envelope = found[0]
+        event = domain.registry.decode(envelope)
+        credits = (domain.activity_credits if envelope.type == "ActivityRecorded" else domain.menu_credits)(
+            event, event_id=envelope.event_id, stream=envelope.stream, service=SELF)
+        return [(credit.member_id, credit.credit_key) for credit in credits if credit.activity in domain.ACTIVITIES]
+
     # -- read models -----------------------------------------------------------------------------------
     def _org_index(self) -> domain.OrgIndex:
         """Every organisation, as of the store's head (so a command sees what came before it)."""
@@ -636,6 +713,6 @@ def _contact_argument(contact: dict | None) -> ContactDetails | None:
     if contact is None:
         return None
     if set(contact) - set(CONTACT_FIELDS):
-        raise InvalidCommand("bad contact details",
+        raise InvalidCommand(("bad contact details", "联系方式有误"),
                              {"contact": f"a mapping with {', '.join(CONTACT_FIELDS)}"})
     return domain.check_contact_details(**contact)

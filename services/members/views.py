@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.projection import Projection
+from xieshang.kernel.views import PageRequest, list_page, select_page
 
 from . import domain
 from .domain import ACTIVE, OPEN
@@ -96,23 +97,28 @@ class Organisations(Projection):
 
 
 def organisations(conn: sa.Connection, orgs: Organisations, *, kind: str | None = None,
-                  parent: str | None = None, include_closed: bool = False) -> list[Row]:
-    """The organisations (stations with the communities they cover), by kind and name."""
+                  parent: str | None = None, include_closed: bool = False,
+                  page: PageRequest | None = None) -> Any:
+    """The organisations (stations with the communities they cover), by kind and name.
+    ``page``: a page of them (``q`` searches the name); None: every one, as a list."""
     t = orgs.rows
-    query = sa.select(t).order_by(t.c.kind, t.c.name, t.c.org_id)
+    query = sa.select(t)
     if kind:
         query = query.where(t.c.kind == kind)
     if parent:
         query = query.where(t.c.parent == parent)
     if not include_closed:
         query = query.where(t.c.status == OPEN)
-    rows = [dict(r) for r in conn.execute(query).mappings()]
     covered = _covered(conn, orgs)
-    for r in rows:
+
+    def item(r: Row) -> Row:
         r.pop("position")
         if r["kind"] == "station":
             r["communities"] = covered.get(r["org_id"], [])
-    return rows
+        return r
+
+    return select_page(conn, query, page, item=item, search=(t.c.name,),
+                       order=((t.c.kind, False), (t.c.name, False), (t.c.org_id, False)))
 
 
 def _covered(conn: sa.Connection, orgs: Organisations) -> dict[str, list[str]]:
@@ -193,9 +199,10 @@ class MemberDirectory(Projection):
 
 def list_members(conn: sa.Connection, directory: MemberDirectory, ledger: "DutyLedger",
                  orgs: Organisations, *, sector: str | None = None, station: str | None = None,
-                 status: str | None = None) -> list[Row]:
+                 status: str | None = None, page: PageRequest | None = None) -> Any:
     """Appointed members with their points (every year, caps applied), highest first. ``sector``
-    and ``station`` match an id or a name."""
+    and ``station`` match an id or a name. ``page``: a page of them (``q`` searches the name,
+    member id and sector, by id or name); None: every one, as a list."""
     t, totals = directory.rows, ledger.totals
     points = (sa.select(totals.c.member_id, sa.func.sum(totals.c.total).label("points"))
               .group_by(totals.c.member_id).subquery())
@@ -217,7 +224,11 @@ def list_members(conn: sa.Connection, directory: MemberDirectory, ledger: "DutyL
         row["sector_name"] = names.get(row["sector"], row["sector"])
         row["station_name"] = names.get(row["station"]) if row["station"] else None
         rows.append(row)
-    return sorted(rows, key=lambda r: (-r["points"], r["member_id"]))
+    return list_page(rows, page, order=_BY_POINTS, search=_MEMBER_SEARCH)
+
+
+_BY_POINTS = (("points", int, True), ("member_id", str, False))
+_MEMBER_SEARCH = ("name", "member_id", "sector", "sector_name")
 
 
 def _names(conn: sa.Connection, orgs: Organisations) -> dict[str, str]:
@@ -377,10 +388,28 @@ def members_with_entries(conn: sa.Connection, ledger: DutyLedger, year: int) -> 
                                        .order_by(t.c.member_id))]
 
 
+def rules_versions_priced(conn: sa.Connection, ledger: DutyLedger) -> dict[int, set[int]]:
+    """Per year, the rules versions the ledger's entries are priced by (one once every ledger
+    of the year was priced again after a rules change)."""
+    e = ledger.entries
+    found: dict[int, set[int]] = {}
+    for year, version in conn.execute(sa.select(e.c.year, e.c.rules_version).distinct()):
+        found.setdefault(year, set()).add(version)
+    return found
+
+
+def credited(conn: sa.Connection, ledger: DutyLedger, credits: list[tuple[str, str]]) -> bool:
+    """Whether the ledger holds every (member id, credit key) of ``credits``."""
+    e = ledger.entries
+    return all(conn.execute(sa.select(e.c.credit_key).where(e.c.member_id == m, e.c.credit_key == k)).first()
+               for m, k in credits)
+
+
 def ranking(conn: sa.Connection, ledger: DutyLedger, directory: MemberDirectory, orgs: Organisations,
-            year: int, *, sector: str | None = None, limit: int | None = None) -> list[Row]:
+            year: int, *, sector: str | None = None, page: PageRequest | None = None) -> Any:
     """The year's ranking 履职积分排名: every appointed member (with 0 if they earned nothing),
-    highest total first; equal totals share a rank (1, 2, 2, 4)."""
+    highest total first; equal totals share a rank (1, 2, 2, 4). ``page``: a page of it (``q``
+    searches name, member id and sector, and leaves the ranks as they are); None: all, as a list."""
     d, t, a = directory.rows, ledger.totals, ledger.assessments
     totals = {m: (total, n) for m, total, n in conn.execute(
         sa.select(t.c.member_id, t.c.total, t.c.entries).where(t.c.year == year))}
@@ -396,7 +425,7 @@ def ranking(conn: sa.Connection, ledger: DutyLedger, directory: MemberDirectory,
     rows.sort(key=lambda r: (-r["points"], r["member_id"]))
     for n, row in enumerate(rows):
         row["rank"] = rows[n - 1]["rank"] if n and rows[n - 1]["points"] == row["points"] else n + 1
-    return rows[:limit] if limit else rows
+    return list_page(rows, page, order=_BY_POINTS, search=_MEMBER_SEARCH)
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports

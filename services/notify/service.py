@@ -60,8 +60,10 @@ class NotifyService:
         Readable by that user, by staff of that organisation, and by staff and auditors."""
         actor = self.context.get().actor
         if not domain.may_read_inbox(actor, check_id(user_id, "user_id")):
-            raise NotAllowed("read this inbox", f"it belongs to {user_id!r}, not to "
-                                                f"{actor.user_id!r} of {actor.organisation!r}")
+            raise NotAllowed("read_inbox", (f"it belongs to {user_id!r}, not to "
+                                            f"{actor.user_id!r} of {actor.organisation!r}",
+                                            f"这是 {user_id!r} 的收件箱，不是 {actor.organisation!r} 的 "
+                                            f"{actor.user_id!r} 的"))
         check_page(limit, 0, MAX_LIST)
         self.views.read_after(after_position)
         rows = self.views.projection("inbox").rows

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 from xieshang.kernel.envelope import Envelope
 
 from . import domain
-from .calendar import china_2024_calendar
+from .calendar import official_calendar
 
 
 def _decoded(envelopes: list[Envelope]):
@@ -40,7 +40,7 @@ def case_numbers_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
 
 
 def handling_rules_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
-    rules = domain.fold_rules(_decoded(list(envelopes)), china_2024_calendar())
+    rules = domain.fold_rules(_decoded(list(envelopes)), official_calendar())
     return {"rules": rules.rules.to_dict(), "calendar": rules.calendar.to_dict()}
 
 

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .holidays import OFFICIAL_CALENDARS
+
 CALENDAR, WORKING = "calendar", "working"
 COUNTINGS = (CALENDAR, WORKING)
 _DAY = timedelta(days=1)
@@ -166,31 +168,45 @@ def days_overdue(deadline: date, today: date, rules: DeadlineRules, calendar: Ho
     return (today - deadline).days
 
 
+def official_calendar(years: Iterable[int] | None = None) -> HolidayCalendar:
+    """The State Council's holidays and make-up working days of ``years`` (default: every year
+    shipped in ``holidays.OFFICIAL_CALENDARS``, each from its notice 国务院办公厅关于<year>年部分
+    节假日安排的通知): the calendar a committee starts with."""
+    holidays: list[date] = []
+    workdays: list[date] = []
+    for year in sorted(OFFICIAL_CALENDARS if years is None else years):
+        notice = OFFICIAL_CALENDARS[year]
+        for first, last in (s for spans in notice["holidays"].values() for s in spans):
+            a, b = date.fromisoformat(first), date.fromisoformat(last)
+            holidays += [a + i * _DAY for i in range((b - a).days + 1)]
+        workdays += [date.fromisoformat(d) for days in notice["workdays"].values() for d in days]
+    return HolidayCalendar(holidays=frozenset(holidays), workdays=frozenset(workdays))
+
+
 def china_2024_calendar() -> HolidayCalendar:
     """The 2024 public holidays and make-up working days, from the State Council's notice
     国务院办公厅关于2024年部分节假日安排的通知."""
-    def span(first: str, last: str) -> list[date]:
-        a, b = date.fromisoformat(first), date.fromisoformat(last)
-        return [a + i * _DAY for i in range((b - a).days + 1)]
+    return official_calendar([2024])
 
-    holidays = [
-        *span("2024-01-01", "2024-01-01"),  # 元旦 (Mon)
-        *span("2024-02-10", "2024-02-17"),  # 春节 (Sat–Sat)
-        *span("2024-04-04", "2024-04-06"),  # 清明节 (Thu–Sat)
-        *span("2024-05-01", "2024-05-05"),  # 劳动节 (Wed–Sun)
-        *span("2024-06-10", "2024-06-10"),  # 端午节 (Mon)
-        *span("2024-09-15", "2024-09-17"),  # 中秋节 (Sun–Tue)
-        *span("2024-10-01", "2024-10-07"),  # 国庆节 (Tue–Mon)
-    ]
-    workdays = [
-        "2024-02-04", "2024-02-18",  # 春节: Sun, Sun
-        "2024-04-07",                # 清明节: Sun
-        "2024-04-28", "2024-05-11",  # 劳动节: Sun, Sat
-        "2024-09-14",                # 中秋节: Sat
-        "2024-09-29", "2024-10-12",  # 国庆节: Sun, Sat
-    ]
-    return HolidayCalendar(holidays=frozenset(holidays),
-                           workdays=frozenset(map(date.fromisoformat, workdays)))
+
+def years_covered(calendar: HolidayCalendar) -> frozenset[int]:
+    """The years the calendar says anything about (a holiday or a make-up working day): a year
+    without one is not a year without holidays but one nobody entered."""
+    return frozenset(d.year for d in (*calendar.holidays, *calendar.workdays))
+
+
+def calendar_warnings(calendar: HolidayCalendar, today: date) -> list[dict[str, Any]]:
+    """What staff must be told about the calendar on ``today``: the current or the next year
+    has no holidays in it (deadlines there would count every weekday as a working day and
+    every weekend as a rest day). One warning per missing year, in Chinese and English."""
+    covered = years_covered(calendar)
+    return [{"code": "holiday_calendar_missing", "year": year,
+             "message": f"节假日日历缺少{year}年的安排：请按国务院办公厅关于{year}年部分节假日安排的通知"
+                        f"补录节假日和调休上班日，否则期限按普通周末计算。",
+             "message_en": f"the holiday calendar has nothing for {year}: enter that year's public "
+                           f"holidays and make-up working days (the State Council's notice), or "
+                           f"deadlines there count every weekday as a working day."}
+            for year in (today.year, today.year + 1) if year not in covered]
 
 
 # -- helpers -----------------------------------------------------------------------------------

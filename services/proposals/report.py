@@ -3,7 +3,9 @@ handling table and the units' results, as CSV, one XLSX workbook and two PNG cha
 
 CSV files are UTF-8 with a byte order mark, which Excel in China needs to read them as UTF-8.
 Headers are "中文 english_key", so that people read them and programs can split them.
-The public report (``public=True``) leaves out the proposers' ids; neither version shows a
+The public report (``public=True``) leaves out the proposers' ids and shows the satisfaction
+figures as the API shows them to leaders (``views.disclose_statistics``: none over fewer than
+3 ratings, nor one that would let a withheld figure be worked out); neither version shows a
 rating of a single case (ratings are confidential: only rates per unit and overall appear).
 """
 
@@ -25,8 +27,8 @@ from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.projection import Projection
 
 from .domain import REPLY_CLASSES
-from .views import (ProposerCases, Statistics, Worklist, find_projection, proposers_by_case,
-                    statistics)
+from .views import (ProposerCases, Statistics, Worklist, disclose_statistics, find_projection,
+                    proposers_by_case, statistics)
 
 Row = dict[str, Any]
 
@@ -45,6 +47,7 @@ UNIT_COLUMNS = (
     ("ratings", "测评数"), ("satisfaction_rate", "满意率"),
     ("attitude_satisfaction_rate", "办理态度满意率"),
     *((f"reply_class_{k}", f"{k}类") for k in REPLY_CLASSES),
+    ("withheld", "不公开说明"),
 )
 # Families that render Chinese, most common on Linux servers first.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
@@ -61,10 +64,13 @@ def write_year_report(conn: sa.Connection, projections: Sequence[Projection] | A
 
     ``projections``: the service's projections as set up by its runner (the runner's list, the
     runner itself or a service's ``Views``).
-    ``public``: leave out the proposers' ids (the internal report lists them per case)."""
+    ``public``: leave out the proposers' ids (the internal report lists them per case) and
+    withhold the satisfaction figures of too few ratings (``disclose_statistics``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats = statistics(conn, projections, year)
+    if public:
+        stats = disclose_statistics(stats)
     stat_rows = statistics_rows(stats)
     cases = case_rows(conn, projections, year, public=public)
     units = unit_rows(stats)
@@ -80,7 +86,8 @@ def write_year_report(conn: sa.Connection, projections: Sequence[Projection] | A
     _bar_chart(paths[3], {u["unit"]: u["on_time_rate"] for u in units},
                f"On-time reply rate by unit, {year} (first-round replies)", "按时答复率")
     _bar_chart(paths[4], {u["unit"]: u["satisfaction_rate"] for u in units},
-               f"Satisfaction rate by unit, {year} (satisfied + basically satisfied)", "满意率")
+               f"Satisfaction rate by unit, {year} (satisfied + basically satisfied)", "满意率",
+               withheld=[u["unit"] for u in units if u.get("withheld")])
     return paths
 
 
@@ -147,8 +154,11 @@ def _local_date(timestamp: str | None) -> str | None:
 
 def unit_rows(stats: Row) -> list[Row]:
     """One row per unit of ``stats["units"]``, the reply classes as reply_class_A, _B, _C."""
-    return [{"unit": unit, **{k: v for k, v in figures.items() if k != "reply_classes"},
-             **{f"reply_class_{k}": n for k, n in figures["reply_classes"].items()}}
+    return [{"unit": unit,
+             **{k: v for k, v in figures.items() if k not in ("reply_classes", "withheld")},
+             **{f"reply_class_{k}": n for k, n in figures["reply_classes"].items()},
+             "withheld": (f"{figures['withheld']['reason']} ({figures['withheld']['reason_en']})"
+                          if figures.get("withheld") else None)}
             for unit, figures in stats["units"].items()]
 
 
@@ -204,9 +214,12 @@ def _is_rate(key: str, row: Row) -> bool:
     return path[-1].endswith("rate") or "shares" in path
 
 
-def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh: str) -> None:
+def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh: str, *,
+               withheld: Iterable[str] = ()) -> None:
     """A horizontal bar chart of the units' rates, best on top; units without a rate are left
-    out (and said to be). Labels are unit ids; the title is Chinese too when a CJK font exists."""
+    out (and said to be: nothing to count, or ``withheld``). Labels are unit ids; the title is
+    Chinese too when a CJK font exists."""
+    withheld = set(withheld)
     shown = sorted(((u, r) for u, r in rates.items() if r is not None), key=lambda x: (x[1], x[0]))
     font = cjk_font()
     fig = Figure(figsize=(8, 1.6 + 0.45 * max(len(shown), 1)), dpi=100)
@@ -221,9 +234,12 @@ def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh:
         ax.text(50, 0.5, "no data", ha="center", va="center")
     ax.set_xlim(0, 110)
     ax.set_xlabel("percent")
-    left_out = sorted(u for u, r in rates.items() if r is None)
-    if left_out:
-        ax.set_ylabel(f"not shown (nothing to count): {', '.join(left_out)}", fontsize=7)
+    left_out = sorted(u for u, r in rates.items() if r is None and u not in withheld)
+    notes = [f"nothing to count: {', '.join(left_out)}"] if left_out else []
+    if withheld:
+        notes.append(f"withheld (too few ratings): {', '.join(sorted(withheld))}")
+    if notes:
+        ax.set_ylabel(f"not shown ({'; '.join(notes)})", fontsize=7)
     ax.set_title(f"{title_zh} {title}" if font else title, fontfamily=font or None, fontsize=10)
     if font:
         for label in ax.get_yticklabels():

@@ -25,6 +25,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from xieshang.kernel.clock import Clock, ClockProvider
+from xieshang.kernel.consumer import EffectTracking
 from xieshang.kernel.commands import Command
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound
@@ -33,22 +34,27 @@ from xieshang.kernel.ids import check_id
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.streams import Receipt, Streams
-from xieshang.kernel.views import ReadModels, check_page
+from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import domain, views
-from .calendar import china_2024_calendar
+from .calendar import calendar_warnings, official_calendar
+from . import directory  # the module, not its mixin: `nameko run` would take a class with
+# entrypoints at the top of this module for a service of its own
+from .directory import body_exists, entries, names_of
 from .domain import access, commands
 
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
 DEADLINE_CHECK_SECONDS = 300
+CALENDAR_CHECK_SECONDS = 24 * 3600
 TIMER_EVENTS = {"ReplyDueSoon": "reminded", "ReplyOverdue": "overdue",
                 "ReplyDeadlineMoved": "moved"}  # what check_deadlines counts
 
 
-class ProposalsService:
-    """提案: the whole 提、立、交、办、督、评 lifecycle, its worklists and statistics."""
+class ProposalsService(directory.DirectoryFollower):
+    """提案: the whole 提、立、交、办、督、评 lifecycle, its worklists and statistics. The members,
+    units and bodies a command names must be in the directory (``DirectoryFollower``)."""
 
     name = "proposals"
 
@@ -56,6 +62,7 @@ class ProposalsService:
     context = RequestContext()
     views = ReadModels(views.PROJECTIONS)
     clock: Clock = ClockProvider()
+    tracking = EffectTracking()
 
     # -- 提: submission ---------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -70,6 +77,7 @@ class ProposalsService:
         proposal_id = new_id()
         events = domain.submit_proposal(ctx.actor, ctx.on_behalf_of, proposal_id, command,
                                         today=self.clock.today())
+        self._check_submission(events[0], on_behalf_of=ctx.on_behalf_of)
         stream = domain.proposal_stream(proposal_id)
         return self.streams.receipt(stream, self.streams.record(ctx, stream, 0, events),
                                     {"proposal_id": proposal_id}).to_dict()
@@ -144,7 +152,11 @@ class ProposalsService:
         envelopes = self.streams.record(ctx, stream, merged.version, events)
         marker = domain.ProposalMerged(proposal_id=proposal_id, into=into,
                                        proposers=list(merged.state.proposers))
-        self.streams.decide(ctx, domain.proposal_stream(into), domain.case_fold(into),
+        cause = (envelopes[-1].event_id if envelopes else
+                 next((e.event_id for e in reversed(self.streams.store.read_stream(stream))
+                       if e.type == "ProposalMerged"), None))
+        self.streams.decide(self._reaction(cause, f"merged proposal {proposal_id} added 并案"),
+                            domain.proposal_stream(into), domain.case_fold(into),
                             lambda state: domain.add_merged_proposal(state, marker), retry=True)
         return self.streams.receipt(stream, envelopes, {"proposal_id": proposal_id}).to_dict()
 
@@ -155,8 +167,8 @@ class ProposalsService:
         command = commands.AssignProposal.parse(proposal_id=proposal_id, lead_unit=lead_unit,
                                                 co_units=co_units, deadline=deadline, urgent=urgent)
         timing = self._timing()
-        return self._on_case(command, lambda actor, case: domain.assign_proposal(
-            actor, case, command, timing=timing))
+        return self._on_case(command, lambda actor, case: self._with_known_units(
+            domain.assign_proposal(actor, case, command, timing=timing)))
 
     @rpc(expected_exceptions=EXPECTED)
     def object_to_assignment(self, proposal_id: str, reason: str) -> dict[str, Any]:
@@ -176,8 +188,8 @@ class ProposalsService:
         command = commands.ReassignProposal.parse(proposal_id=proposal_id, lead_unit=lead_unit,
                                                   co_units=co_units, deadline=deadline)
         timing = self._timing()
-        return self._on_case(command, lambda actor, case: domain.reassign_proposal(
-            actor, case, command, timing=timing))
+        return self._on_case(command, lambda actor, case: self._with_known_units(
+            domain.reassign_proposal(actor, case, command, timing=timing)))
 
     @rpc(expected_exceptions=EXPECTED)
     def record_contact(self, proposal_id: str, stage: str, summary: str) -> dict[str, Any]:
@@ -203,8 +215,8 @@ class ProposalsService:
                                mode: str) -> dict[str, Any]:
         command = commands.DesignateKeyProposal.parse(proposal_id=proposal_id,
                                                       supervisors=supervisors, mode=mode)
-        return self._on_case(command, lambda actor, case: domain.designate_key_proposal(
-            actor, case, command))
+        return self._on_case(command, lambda actor, case: self._with_known_supervisors(
+            domain.designate_key_proposal(actor, case, command)))
 
     @rpc(expected_exceptions=EXPECTED)
     def record_supervision(self, proposal_id: str, kind: str, note: str) -> dict[str, Any]:
@@ -218,8 +230,20 @@ class ProposalsService:
         command = commands.RateReply.parse(proposal_id=proposal_id, reply_rating=reply_rating,
                                            attitude_rating=attitude_rating)
         timing = self._timing()
-        return self._on_case(command, lambda actor, case: domain.rate_reply(
+        rated = self._on_case(command, lambda actor, case: domain.rate_reply(
             actor, case, command, timing=timing))
+        if not rated["recorded"]:
+            return rated
+        # An unsatisfied rating, once every proposer rated: the system starts a new round, as
+        # its reaction to the rating (actor system, caused by the ReplyRated).
+        reaction = self._reaction(rated["event_id"], "an unsatisfied rating: handled again 重新办理")
+        rehandled = self._system_decision(reaction, command.proposal_id,
+                                          lambda case: domain.start_rehandling(case, timing))
+        if not rehandled.recorded:
+            return rated
+        return {**rated, "version": rehandled.version, "position": rehandled.position,
+                "events": [*rated["events"], *rehandled.events], "event": rehandled.event,
+                "event_id": rehandled.event_id}
 
     @rpc(expected_exceptions=EXPECTED)
     def record_follow_up(self, proposal_id: str, note: str, kept: bool) -> dict[str, Any]:
@@ -239,10 +263,14 @@ class ProposalsService:
             actor, case, command))
 
     @rpc(expected_exceptions=EXPECTED)
-    def publish_proposal(self, proposal_id: str, proposer_names: Sequence[str]) -> dict[str, Any]:
+    def publish_proposal(self, proposal_id: str,
+                         proposer_names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Publish under the names of the proposer and of the co-signers who each consented,
+        from the directory (``proposer_names`` is refused: nobody types names in)."""
         command = commands.PublishProposal.parse(proposal_id=proposal_id,
                                                  proposer_names=proposer_names)
-        return self._on_case(command, lambda actor, case: domain.publish_proposal(actor, case, command))
+        return self._on_case(command, lambda actor, case: domain.publish_proposal(
+            actor, case, command, directory=entries(self.streams, case.published_people)))
 
     @rpc(expected_exceptions=EXPECTED)
     def unpublish_proposal(self, proposal_id: str, reason: str) -> dict[str, Any]:
@@ -297,16 +325,29 @@ class ProposalsService:
         receipt = self.streams.decide(ctx, domain.RULES_STREAM, self._rules_fold(),
                                       lambda current: domain.amend_holiday_calendar(
                                           ctx.actor, current, command))
-        moved = self._recount_open_deadlines(CommandContext(
-            actor=ctx.actor, reason=f"holiday calendar amended: {ctx.reason or 'no reason given'}",
-            correlation_id=ctx.correlation_id, causation_id=receipt.event_id))
+        moved = self._recount_open_deadlines(self._reaction(
+            receipt.event_id, f"holiday calendar amended: {ctx.reason or 'no reason given'}"))
         return receipt.with_result(deadlines_moved=moved).to_dict()
 
     @rpc(expected_exceptions=EXPECTED)
-    def handling_rules(self) -> dict[str, Any]:
+    def handling_rules(self, after_position: int = 0) -> dict[str, Any]:
+        """The rules and the calendar (folded from their stream: always current; ``after_position``
+        is taken as by every query), and ``warnings`` for staff: this or next year's calendar is
+        missing (calendar.calendar_warnings)."""
+        self.views.read_after(after_position)
         timing = self._timing()
         return {"rules": timing.rules.to_dict(), "calendar": timing.calendar.to_dict(),
-                "today": timing.today.isoformat()}
+                "today": timing.today.isoformat(),
+                "warnings": self._calendar_warnings(self.context.get().actor, timing)}
+
+    @timer(interval=CALENDAR_CHECK_SECONDS, eager=True)
+    def check_calendar(self) -> list[dict[str, Any]]:
+        """At start and daily: warn in the log when this or next year has no holiday calendar."""
+        timing = self._timing()
+        warnings = calendar_warnings(timing.calendar, timing.today)
+        for w in warnings:
+            log.warning("%s (%s)", w["message_en"], w["message"])
+        return warnings
 
     @timer(interval=DEADLINE_CHECK_SECONDS)
     def check_deadlines(self) -> dict[str, int]:
@@ -320,81 +361,114 @@ class ProposalsService:
                 *domain.recount_deadline(case, timing), *domain.remind_or_escalate(case, timing)])
             for event_type in receipt.events:
                 counts[TIMER_EVENTS[event_type]] += 1
+        counts["rehandled"] = self._catch_up_rehandling(timing)
         if any(counts.values()):
             log.info("deadline check on %s: %s", timing.today, counts)
         return counts
 
     # -- queries -------------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def get_proposal(self, proposal_id: str) -> dict[str, Any]:
+    def get_proposal(self, proposal_id: str, after_position: int = 0) -> dict[str, Any]:
         """The case folded from its stream (always current), as the asking actor may see it
-        (domain.access): ratings only for staff and auditors (a member sees their own)."""
+        (domain.access): ratings only for staff and auditors (a member sees their own), the
+        units' texts for their lead unit. ``after_position`` is waited for as by every query,
+        so that a read after any command of this service (the rules too) is never older."""
         actor = self.context.get().actor
         stream = domain.proposal_stream(check_id(proposal_id, "proposal_id"))
+        self.views.read_after(after_position)
         case = self.streams.load(stream, domain.case_fold(proposal_id))
         return {**access.case_as_seen_by(actor, case.state), "stream": stream, "version": case.version}
 
     @rpc(expected_exceptions=EXPECTED)
     def worklist(self, status: str | None = None, unit: str | None = None, category: str | None = None,
                  session: str | None = None, year: int | None = None, overdue: bool | None = None,
-                 key: bool | None = None, limit: int = 100, offset: int = 0,
-                 after_position: int = 0) -> list[dict[str, Any]]:
-        """Staff worklist with filters (staff, auditors and leaders)."""
-        access.require_reader(self.context.get().actor, "read the worklist")
-        check_page(limit, offset, MAX_LIST)
+                 key: bool | None = None, limit: int = 100, cursor: str | None = None,
+                 q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """Staff worklist with filters (staff, auditors and leaders): a page of it
+        (xieshang.kernel.views.PageRequest; ``q`` searches title and case number), and for
+        staff the ``warnings`` of handling_rules (a year without a holiday calendar)."""
+        actor = self.context.get().actor
+        access.require_reader(actor, "read the worklist")
+        page = PageRequest.parse("worklist", limit, cursor, q, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         with self.views.connect() as conn:
-            return views.worklist(conn, self.views.projection("worklist"), status=status, unit=unit,
-                                  category=category, session=session, year=year, overdue=overdue,
-                                  key=key, limit=limit, offset=offset)
+            found = views.worklist(conn, self.views.projection("worklist"), status=status, unit=unit,
+                                   category=category, session=session, year=year, overdue=overdue,
+                                   key=key, page=page)
+        found["warnings"] = self._calendar_warnings(actor)
+        return found
 
     @rpc(expected_exceptions=EXPECTED)
-    def unit_inbox(self, unit: str, open_only: bool = True, after_position: int = 0) -> list[dict[str, Any]]:
-        """A unit's assignments with what is due and overdue (the unit itself, staff, auditors)."""
+    def unit_inbox(self, unit: str, open_only: bool = True, limit: int = 100, cursor: str | None = None,
+                   q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """A unit's assignments with what is due and overdue (the unit itself, staff, auditors):
+        a page of them, most urgent first (``q`` searches title and case number)."""
         access.require_inbox_reader(self.context.get().actor, unit)
+        page = PageRequest.parse("unit_inbox", limit, cursor, q, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.unit_inbox(conn, self.views.projection("unit_inbox"), unit,
-                                    open_only=open_only, today=self.clock.today())
+                                    open_only=open_only, today=self.clock.today(), page=page)
 
     @rpc(expected_exceptions=EXPECTED)
-    def my_proposals(self, member_id: str | None = None, after_position: int = 0) -> list[dict[str, Any]]:
-        """A member's own cases (as proposer, co-signer or merged proposer), with their own ratings."""
+    def my_proposals(self, member_id: str | None = None, limit: int = 100, cursor: str | None = None,
+                     q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """A member's own cases (as proposer, co-signer or merged proposer), with their own
+        ratings: a page of them, newest first (``q`` searches title and case number)."""
         actor = self.context.get().actor
         member_id = member_id or actor.user_id
         access.require_cases_reader(actor, member_id)
+        page = PageRequest.parse("my_proposals", limit, cursor, q, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         with self.views.connect() as conn:
-            return views.cases_of_member(conn, self.views.projection("proposer_cases"), member_id)
+            return views.cases_of_member(conn, self.views.projection("proposer_cases"), member_id,
+                                         page=page)
 
     @rpc(expected_exceptions=EXPECTED)
-    def public_proposals(self, category: str | None = None, limit: int = 100, offset: int = 0,
-                         after_position: int = 0) -> list[dict[str, Any]]:
-        """Published cases, for anyone (no personal data beyond the published proposer names)."""
-        check_page(limit, offset, MAX_LIST)
+    def public_proposals(self, category: str | None = None, limit: int = 100, cursor: str | None = None,
+                         q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """Published cases, for anyone (no personal data beyond the published proposer names):
+        a page of them, latest publication first (``q`` searches title and case number)."""
+        page = PageRequest.parse("public_proposals", limit, cursor, q, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         with self.views.connect() as conn:
             return views.public_list(conn, self.views.projection("public_cases"), category=category,
-                                     limit=limit, offset=offset)
+                                     page=page, names=self._names(conn))
 
     @rpc(expected_exceptions=EXPECTED)
     def public_proposal(self, case_number: str, after_position: int = 0) -> dict[str, Any]:
         self.views.read_after(after_position)
         with self.views.connect() as conn:
-            found = views.public_detail(conn, self.views.projection("public_cases"), case_number)
+            found = views.public_detail(conn, self.views.projection("public_cases"), case_number,
+                                        names=self._names(conn))
         if found is None:
-            raise NotFound(f"no published proposal {case_number!r}")
+            raise NotFound((f"no published proposal {case_number!r}", f"没有公开的提案 {case_number!r}"))
         return found
 
     @rpc(expected_exceptions=EXPECTED)
     def statistics(self, year: int, after_position: int = 0) -> dict[str, Any]:
-        """Yearly statistics of the committee (staff, auditors and leaders)."""
-        access.require_reader(self.context.get().actor, "read the statistics")
+        """Yearly statistics of the committee (staff and auditors all of them; leaders and
+        subscriber systems under disclosure control: domain.access.statistics_units)."""
+        controlled, units = access.statistics_units(self.context.get().actor)
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-            raise InvalidCommand("bad year", {"year": "a year, e.g. 2024"})
+            raise InvalidCommand(("bad year", "年度有误"), {"year": "a year, e.g. 2024"})
         self.views.read_after(after_position)
         with self.views.connect() as conn:
-            return views.statistics(conn, self.views, year)
+            stats = views.statistics(conn, self.views, year)
+        return views.disclose_statistics(stats, units=units) if controlled else stats
+
+    @rpc(expected_exceptions=EXPECTED)
+    def directory(self, ids: Sequence[str] | str, after_position: int = 0) -> dict[str, Any]:
+        """What the directory knows of ``ids`` (members, units, bodies: kind, name, active; an
+        unknown id has kind null): staff, auditors and leaders, e.g. to wait for the directory
+        to follow the members service before naming what was just registered."""
+        access.require_reader(self.context.get().actor, "read the directory")
+        self.views.read_after(after_position)  # (entries are read from their streams: current)
+        if isinstance(ids, str):  # the gateway's query string: comma-separated
+            ids = [i for i in ids.split(",") if i]
+        if not isinstance(ids, (list, tuple)) or len(ids) > MAX_LIST:
+            raise InvalidCommand(("bad ids", "ids 填写有误"), {"ids": f"a list of up to {MAX_LIST} ids"})
+        return {i: entry.to_dict() for i, entry in entries(self.streams, ids).items()}
 
     @rpc
     def health(self) -> dict[str, Any]:
@@ -410,15 +484,64 @@ class ProposalsService:
                                    lambda case: decide(ctx.actor, case),
                                    ids={"proposal_id": pid, **ids}).to_dict()
 
+    def _reaction(self, cause_id: str | None, reason: str) -> CommandContext:
+        """The context of what the system records in reaction to the event ``cause_id`` this
+        call recorded: actor ``system``, caused by that event, in the call's correlation."""
+        return CommandContext(actor=SYSTEM_ACTOR, reason=reason,
+                              correlation_id=self.context.get().correlation_id,
+                              causation_id=cause_id)
+
+    def _check_submission(self, submitted: domain.ProposalSubmitted, on_behalf_of: str | None) -> None:
+        """The co-signers, the member staff act for and a collective proposal's body are in the
+        directory (InvalidCommand naming each that is not)."""
+        known = entries(self.streams, [*submitted.co_signers, *([on_behalf_of] if on_behalf_of else [])])
+        found = True
+        if submitted.body:
+            self.views.wait_for(self.streams.store.head(), timeout=10)
+            with self.views.connect() as conn:
+                found = body_exists(conn, self.views.projection("directory"), submitted.body)
+        domain.check_submission_refs(known, co_signers=submitted.co_signers,
+                                     on_behalf_of=on_behalf_of,
+                                     body_name=(submitted.body or {}).get("name"), body_found=found)
+
+    def _with_known_units(self, events: list[DomainEvent]) -> list[DomainEvent]:
+        """``events`` of an assignment, once its units are known to be open handling units."""
+        for e in events:
+            domain.check_assignment_units(entries(self.streams, [e.lead_unit, *e.co_units]),
+                                          e.lead_unit, e.co_units)
+        return events
+
+    def _with_known_supervisors(self, events: list[DomainEvent]) -> list[DomainEvent]:
+        for e in events:
+            domain.check_supervisors(entries(self.streams, e.supervisors), e.supervisors)
+        return events
+
     def _system_decision(self, ctx: CommandContext, proposal_id: str,
                          decide: Callable[[domain.Proposal], list[DomainEvent]]) -> Receipt:
         return self.streams.decide(ctx, domain.proposal_stream(proposal_id),
                                    domain.case_fold(proposal_id), decide, retry=True,
                                    ids={"proposal_id": proposal_id})
 
+    def _names(self, conn: Any) -> views.Names | None:
+        """The names of units (and members) for the views to show: the directory read model's,
+        once this service has it; None before (the views then show the ids)."""
+        try:
+            projection = self.views.projection("directory")
+        except KeyError:
+            return None
+        return lambda ids: names_of(conn, projection, ids)
+
+    def _calendar_warnings(self, actor: Actor,
+                           timing: domain.Timing | None = None) -> list[dict[str, Any]]:
+        """For staff: this or next year has no holiday calendar (they are the ones to enter it)."""
+        if actor.role != domain.STAFF:
+            return []
+        timing = timing or self._timing()
+        return calendar_warnings(timing.calendar, timing.today)
+
     @staticmethod
     def _rules_fold():
-        return domain.rules_fold(china_2024_calendar())
+        return domain.rules_fold(official_calendar())
 
     def _timing(self) -> domain.Timing:
         rules = self.streams.load(domain.RULES_STREAM, self._rules_fold()).state
@@ -453,8 +576,28 @@ class ProposalsService:
             ctx, pid, lambda case: domain.recount_deadline(case, timing)).events)
             for pid in self._open_rounds())
 
+    def _catch_up_rehandling(self, timing: domain.Timing) -> int:
+        """A new round the system did not start after an unsatisfied rating (the service stopped
+        between the rating and its reaction, two writes): started now, still caused by the
+        rating. Returns how many."""
+        started = 0
+        with self.views.connect() as conn:
+            replied = [row["proposal_id"] for row in views.worklist(
+                conn, self.views.projection("worklist"), status=domain.REPLIED)]
+        for proposal_id in replied:
+            stream = domain.proposal_stream(proposal_id)
+            if not domain.rehandling_due(self.streams.load(stream, domain.case_fold(proposal_id)).state):
+                continue
+            rating = next(e for e in reversed(self.streams.store.read_stream(stream))
+                          if e.type == "ReplyRated")
+            ctx = CommandContext(actor=SYSTEM_ACTOR, reason="an unsatisfied rating: handled again 重新办理",
+                                 correlation_id=rating.correlation_id, causation_id=rating.event_id)
+            started += self._system_decision(ctx, proposal_id, lambda case: domain.start_rehandling(
+                case, timing)).recorded
+        return started
+
     def _open_rounds(self) -> list[str]:
         self.views.wait_for(self.streams.store.head(), timeout=30)
         with self.views.connect() as conn:
             return [row["proposal_id"] for row in views.worklist(
-                conn, self.views.projection("worklist"), status=domain.ASSIGNED, limit=None)]
+                conn, self.views.projection("worklist"), status=domain.ASSIGNED)]

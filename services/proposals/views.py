@@ -10,7 +10,8 @@ nothing but its envelope and its own projection's tables. Who may see what decid
 * ``PublicCases`` (the public): published cases only, under the names agreed at publication,
   approved comments without their authors.             queries: ``public_list``, ``public_detail``
 * ``Statistics`` (staff, the year-end report): per case, per round's units, replies, ratings.
-                                                                            query: ``statistics``
+  query: ``statistics``; outside the office (leaders, subscriber systems, the public report)
+  through ``disclose_statistics``: no satisfaction figure of fewer than 3 ratings.
 
 Times are the events' ``occurred_at`` in UTC, as ISO 8601 strings (seconds); dates (deadlines)
 are ISO dates; a proposal's ``year`` is the year of its submission in Beijing time.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timezone
-from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,8 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.projection import Handler, Projection
+from xieshang.kernel.views import PageRequest, select_page
 
 from . import domain
+from .domain.vocabulary import STATE_LABELS
 from .domain import (ASSIGNED, CATEGORIES, CLOSED, FILED, MERGED, NOT_FILED, RATINGS, REPLIED,
                      REPLY_CLASSES, RETURNED, SUBMITTED)
 
@@ -212,11 +215,12 @@ class Worklist(Projection):
 def worklist(conn: sa.Connection, projection: Worklist, *, status: str | Sequence[str] | None = None,
              unit: str | None = None, category: str | None = None, session: str | None = None,
              year: int | None = None, overdue: bool | None = None, key: bool | None = None,
-             limit: int | None = 100, offset: int = 0) -> list[Row]:
+             page: PageRequest | None = None) -> Any:
     """Worklist rows (every column of ``proposal_worklist``), latest activity first.
 
     ``status``: one status or several; ``unit``: the current round's lead unit or any of its
-    co-units; the other filters match their column; None means any (``limit`` None: no limit)."""
+    co-units; the other filters match their column; None means any. ``page``: a page of them
+    (``q`` searches title and case number); None: every row, as a list."""
     t, u = projection.cases, projection.units
     c = t.c
     q = sa.select(t)
@@ -228,8 +232,8 @@ def worklist(conn: sa.Connection, projection: Worklist, *, status: str | Sequenc
                           (c.overdue, overdue), (c.key, key)):
         if value is not None:
             q = q.where(column == value)
-    q = q.order_by(c.position.desc(), c.proposal_id).limit(limit).offset(offset)
-    return [dict(r) for r in conn.execute(q).mappings()]
+    return select_page(conn, q, page, order=((c.position, True), (c.proposal_id, False)),
+                       search=(c.title, c.case_number))
 
 
 # -- handling units' inbox --------------------------------------------------------------------
@@ -331,7 +335,7 @@ class UnitInbox(Projection):
 
 
 def unit_inbox(conn: sa.Connection, projection: UnitInbox, unit: str, *, today: date,
-               open_only: bool = True) -> list[Row]:
+               open_only: bool = True, page: PageRequest | None = None) -> Any:
     """The unit's assignments, most urgent first (by deadline).
 
     Each row: proposal_id, case_number, title, category, key, status (of the case), round,
@@ -339,23 +343,25 @@ def unit_inbox(conn: sa.Connection, projection: UnitInbox, unit: str, *, today: 
     escalated (the timer raised ReplyOverdue and no reply or new deadline came since),
     objection_pending (this unit's), opinion_sent (this co-unit's), due_in_days (deadline minus
     ``today``; None once replied) and overdue (not replied and the deadline passed, or escalated).
-    ``open_only``: only rounds still waiting for their reply."""
+    ``open_only``: only rounds still waiting for their reply. ``page``: a page of them (``q``
+    searches title and case number); None: every row, as a list."""
     r, k = projection.rows, projection.cases
     q = (sa.select(r.c.proposal_id, k.c.case_number, k.c.title, k.c.category, k.c.key, k.c.status,
                    r.c.round, r.c.role, r.c.lead_unit, r.c.started_on, r.c.deadline, r.c.replied,
                    r.c.escalated, r.c.objection_pending, r.c.opinion_sent)
-         .join(k, k.c.proposal_id == r.c.proposal_id).where(r.c.unit == unit)
-         .order_by(r.c.deadline, k.c.case_number, r.c.round))
+         .join(k, k.c.proposal_id == r.c.proposal_id).where(r.c.unit == unit))
     if open_only:
         q = q.where(r.c.replied.is_(False))
-    out = []
-    for row in conn.execute(q).mappings():
-        item = dict(row)
-        due = None if item["replied"] else (date.fromisoformat(item["deadline"]) - today).days
-        item["due_in_days"] = due
-        item["overdue"] = due is not None and (due < 0 or item["escalated"])
-        out.append(item)
-    return out
+
+    def item(row: Row) -> Row:
+        due = None if row["replied"] else (date.fromisoformat(row["deadline"]) - today).days
+        row["due_in_days"] = due
+        row["overdue"] = due is not None and (due < 0 or row["escalated"])
+        return row
+
+    return select_page(conn, q, page, item=item, search=(k.c.title, k.c.case_number),
+                       order=((r.c.deadline, False), (k.c.case_number, False),
+                              (r.c.proposal_id, False), (r.c.round, False)))
 
 
 # -- members' own cases -----------------------------------------------------------------------
@@ -473,18 +479,20 @@ class ProposerCases(Projection):
         self._case(conn, env, status=CLOSED)
 
 
-def cases_of_member(conn: sa.Connection, projection: ProposerCases, member_id: str) -> list[Row]:
+def cases_of_member(conn: sa.Connection, projection: ProposerCases, member_id: str, *,
+                    page: PageRequest | None = None) -> Any:
     """The member's cases, newest submission first. Each row: proposal_id, relation
     ("proposer" | "co_signer" | "merged_proposer"), confirmed, case_number, title, category,
     status, round, lead_unit, reply_class, merged_into, submitted_at, and the member's own
-    reply_rating and attitude_rating of the current round (None until they rate it)."""
+    reply_rating and attitude_rating of the current round (None until they rate it).
+    ``page``: a page of them (``q`` searches title and case number); None: every row, as a list."""
     k, m = projection.cases, projection.members
     q = (sa.select(k.c.proposal_id, m.c.relation, m.c.confirmed, k.c.case_number, k.c.title,
                    k.c.category, k.c.status, k.c.round, k.c.lead_unit, k.c.reply_class,
                    k.c.merged_into, k.c.submitted_at, m.c.reply_rating, m.c.attitude_rating)
-         .join(k, k.c.proposal_id == m.c.proposal_id).where(m.c.member_id == member_id)
-         .order_by(k.c.position.desc()))
-    return [dict(r) for r in conn.execute(q).mappings()]
+         .join(k, k.c.proposal_id == m.c.proposal_id).where(m.c.member_id == member_id))
+    return select_page(conn, q, page, order=((k.c.position, True), (k.c.proposal_id, False)),
+                       search=(k.c.title, k.c.case_number))
 
 
 def proposers_by_case(conn: sa.Connection, projection: ProposerCases,
@@ -646,26 +654,52 @@ class PublicCases(Projection):
                      .values(answer=env.data["answer"], answered_at=_ts(env)))
 
 
-_LIST_COLUMNS = ("case_number", "title", "category", "proposer_names", "lead_unit", "status",
-                 "reply_class", "published_at")
+_LIST_COLUMNS = ("proposal_id", "case_number", "title", "category", "proposer_names", "lead_unit",
+                 "status", "reply_class", "published_at")
+
+# What the public reads beside each code (the codes stay: programs use them).
+STATUS_LABELS = {status: STATE_LABELS[status][1] for status in STATUSES}  # 已立案, 已答复 …
+CATEGORY_LABELS = {"economy": "经济", "politics": "政治", "culture": "文化", "society": "社会",
+                   "ecology": "生态文明", "other": "其他"}
+REPLY_CLASS_LABELS = {"A": "A类：所提问题已解决或基本解决", "B": "B类：所提问题正在解决或已列入计划",
+                      "C": "C类：所提问题因条件限制暂不能解决"}
+Names = Callable[[Iterable[str]], Mapping[str, str]]
+
+
+def labelled(rows: list[Row], names: Names | None = None) -> list[Row]:
+    """Public rows with the Chinese labels beside their codes (``status_label``,
+    ``category_label``, ``reply_class_label``) and ``lead_unit_name``: the name ``names`` gives
+    for the unit's id (the directory), else the id itself (nothing else is known of it)."""
+    known = dict(names(r["lead_unit"] for r in rows if r.get("lead_unit"))) if names else {}
+    for r in rows:
+        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+        r["category_label"] = CATEGORY_LABELS.get(r["category"], r["category"])
+        r["reply_class_label"] = REPLY_CLASS_LABELS.get(r.get("reply_class") or "")
+        r["lead_unit_name"] = known.get(r["lead_unit"], r["lead_unit"]) if r.get("lead_unit") else None
+    return rows
 
 
 def public_list(conn: sa.Connection, projection: PublicCases, *, category: str | None = None,
-                limit: int = 100, offset: int = 0) -> list[Row]:
-    """Published cases, latest publication first. Each row: case_number, title, category,
-    proposer_names, lead_unit, status, reply_class, published_at, comments (approved ones)."""
+                page: PageRequest | None = None, names: Names | None = None) -> Any:
+    """Published cases, latest publication first. Each row: proposal_id (what a comment is
+    posted to), case_number, title, category, proposer_names, lead_unit, status, reply_class,
+    published_at, comments (approved ones), and the labels of ``labelled``."""
     t, cm = projection.cases, projection.comments
     count = (sa.select(sa.func.count()).select_from(cm)
              .where(cm.c.proposal_id == t.c.proposal_id).scalar_subquery())
     q = sa.select(*(t.c[n] for n in _LIST_COLUMNS), count.label("comments"))
     if category is not None:
         q = q.where(t.c.category == category)
-    q = q.order_by(t.c.position.desc()).limit(limit).offset(offset)
-    return [dict(r) for r in conn.execute(q).mappings()]
+    # ``page``: a page of them (``q`` searches title and case number); None: every row, as a list.
+    found = select_page(conn, q, page, order=((t.c.position, True), (t.c.proposal_id, False)),
+                        search=(t.c.title, t.c.case_number))
+    labelled(found if isinstance(found, list) else found["items"], names)
+    return found
 
 
-def public_detail(conn: sa.Connection, projection: PublicCases, case_number: str) -> Row | None:
-    """One published case: the list's fields, reasons, suggestions, reply (the text of the
+def public_detail(conn: sa.Connection, projection: PublicCases, case_number: str, *,
+                  names: Names | None = None) -> Row | None:
+    """One published case: the list's fields and labels, reasons, suggestions, reply (the text of the
     latest round with a reply), and its approved comments in order, each with comment_id,
     display_name, text, answer (the lead unit's, or None), submitted_at, answered_at.
     None if no published case has that number."""
@@ -678,7 +712,7 @@ def public_detail(conn: sa.Connection, projection: PublicCases, case_number: str
                    cm.c.answered_at)
          .where(cm.c.proposal_id == row["proposal_id"]).order_by(cm.c.position))
     out["comments"] = [dict(r) for r in conn.execute(q).mappings()]
-    return out
+    return labelled([out], names)[0]
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -914,6 +948,71 @@ def compute_statistics(year: int, cases: list[Row], units: list[Row], replies: l
     }
 
 
+# Satisfaction figures over fewer ratings than this are withheld outside the committee's office
+# (docs/proposals.md, "Who sees the satisfaction figures"): with 1 rating the rate is the rating,
+# with 2 a rate of 0.5 or 1.0 tells each rater's word to anyone who knows one of them.
+MIN_RATINGS_SHOWN = 3
+FEWER_THAN_K = {"reason": f"少于{MIN_RATINGS_SHOWN}份评价，不公开",
+                "reason_en": f"fewer than {MIN_RATINGS_SHOWN} ratings: not shown"}
+COMPLEMENT = {"reason": "为防止推算出不公开的评价，不公开",
+              "reason_en": "not shown, so that a withheld figure cannot be worked out from it"}
+_UNIT_SATISFACTION = ("satisfaction_rate", "attitude_satisfaction_rate")
+
+
+def disclose_statistics(stats: Mapping[str, Any], *, units: Iterable[str] | None = None,
+                        min_ratings: int = MIN_RATINGS_SHOWN) -> dict[str, Any]:
+    """``stats`` (from ``statistics``) as shown outside the committee's office: to leaders, to
+    subscriber systems, in the public year report. Pure.
+
+    ``units``: the only units whose figures are shown (a subscriber's own organisation); None:
+    every unit. No satisfaction figure rests on fewer than ``min_ratings`` ratings:
+
+    * a unit with 1 … min_ratings-1 final ratings shows its ``ratings`` count but no rates
+      (``withheld``: ``FEWER_THAN_K``);
+    * complementary suppression: the committee-wide figures minus the units shown give the
+      units not shown together; if those hold 1 … min_ratings-1 ratings, the shown units with
+      the fewest ratings are withheld too (``COMPLEMENT``) until they hold enough, or, if no unit
+      is left to add, the committee-wide satisfaction is withheld;
+    * the committee-wide satisfaction over 1 … min_ratings-1 ratings is withheld.
+    """
+    out = {k: v for k, v in stats.items() if k not in ("units", "satisfaction", "by_lead_unit")}
+    keep = None if units is None else set(units)
+    all_units: Mapping[str, Mapping[str, Any]] = stats["units"]
+    shown = {u: dict(f) for u, f in all_units.items() if keep is None or u in keep}
+
+    def scarce(n: int) -> bool:
+        return 0 < n < min_ratings
+
+    def withhold(figures: dict[str, Any], why: Mapping[str, str]) -> None:
+        figures.update({k: None for k in _UNIT_SATISFACTION}, withheld=dict(why))
+
+    hidden = sum(f["ratings"] for u, f in all_units.items() if u not in shown)
+    for f in shown.values():
+        if scarce(f["ratings"]):
+            withhold(f, FEWER_THAN_K)
+            hidden += f["ratings"]
+    satisfaction = dict(stats["satisfaction"])
+    total_shown = not scarce(satisfaction["ratings"])
+    if total_shown and scarce(hidden):
+        for f in sorted((f for f in shown.values() if "withheld" not in f and f["ratings"]),
+                        key=lambda f: f["ratings"]):
+            withhold(f, COMPLEMENT)
+            hidden += f["ratings"]
+            if not scarce(hidden):
+                break
+        total_shown = not scarce(hidden)
+    if not total_shown:
+        satisfaction.update(reply=None, attitude=None,
+                            withheld=dict(FEWER_THAN_K if scarce(satisfaction["ratings"])
+                                          else COMPLEMENT))
+    out.update(satisfaction=satisfaction, units=shown,
+               by_lead_unit={u: n for u, n in stats["by_lead_unit"].items()
+                             if keep is None or u in keep},
+               disclosure={"min_ratings": min_ratings,
+                           "units": "all" if keep is None else sorted(keep)})
+    return out
+
+
 def _latest(rows: list[Row], key: tuple[str, ...]) -> dict[tuple[Any, ...] | Any, Row]:
     """Per ``key``, the row of the highest round."""
     out: dict[Any, Row] = {}
@@ -953,9 +1052,13 @@ def find_projection(source: Any, cls: type[P]) -> P:
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [Worklist(), UnitInbox(), ProposerCases(), PublicCases(), Statistics()]
+    from .directory import Directory  # the members, units and bodies known (directory.py)
+
+    return [Worklist(), UnitInbox(), ProposerCases(), PublicCases(), Statistics(), Directory()]
 
 
 __all__ = ["PROJECTIONS", "Worklist", "UnitInbox", "ProposerCases", "PublicCases", "Statistics",
            "worklist", "unit_inbox", "cases_of_member", "proposers_by_case", "public_list",
-           "public_detail", "statistics", "compute_statistics", "find_projection", "STATUSES"]
+           "public_detail", "statistics", "compute_statistics", "find_projection", "STATUSES",
+           "disclose_statistics", "MIN_RATINGS_SHOWN", "labelled", "STATUS_LABELS",
+           "CATEGORY_LABELS", "REPLY_CLASS_LABELS", "Names"]

@@ -247,7 +247,7 @@ def test_wait_for_returns_when_reached_and_false_on_timeout(env):
 
     started = time.monotonic()
     assert runner.wait_for(head + 5, timeout=0.3) is False
-    assert 0.3 <= time.monotonic() - started < 2
+    assert time.monotonic() - started >= 0.3  # it waited its time (how much longer: the machine's load)
 
     # Waiting for an event not yet written: the append wakes the waiter.
     results = []

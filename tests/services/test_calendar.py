@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from services.proposals import calendar as cal_module
-from services.proposals.calendar import (DeadlineRules, HolidayCalendar, china_2024_calendar, days_overdue,
-                                         deadline, reminder_dates)
+from services.proposals import holidays as holidays_module
+from services.proposals.calendar import (DeadlineRules, HolidayCalendar, calendar_warnings,
+                                         china_2024_calendar, days_overdue, deadline,
+                                         official_calendar, reminder_dates, years_covered)
 
 D = date.fromisoformat
 CN = china_2024_calendar()
@@ -43,6 +45,70 @@ def test_the_2024_seed_matches_the_state_council_notice():
     assert all(d.weekday() >= 5 for d in CN.workdays)
     # 262 weekdays (2024 starts on a Monday and is a leap year), 19 of them holidays, 8 make-up days.
     assert CN.working_days_between(D("2023-12-31"), D("2024-12-31")) == 262 - 19 + 8 == 251
+
+
+OFFICIAL = official_calendar()
+
+
+@pytest.mark.parametrize("day, working", [
+    # 2025 (国务院办公厅关于2025年部分节假日安排的通知)
+    ("2025-01-01", False),  # Wed, 元旦
+    ("2025-01-26", True),   # Sun, 春节 make-up working day
+    ("2025-01-28", False),  # Tue, 春节 (除夕)
+    ("2025-02-04", False),  # Tue, last day of 春节
+    ("2025-02-05", True),   # Wed, back at work
+    ("2025-02-08", True),   # Sat, 春节 make-up working day
+    ("2025-04-04", False),  # Fri, 清明节
+    ("2025-04-27", True),   # Sun, 劳动节 make-up working day
+    ("2025-05-05", False),  # Mon, 劳动节
+    ("2025-06-02", False),  # Mon, 端午节
+    ("2025-09-28", True),   # Sun, 国庆 make-up working day
+    ("2025-10-08", False),  # Wed, 国庆节、中秋节
+    ("2025-10-11", True),   # Sat, 国庆 make-up working day
+    # 2026 (国务院办公厅关于2026年部分节假日安排的通知)
+    ("2026-01-02", False),  # Fri, 元旦
+    ("2026-01-04", True),   # Sun, 元旦 make-up working day
+    ("2026-02-14", True),   # Sat, 春节 make-up working day
+    ("2026-02-16", False),  # Mon, 春节
+    ("2026-02-23", False),  # Mon, last day of 春节
+    ("2026-02-28", True),   # Sat, 春节 make-up working day
+    ("2026-04-06", False),  # Mon, 清明节
+    ("2026-05-05", False),  # Tue, 劳动节
+    ("2026-05-09", True),   # Sat, 劳动节 make-up working day
+    ("2026-06-19", False),  # Fri, 端午节
+    ("2026-09-20", True),   # Sun, 国庆 make-up working day
+    ("2026-09-25", False),  # Fri, 中秋节
+    ("2026-10-07", False),  # Wed, 国庆节
+    ("2026-10-10", True),   # Sat, 国庆 make-up working day
+    ("2026-10-12", True),   # an ordinary Monday
+])
+def test_the_shipped_calendar_has_the_state_councils_2025_and_2026_notices(day, working):
+    assert OFFICIAL.is_working_day(D(day)) is working
+
+
+def test_the_shipped_years_cite_their_notices_and_count_right():
+    assert years_covered(OFFICIAL) >= {2024, 2025, 2026}
+    for year, notice in holidays_module.OFFICIAL_CALENDARS.items():
+        assert notice["notice"] == f"国务院办公厅关于{year}年部分节假日安排的通知"
+        assert years_covered(official_calendar([year])) == {year}
+    assert official_calendar([2024]) == CN
+    # 2025 and 2026 each have 261 weekdays; 18 (2025) and 19 (2026) of them are holidays, and
+    # 5 and 6 weekend days are make-up working days.
+    assert OFFICIAL.working_days_between(D("2024-12-31"), D("2025-12-31")) == 261 - 18 + 5 == 248
+    assert OFFICIAL.working_days_between(D("2025-12-31"), D("2026-12-31")) == 261 - 19 + 6 == 248
+    assert len(official_calendar([2025]).holidays) == 1 + 8 + 3 + 5 + 3 + 8
+    assert len(official_calendar([2026]).holidays) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+
+
+def test_staff_are_warned_when_this_or_next_year_has_no_calendar():
+    assert calendar_warnings(OFFICIAL, D("2025-06-01")) == []
+    [warning] = calendar_warnings(OFFICIAL, D("2026-11-20"))
+    assert warning["year"] == 2027 and warning["code"] == "holiday_calendar_missing"
+    assert "2027年" in warning["message"] and "2027" in warning["message_en"]
+    assert [w["year"] for w in calendar_warnings(CN, D("2025-03-01"))] == [2025, 2026]
+    assert [w["year"] for w in calendar_warnings(PLAIN, D("2024-03-01"))] == [2024, 2025]
+    # A year with one amended date counts as entered.
+    assert calendar_warnings(CN.amended(add_holidays=[D("2025-01-01")]), D("2024-12-01")) == []
 
 
 def test_ten_working_days_across_national_day():
@@ -226,4 +292,7 @@ def test_the_module_imports_only_the_standard_library():
                 for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in node.names}
     assert {name.split(".")[0] for name in imported} <= {"__future__", "collections", "dataclasses",
-                                                         "datetime", "typing"}
+                                                         "datetime", "typing", "holidays"}
+    # ... and the data module it reads imports nothing at all.
+    data = ast.parse(Path(holidays_module.__file__).read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(data) if isinstance(n, (ast.Import, ast.ImportFrom))]

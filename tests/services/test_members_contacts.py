@@ -52,6 +52,24 @@ class TestSqlite(ContactBookContract):
     def test_lives_in_the_private_file_beside_the_events(self, book, tmp_path):
         assert (tmp_path / "members" / "private.sqlite").exists()
 
+    def test_an_erased_or_replaced_number_is_in_no_file(self, book, tmp_path):
+        """secure_delete zeroes the row's bytes, the WAL checkpoint takes the old page images
+        out of the -wal file (searched while the book is open: closing it would checkpoint)."""
+        replaced, erased = "13911112222", "13933334444"
+        book.put("m-1", ContactDetails(phone=replaced, address="温州市鹿城区五马街17号"))
+        book.put("m-2", WANG)
+        book.put("m-1", ContactDetails(phone=erased))
+        assert book.erase("m-1") is True
+        files = sorted((tmp_path / "members").iterdir())
+        assert {p.name for p in files} >= {"private.sqlite", "private.sqlite-wal", "private.sqlite-shm"}
+        for path in files:
+            content = path.read_bytes()
+            for gone in (replaced, erased, "五马街17号"):
+                assert gone.encode() not in content, (path.name, gone)
+        assert book.get("m-2") == WANG   # the others are kept
+        with book.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
 
 @pytest.mark.postgres
 class TestPostgres(ContactBookContract):

@@ -32,6 +32,7 @@ from xieshang.kernel.streams import Streams
 
 from ..conftest import DEPLOYMENT
 from .conftest import STAFF, entrypoint_of, store_of, wait_until
+from .test_proposals_directory import seed_directory
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
 
@@ -158,6 +159,7 @@ def test_each_proposals_event_credits_its_member_with_a_link_to_it(container_fac
     members = container_factory(MembersService, config)
     proposals.start()
     members.start()
+    seed_directory(proposals, members=[*MEMBERS, LEADER.user_id], units=["mzj"])
     rpc(STAFF).members.register_organisation("s-jj", "sector", "经济界")
     for m in ("m-00", "m-01", "m-05"):
         rpc(STAFF).members.appoint_member(m, f"委员{m}", "经济界", "第十届")
@@ -189,6 +191,7 @@ def test_the_ledger_equals_a_replay_after_duplicates_concurrency_and_downtime(co
     second = container_factory(MembersService, config)   # the same store folder: a second instance
     for container in (proposals, first, second):
         container.start()
+    seed_directory(proposals, members=[*MEMBERS, LEADER.user_id], units=["mzj"])
     p_store, m_store = store_of(proposals), store_of(first)
     committee = m_store.deployment.committee
 

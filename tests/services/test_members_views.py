@@ -22,6 +22,7 @@ from xieshang.kernel.envelope import Actor, NewEvent
 from xieshang.kernel.projection import ProjectionRunner
 from xieshang.kernel.store.memory import MemoryEventStore
 from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
+from xieshang.kernel.views import PageRequest
 
 STAFF = Actor("staff-001", "staff", "committee-office")
 COMMITTEE = DEPLOYMENT.committee
@@ -223,8 +224,16 @@ def test_ranking_follows_credits_rule_changes_and_caps(office, runner):
         ("LC-001", 11, 1), ("LC-003", 6, 2), ("LC-002", 4, 3)]   # 6 meetings x 2 capped at 8, + 3
     assert top[3]["points"] == 0 and top[3]["rank"] == 4 and top[-1]["rank"] == 4   # the rest share rank 4
     assert next(x for x in top if x["member_id"] == "LC-002")["assessment"] == "commended"
-    assert ranking(runner, 2023, limit=1)[0]["member_id"] == "LC-003"
-    assert [x["member_id"] for x in ranking(runner, 2024, sector="中共", limit=2)] == ["LC-001", "LC-013"]
+    assert ranking(runner, 2023, page=PageRequest("ranking", 1))["items"][0]["member_id"] == "LC-003"
+    first = ranking(runner, 2024, sector="中共", page=PageRequest("ranking", 2))
+    assert [x["member_id"] for x in first["items"]] == ["LC-001", "LC-013"]
+    rest = ranking(runner, 2024, sector="中共", page=PageRequest.parse("ranking", 500, first["next_cursor"]))
+    assert first["total"] == rest["total"] == len(first["items"]) + len(rest["items"])
+    assert rest["next_cursor"] is None
+    # q finds people and leaves their ranks as they are; it does not search the assessment
+    [found] = ranking(runner, 2024, page=PageRequest("ranking", 10, q="lc-002"))["items"]
+    assert (found["member_id"], found["rank"]) == ("LC-002", 3)
+    assert ranking(runner, 2024, page=PageRequest("ranking", 10, q="commended"))["total"] == 0
     # the view's totals are the ledger's, folded from the stream
     for member_id in ("LC-001", "LC-002", "LC-003"):
         rules = office.rules(2024)

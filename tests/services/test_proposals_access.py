@@ -28,7 +28,9 @@ def rated_and_commented() -> d.Proposal:
                       attitude_rating="satisfied", timing=T))
     s = advance(s, do(d.rate_reply, CO1, s, reply_rating="basically_satisfied",
                       attitude_rating="unsatisfied", timing=T))
-    s = advance(s, do(d.publish_proposal, STAFF, s, proposer_names=["王建国", "李梅"]))
+    from .test_proposals_domain import DIRECTORY  # the names the members service made known
+    s = advance(s, do(d.set_publication_consent, CO1, s, consent=True))
+    s = advance(s, do(d.publish_proposal, STAFF, s, directory=DIRECTORY))
     s = advance(s, do(d.submit_comment, CITIZEN, s, comment_id="c1", display_name="网友甲",
                       text="希望尽快落实"))
     return advance(s, do(d.moderate_comment, STAFF, s, comment_id="c1", approve=True))
@@ -110,3 +112,55 @@ def test_a_members_cases_are_for_the_member_staff_and_auditors():
     for actor in (CO1, LEAD, LEADER):
         with pytest.raises(NotAllowed, match="not allowed to read these cases"):
             access.require_cases_reader(actor, MEMBER.user_id)
+
+
+def handled_by_three_units() -> d.Proposal:
+    """Filed, assigned to mzj with co-units zjj and wjw; contacts by mzj and zjj, opinions of both
+    co-units."""
+    s = submitted()
+    s = advance(s, do(d.file_proposal, STAFF, s, case_number="2024-009", today=T.today))
+    s = advance(s, do(d.assign_proposal, STAFF, s, lead_unit="mzj", co_units=["zjj", "wjw"], timing=T))
+    s = advance(s, do(d.record_contact, LEAD, s, stage="before", summary="办前电话沟通，提案人希望先试点。"))
+    s = advance(s, do(d.record_contact, CO_UNIT, s, stage="during", summary="会办单位现场走访。"))
+    s = advance(s, do(d.send_co_unit_opinion, CO_UNIT, s, opinion="建议由住建部门统筹改造资金。"))
+    return advance(s, do(d.send_co_unit_opinion, OTHER_UNIT, s, opinion="卫健部门配合做好适老化评估。"))
+
+
+def texts(actor, s):
+    r = access.case_as_seen_by(actor, s)["rounds"][0]
+    if "contact_records" not in r:
+        return None
+    return ([(c["unit"], c["stage"], c["summary"][:4]) for c in r["contact_records"]],
+            [(o["unit"], o["opinion"][:4]) for o in r["opinion_texts"]])
+
+
+def test_the_lead_unit_reads_its_co_units_opinions_and_every_contact_record_of_its_round():
+    s = handled_by_three_units()
+    everything = ([("mzj", "before", "办前电话"), ("zjj", "during", "会办单位")],
+                  [("zjj", "建议由住"), ("wjw", "卫健部门")])
+    assert texts(LEAD, s) == texts(STAFF, s) == everything
+    # A co-unit reads what it wrote itself, not the others'.
+    assert texts(CO_UNIT, s) == ([("zjj", "during", "会办单位")], [("zjj", "建议由住")])
+    assert texts(OTHER_UNIT, s) == ([], [("wjw", "卫健部门")])
+    # Members, leaders and subscriber systems see the stages and who sent opinions, no text.
+    for actor in (MEMBER, LEADER, SUBSCRIBER):
+        r = access.case_as_seen_by(actor, s)["rounds"][0]
+        assert texts(actor, s) is None and list(r["contacts"]) == ["before", "during"]
+        assert list(r["opinions"]) == ["zjj", "wjw"] and "提案人希望" not in str(r) and "统筹" not in str(r)
+
+
+def test_a_unit_that_leads_a_later_round_reads_only_that_rounds_texts_in_full():
+    s = handled_by_three_units()
+    s = advance(s, do(d.reassign_proposal, STAFF, s, lead_unit="zjj", co_units=["mzj"], timing=T))
+    # The round was reassigned: zjj now leads it and reads every text of it, mzj only its own.
+    assert texts(CO_UNIT, s)[1] == [("zjj", "建议由住"), ("wjw", "卫健部门")]
+    assert texts(LEAD, s) == ([("mzj", "before", "办前电话")], [])
+
+
+def test_who_reads_which_statistics():
+    assert access.statistics_units(STAFF) == access.statistics_units(AUDITOR) == (False, None)
+    assert access.statistics_units(LEADER) == (True, None)
+    assert access.statistics_units(SUBSCRIBER) == (True, frozenset({"news-portal"}))
+    for actor in (MEMBER, LEAD, CITIZEN):
+        with pytest.raises(NotAllowed):
+            access.statistics_units(actor)

@@ -12,7 +12,7 @@ import pytest
 from services.proposals import domain as d
 from services.proposals.domain import commands as C
 from services.proposals.calendar import DeadlineRules, HolidayCalendar, china_2024_calendar
-from xieshang.kernel.domain import InvalidCommand, NotAllowed, NotFound, WrongState
+from xieshang.kernel.domain import InvalidCommand, NotAllowed, NotFound, NotYet, WrongState
 from xieshang.kernel.envelope import Actor
 
 MEMBER = Actor("m-001", "member", "经济界")
@@ -27,6 +27,10 @@ LEADER = Actor("leader-01", "leader", "municipal-government")
 OTHER_LEADER = Actor("leader-02", "leader", "municipal-government")
 CITIZEN = Actor("pub-7788", "public", "public")
 
+# The directory as the members service made it known (names for publication).
+DIRECTORY = {m: d.DirectoryEntry(m, "member", name, True)
+             for m, name in (("m-001", "王建国"), ("m-002", "李梅"), ("m-003", "张强"))}
+
 CAL = china_2024_calendar()
 DAY = date(2024, 3, 1)  # a Friday
 T = d.Timing(today=DAY, calendar=CAL)
@@ -40,7 +44,8 @@ def do(decision, actor, state, **fields):
     """Call ``decision`` as the service does: with its command, built from ``fields`` as given (not
     parsed, so that what is tested is the domain's own checks), and the inputs that are not the
     caller's (``today``, ``timing``, the ``case_number`` taken, the merge's ``survivor``)."""
-    extras = {k: fields.pop(k) for k in ("today", "timing", "case_number", "survivor") if k in fields}
+    extras = {k: fields.pop(k) for k in ("today", "timing", "case_number", "survivor", "directory")
+              if k in fields}
     command = getattr(C, "".join(w.title() for w in decision.__name__.split("_")))
     if "proposal_id" in command.__dataclass_fields__:
         fields.setdefault("proposal_id", state.proposal_id)
@@ -490,13 +495,20 @@ def test_only_proposers_rate_with_known_values():
 
 def test_unsatisfied_starts_a_new_round_and_every_round_is_kept():
     s = replied("C")
-    events = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied",
-                          timing=at(date(2024, 6, 3)))
-    assert [type(e).__name__ for e in events] == ["ReplyRated", "RehandlingStarted"]
-    again = events[1]
+    rated = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied",
+               timing=at(date(2024, 6, 3)))
+    assert [type(e).__name__ for e in rated] == ["ReplyRated"]  # the person's decision alone
+    s = advance(s, rated)
+    assert d.rehandling_due(s)
+    with pytest.raises(WrongState, match="handled again"):
+        do(d.close_proposal, STAFF, s)
+    events = d.start_rehandling(s, at(date(2024, 6, 3)))  # the system's reaction to it
+    assert [type(e).__name__ for e in events] == ["RehandlingStarted"]
+    again = events[0]
     assert (again.round, again.lead_unit, again.co_units, again.deadline) == (2, "mzj", ["zjj"],
                                                                                "2024-07-03")
     s = advance(s, events)
+    assert d.start_rehandling(s, T) == []  # once started, nothing more is due
     assert (s.status, len(s.rounds), s.round.number, s.rounds[0].reply_class) == ("assigned", 2, 2, "C")
     s = advance(s, do(d.reply_to_proposal, LEAD, s, reply_class="A", reply="重新办理，已解决。",
                                        today=date(2024, 7, 1)))
@@ -512,10 +524,12 @@ def test_with_several_proposers_rehandling_waits_until_all_have_rated():
     s = advance(s, do(d.assign_proposal, STAFF, s, lead_unit="mzj", timing=T))
     s = advance(s, do(d.reply_to_proposal, LEAD, s, reply_class="B", reply="列入计划", today=DAY))
     first = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)
-    assert len(first) == 1  # the co-signer has not rated yet
+    assert len(first) == 1
     s = advance(s, first)
+    assert d.start_rehandling(s, T) == []  # the co-signer has not rated yet
     second = do(d.rate_reply, CO1, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
-    assert [type(e).__name__ for e in second] == ["ReplyRated", "RehandlingStarted"]
+    assert [type(e).__name__ for e in second] == ["ReplyRated"]
+    assert [type(e).__name__ for e in d.start_rehandling(advance(s, second), T)] == ["RehandlingStarted"]
 
 
 def test_a_b_reply_is_followed_up_until_kept_before_closing():
@@ -552,29 +566,93 @@ def test_close_refusals():
 
 def published() -> d.Proposal:
     s = replied("A", publish_consent=True)
-    return advance(s, do(d.publish_proposal, STAFF, s, proposer_names=["王建国"]))
+    return advance(s, do(d.publish_proposal, STAFF, s, directory=DIRECTORY))
 
 
 def test_publication_needs_the_proposers_consent():
     s = replied("A")
     with pytest.raises(WrongState, match="no consent") as err:
-        do(d.publish_proposal, STAFF, s, proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, s, directory=DIRECTORY)
     assert err.value.allowed == ["set_publication_consent"]
     with pytest.raises(NotAllowed):
-        do(d.set_publication_consent, CO1, s, consent=True)
+        do(d.set_publication_consent, CO1, s, consent=True)  # not a co-signer of this case
     s = advance(s, do(d.set_publication_consent, MEMBER, s, consent=True))
     assert do(d.set_publication_consent, MEMBER, s, consent=True) == []
-    with pytest.raises(InvalidCommand) as err:
-        do(d.publish_proposal, STAFF, s, proposer_names="王建国")
-    assert "proposer_names" in err.value.fields
     with pytest.raises(NotAllowed):
-        do(d.publish_proposal, MEMBER, s, proposer_names=["王建国"])
-    s = advance(s, do(d.publish_proposal, STAFF, s, proposer_names=["王建国"]))
+        do(d.publish_proposal, MEMBER, s, directory=DIRECTORY)
+    s = advance(s, do(d.publish_proposal, STAFF, s, directory=DIRECTORY))
     assert (s.published, s.proposer_names) == (True, ("王建国",))
     with pytest.raises(WrongState):
-        do(d.publish_proposal, STAFF, s, proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, s, directory=DIRECTORY)
     with pytest.raises(WrongState):
-        do(d.publish_proposal, STAFF, submitted(publish_consent=True), proposer_names=["王建国"])
+        do(d.publish_proposal, STAFF, submitted(publish_consent=True), directory=DIRECTORY)
+
+
+def test_names_cannot_be_typed_in_at_publication():
+    s = replied("A", publish_consent=True)
+    with pytest.raises(InvalidCommand) as err:
+        do(d.publish_proposal, STAFF, s, proposer_names=("随便谁",), directory=DIRECTORY)
+    assert "proposer_names" in err.value.fields
+
+
+def test_published_names_are_the_proposer_and_the_co_signers_who_each_consented():
+    s = submitted(co_signers=["m-002", "m-003"], publish_consent=True)
+    s = advance(s, do(d.confirm_co_signature, CO1, s, today=DAY))
+    s = advance(s, do(d.confirm_co_signature, CO2, s, today=DAY))
+    s = advance(s, do(d.file_proposal, STAFF, s, case_number="2024-001", today=DAY))
+    # Only the co-signer who consented themselves: m-003 never did, and nobody else can for them.
+    with pytest.raises(NotAllowed):
+        do(d.set_publication_consent, STRANGER, s, consent=True)
+    [consent] = do(d.set_publication_consent, CO1, s, consent=True)
+    assert (consent.proposer, consent.consent) == ("m-002", True)
+    s = advance(s, [consent])
+    assert s.publish_consent and s.published_people == ("m-001", "m-002")
+    [published] = do(d.publish_proposal, STAFF, s, directory=DIRECTORY)
+    assert published.proposer_names == ["王建国", "李梅"]
+    s = advance(s, [published])
+    # A co-signer withdrawing their consent takes the case off the public pages.
+    withdrawn = do(d.set_publication_consent, CO1, s, consent=False)
+    assert [type(e).__name__ for e in withdrawn] == ["PublicationConsentChanged", "ProposalUnpublished"]
+    s = advance(s, withdrawn)
+    assert (s.published, s.publish_consent, s.published_people) == (False, True, ("m-001",))
+    # A name the directory does not have yet: not now, rather than a wrong name.
+    with pytest.raises(NotYet):
+        do(d.publish_proposal, STAFF, s, directory={})
+
+
+def test_the_directory_refuses_unknown_ids_naming_the_field():
+    known = {**DIRECTORY, "mzj": d.DirectoryEntry("mzj", "handling_unit", "市民政局", True),
+             "old": d.DirectoryEntry("old", "handling_unit", "原市文化局", False),
+             "m-009": d.DirectoryEntry("m-009", "member", "赵六", False)}
+    d.check_assignment_units(known, "mzj", [])
+    with pytest.raises(InvalidCommand) as err:
+        d.check_assignment_units(known, "u-nonexistent-unit", ["mzj", "old", "m-001"])
+    assert set(err.value.fields) == {"lead_unit", "co_units[1]", "co_units[2]"}
+    assert "u-nonexistent-unit" in err.value.fields["lead_unit"]
+    with pytest.raises(InvalidCommand) as err:
+        d.check_submission_refs(known, co_signers=["m-002", "nobody-123", "m-009"],
+                                on_behalf_of="nobody-9", body_name="不存在的界别", body_found=False)
+    assert set(err.value.fields) == {"co_signers[1]", "co_signers[2]", "on_behalf_of", "body.name"}
+    assert "不在任" in err.value.fields["co_signers[2]"] or "no longer" in err.value.fields["co_signers[2]"]
+    with pytest.raises(InvalidCommand) as err:
+        d.check_supervisors(known, ["m-001", "nobody-x"])
+    assert set(err.value.fields) == {"supervisors[1]"}
+
+
+def test_the_directory_folds_in_the_members_log_order_and_notes_each_event_once():
+    registered = d.facts_of("OrganisationRegistered", {"org_id": "mzj", "kind": "handling_unit",
+                                                       "name": "市民政局"}, event_id="e1", position=5)
+    renamed = d.facts_of("OrganisationRenamed", {"org_id": "mzj", "name": "市民政和社会事务局",
+                                                 "previous_name": "市民政局"}, event_id="e2", position=9)
+    # Delivered out of order: the rename first.
+    entry = d.fold_entry("mzj", [*renamed, *registered])
+    assert (entry.kind, entry.name, entry.active) == ("handling_unit", "市民政和社会事务局", True)
+    assert d.note_fact(entry, registered) == []  # a redelivery notes nothing
+    assert d.facts_of("OrganisationRegistered", {"org_id": "szs", "kind": "committee", "name": "政协"},
+                      event_id="e3", position=1) == []
+    closed = d.facts_of("OrganisationClosed", {"org_id": "mzj", "reason": "机构改革"}, event_id="e4",
+                        position=12)
+    assert d.fold_entry("mzj", [*registered, *closed, *renamed]).active is False
 
 
 def test_unpublished_by_staff_or_by_withdrawn_consent():

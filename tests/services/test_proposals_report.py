@@ -105,7 +105,8 @@ def test_the_workbook(scenario, runner, tmp_path):
     assert units[1] == {"unit": "wjw", "assigned": 1, "co_assigned": 1, "replies": 2, "replied": 1,
                         "first_round_replies": 1, "first_round_on_time": 0, "on_time_rate": 0.0,
                         "ratings": 2, "satisfaction_rate": 1.0, "attitude_satisfaction_rate": 1.0,
-                        "reply_class_A": 1, "reply_class_B": 0, "reply_class_C": 0}
+                        "reply_class_A": 1, "reply_class_B": 0, "reply_class_C": 0,
+                        "withheld": None}
     assert wb["units"]["H2"].number_format == "0.0%"
     cases = list(wb["cases"].iter_rows(values_only=True))
     assert len(cases) == 5 and cases[1][0] == "2024-001" and cases[1][7] is False  # not key
@@ -137,3 +138,27 @@ def test_a_chinese_font_is_used_when_there_is_one(scenario, runner, tmp_path, mo
     with pytest.warns(UserWarning, match="[Gg]lyph"):
         paths = write(runner, tmp_path)
     assert paths[3].read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_the_public_report_shows_no_satisfaction_of_fewer_than_three_ratings(scenario, runner, tmp_path):
+    # 2024: mzj and zjj have one rating each, wjw two: the internal report has their rates,
+    # the public one none of them (the committee-wide figures, over 4 ratings, stay).
+    internal = write(runner, tmp_path / "internal")
+    paths = write(runner, tmp_path / "public", public=True)
+    internal_units = {u["unit"]: u for u in _units(internal[2])}
+    assert internal_units["zjj"]["attitude_satisfaction_rate"] == 0.0  # m4's "unsatisfied"
+    units = _units(paths[2])
+    assert [(u["unit"], u["ratings"], u["satisfaction_rate"], u["attitude_satisfaction_rate"])
+            for u in units] == [("mzj", 1, None, None), ("wjw", 2, None, None), ("zjj", 1, None, None)]
+    assert all(u["withheld"].startswith("少于3份评价，不公开") for u in units)
+    figures = {(r[0], r[1]): r[2] for r in read_csv(paths[0])[1:]}
+    assert not [k for k in figures if k[0] == "units" and k[1].endswith("satisfaction_rate")
+                and figures[k]]
+    assert figures[("satisfaction", "attitude.rate")] == "0.75"
+    assert figures[("units", "zjj.withheld.reason")] == "少于3份评价，不公开"
+    assert paths[4].read_bytes()[:8] == PNG_SIGNATURE
+
+
+def _units(xlsx: Path) -> list[dict]:
+    rows = list(load_workbook(xlsx)["units"].iter_rows(values_only=True))
+    return [dict(zip(keys(list(rows[0])), row)) for row in rows[1:]]

@@ -22,6 +22,7 @@ from xieshang.kernel.streams import Receipt, Streams
 
 from ..conftest import DEPLOYMENT
 from .conftest import MEMBER, STAFF, UNIT, store_of, wait_until
+from .test_proposals_directory import seed_directory
 
 CO_SIGNER = Actor("m-test-002", "member", "教育界")
 OTHER_MEMBER = Actor("m-test-999", "member", "农业界")
@@ -29,6 +30,10 @@ OTHER_UNIT = Actor("u-wjw-001", "unit", "wjw")
 LEADER = Actor("leader-001", "leader", "chairs-meeting")
 AUDITOR = Actor("audit-001", "auditor", "inspection")
 CITIZEN = Actor("pub-001", "public", "public")
+
+# What the members service made known: the members, leaders and units these tests name.
+DIRECTORY = dict(members=[(MEMBER.user_id, "王建国"), CO_SIGNER.user_id, OTHER_MEMBER.user_id,
+                          LEADER.user_id], units=["mzj", "zjj", "wjw"])
 
 SUBMISSION = dict(title="关于构建全民健身服务体系的提案", reasons="社区健身场地不足，器材老化。",
                   suggestions="利用闲置地块建设口袋公园和健身步道。", category="society")
@@ -39,6 +44,7 @@ START = "2024-03-01T09:00:00+08:00"
 def proposals(container_factory, config):
     container = container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": START})
     container.start()
+    seed_directory(container, **DIRECTORY)
     return container
 
 
@@ -62,7 +68,7 @@ def test_the_whole_lifecycle_is_recorded_with_who_and_why(proposals, rpc_as):
     unit.proposals.record_contact(pid, "before", "办前与提案人电话沟通")
     unit.proposals.reply_to_proposal(pid, "A", "已建成口袋公园12个。")
     member.proposals.rate_reply(pid, "satisfied", "satisfied")
-    staff.proposals.publish_proposal(pid, ["王建国"])
+    staff.proposals.publish_proposal(pid)
     comment = rpc_as(CITIZEN).proposals.submit_comment(pid, "希望增加夜间照明", "附近居民")
     staff.proposals.moderate_comment(pid, comment["comment_id"], True)
     unit.proposals.answer_comment(pid, comment["comment_id"], "已安排加装路灯。")
@@ -98,7 +104,7 @@ def test_refusals_say_why_and_change_nothing(proposals, rpc_as):
     assert err.exc_type == "NotAllowed"
     err = remote_error(rpc_as(STAFF).proposals.assign_proposal, pid, "mzj")
     assert err.exc_type == "WrongState"
-    assert "in state 'submitted'" in err.value and "file_proposal" in err.value
+    assert "in state 'submitted'" in err.value and "file_proposal" in err.details["allowed"]
     err = remote_error(member.proposals.submit_proposal, title="", reasons="x", suggestions="",
                        category="weather")
     assert err.exc_type == "InvalidCommand"
@@ -176,6 +182,7 @@ def test_the_timer_reminds_and_raises_overdue_once_per_round(container_factory, 
                                                   "XIESHANG_RELAY": "0"})
     first.start()
     second.start()  # another instance on the same store folder: both run the timer
+    seed_directory(first, **DIRECTORY)
     member, staff = rpc_as(MEMBER), rpc_as(STAFF)
     pid = member.proposals.submit_proposal(**SUBMISSION)["proposal_id"]
     staff.proposals.file_proposal(pid)
@@ -202,7 +209,7 @@ def test_the_timer_reminds_and_raises_overdue_once_per_round(container_factory, 
     assert types.count("ReplyDueSoon") == 1 and types.count("ReplyOverdue") == 1
     overdue = next(e for e in store_of(first).read_stream(f"proposal-{pid}") if e.type == "ReplyOverdue")
     assert overdue.data["escalate_to"] == [LEADER.user_id] and overdue.actor.user_id == "system"
-    inbox = wait_until(lambda: [r for r in rpc_as(UNIT).proposals.unit_inbox("mzj") if r["overdue"]],
+    inbox = wait_until(lambda: [r for r in rpc_as(UNIT).proposals.unit_inbox("mzj")["items"] if r["overdue"]],
                        what="the overdue case in the unit's inbox")
     assert inbox[0]["proposal_id"] == pid
 
@@ -231,7 +238,7 @@ def test_ratings_are_never_shown_to_units_or_the_public(proposals, rpc_as):
     unit.proposals.reply_to_proposal(pid, "C", "暂不具备条件。")
     rated = member.proposals.rate_reply(pid, "unsatisfied", "basically_satisfied")
     assert rated["events"] == ["ReplyRated", "RehandlingStarted"]
-    last = staff.proposals.publish_proposal(pid, ["王建国"])
+    last = staff.proposals.publish_proposal(pid)
     assert "ratings" not in str(unit.proposals.get_proposal(pid))
     assert "unsatisfied" not in str(unit.proposals.unit_inbox("mzj", after_position=last["position"]))
     assert "unsatisfied" not in str(member.proposals.public_proposals(after_position=last["position"]))
@@ -239,7 +246,7 @@ def test_ratings_are_never_shown_to_units_or_the_public(proposals, rpc_as):
         [MEMBER.user_id, "unsatisfied", "basically_satisfied"]]
     assert rpc_as(AUDITOR).proposals.get_proposal(pid)["rounds"][0]["ratings"]
     mine = member.proposals.my_proposals(after_position=last["position"])
-    assert [(c["proposal_id"], c["status"]) for c in mine] == [(pid, "assigned")]
+    assert [(c["proposal_id"], c["status"]) for c in mine["items"]] == [(pid, "assigned")]
 
 
 def test_merged_proposers_keep_credit_on_the_surviving_case(proposals, rpc_as):

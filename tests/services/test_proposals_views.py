@@ -14,6 +14,9 @@ import sqlalchemy as sa
 from services.proposals import domain
 from services.proposals import views as v
 from services.proposals.domain import commands
+from services.proposals.directory import Directory, names_of
+from services.proposals.domain.directory import DirectoryEntry
+from services.proposals.domain.events import DirectoryEntryNoted
 from tests.services.test_proposals_domain import do as run
 from tests.conftest import DEPLOYMENT, PG_URL
 from xieshang.kernel.clock import SHANGHAI
@@ -22,6 +25,7 @@ from xieshang.kernel.envelope import Actor, NewEvent
 from xieshang.kernel.projection import ProjectionRunner
 from xieshang.kernel.store.memory import MemoryEventStore
 from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
+from xieshang.kernel.views import PageRequest
 
 STAFF = Actor("staff-001", "staff", "proposal-committee")
 PUBLIC = Actor("web-user-77", "public", "public")
@@ -119,6 +123,8 @@ class Desk:
     def rate(self, name: str, who: Actor, reply_rating: str, attitude_rating: str) -> None:
         self.do(who, name, lambda s: run(domain.rate_reply, who, s, reply_rating=reply_rating,
                                          attitude_rating=attitude_rating, timing=self.timing))
+        # The system's reaction: a new round once every proposer rated and one is unsatisfied.
+        self.do(domain_system(), name, lambda s: domain.start_rehandling(s, self.timing))
 
     def close(self, name: str) -> None:
         self.do(STAFF, name, lambda s: run(domain.close_proposal, STAFF, s))
@@ -127,7 +133,12 @@ class Desk:
         return self.do(domain_system(), name, lambda s: domain.remind_or_escalate(s, self.timing))
 
     def publish(self, name: str, names: list[str]) -> None:
-        self.do(STAFF, name, lambda s: run(domain.publish_proposal, STAFF, s, proposer_names=names))
+        """Publish under ``names``: the directory's names of the people the case shows."""
+        def decide(s: domain.Proposal) -> list[DomainEvent]:
+            known = {p: DirectoryEntry(p, "member", n, True) for p, n in zip(s.published_people, names)}
+            return domain.publish_proposal(STAFF, s, commands.PublishProposal(proposal_id=s.proposal_id),
+                                           directory=known)
+        self.do(STAFF, name, decide)
 
     def comment(self, name: str, comment_id: str, text: str, *, approve: bool | None = True) -> None:
         self.do(PUBLIC, name, lambda s: run(domain.submit_comment, PUBLIC, s, comment_id=comment_id,
@@ -194,6 +205,10 @@ def dump(runner: ProjectionRunner, *classes: type) -> dict[str, list[dict]]:
 def year_scenario(desk: Desk) -> Desk:
     """Seven proposals of 2024 and one of 2025 (see test_statistics_of_a_year for the figures)."""
     m1, m2, m3, m4, m5, m6 = (member(i) for i in range(1, 7))
+    # The directory learns one unit's name (from the members service, in the service).
+    desk.append("directory-mzj", domain_system(), [DirectoryEntryNoted(
+        entry_id="mzj", source_type="OrganisationRegistered", source_event_id="ev-mzj-1",
+        source_position=1, kind="handling_unit", name="市民政局", active=True)])
     # P1 is submitted at 06:00 on 1 January in Beijing: still 2023 in UTC, 2024 for the committee.
     desk.day("2024-01-01").at = datetime(2024, 1, 1, 6, 0, tzinfo=SHANGHAI)
     desk.submit(m1, "P1", category="economy", consent=True, title="关于发展夜间经济的提案")
@@ -360,9 +375,15 @@ def test_the_worklist_and_its_filters(desk, runner):
     assert named(key=True) == {"P4"}
     assert named(overdue=True) == set() and len(named(overdue=False)) == 8
     assert named(year=2024, category="economy", unit="mzj") == {"P1", "P4"}
-    first = query(runner, v.worklist, v.Worklist, limit=3)
-    rest = query(runner, v.worklist, v.Worklist, limit=10, offset=3)
-    assert [r["proposal_id"] for r in first + rest] == [r["proposal_id"] for r in rows]
+    first = query(runner, v.worklist, v.Worklist, page=PageRequest("worklist", 3))
+    rest = query(runner, v.worklist, v.Worklist,
+                 page=PageRequest.parse("worklist", 10, first["next_cursor"]))
+    assert (first["total"], rest["total"], rest["next_cursor"]) == (8, 8, None)
+    assert [r["proposal_id"] for r in first["items"] + rest["items"]] == [r["proposal_id"] for r in rows]
+    found = query(runner, v.worklist, v.Worklist, page=PageRequest("worklist", 10, q="夜间经济"))
+    assert [names[r["proposal_id"]] for r in found["items"]] == ["P1"] and found["total"] == 1
+    assert query(runner, v.worklist, v.Worklist, status="closed",
+                 page=PageRequest("worklist", 10, q="2024-00"))["total"] == 2   # P1, P2 by case number
 
 
 def test_overdue_lasts_until_the_reply_or_a_new_deadline(desk, runner):
@@ -483,15 +504,18 @@ def test_the_public_sees_published_cases_only_and_no_personal_data(desk, runner)
     year_scenario(desk)
     listed = query(runner, v.public_list, v.PublicCases)
     assert [r["case_number"] for r in listed] == ["2024-003", "2024-001"]  # latest publication first
-    assert listed[1] == {"case_number": "2024-001", "title": "关于发展夜间经济的提案",
-                         "category": "economy", "proposer_names": ["张三"], "lead_unit": "mzj",
-                         "status": "closed", "reply_class": "A",
+    assert listed[1] == {"proposal_id": desk.pid("P1"), "case_number": "2024-001",
+                         "title": "关于发展夜间经济的提案", "category": "economy",
+                         "category_label": "经济", "proposer_names": ["张三"], "lead_unit": "mzj",
+                         "lead_unit_name": "mzj", "status": "closed", "status_label": "已办结",
+                         "reply_class": "A", "reply_class_label": "A类：所提问题已解决或基本解决",
                          "published_at": listed[1]["published_at"], "comments": 1}
     assert [r["case_number"] for r in query(runner, v.public_list, v.PublicCases,
                                             category="culture")] == ["2024-003"]
     assert query(runner, v.public_list, v.PublicCases, category="society") == []
-    assert [r["case_number"] for r in query(runner, v.public_list, v.PublicCases, limit=1,
-                                            offset=1)] == ["2024-001"]
+    first = query(runner, v.public_list, v.PublicCases, page=PageRequest("public_proposals", limit=1))
+    assert [r["case_number"] for r in first["items"]] == ["2024-003"]
+    assert first["items"][0]["status_label"] == "已答复"  # labelled on a page as well
 
     # Published before the reply: the reply shows. Published after it: it shows too.
     p1 = query(runner, v.public_detail, v.PublicCases, "2024-001")
@@ -501,6 +525,17 @@ def test_the_public_sees_published_cases_only_and_no_personal_data(desk, runner)
         ("c1", "热心市民", "夜市很热闹，希望增加停车位。", "已协调增设停车位200个。")]
     p3 = query(runner, v.public_detail, v.PublicCases, "2024-003")
     assert (p3["reply_class"], p3["lead_unit"], p3["proposer_names"]) == ("C", "zjj", ["李四"])
+    assert (p3["proposal_id"], p3["status_label"], p3["category_label"]) == (desk.pid("P3"), "已答复", "文化")
+    assert p3["reply_class_label"].startswith("C类")
+    # With the directory's names (what the service passes), a unit shows by name, its id beside it.
+    with runner.engine.connect() as conn:
+        def names(ids):
+            return names_of(conn, proj(runner, Directory), ids)
+        named = v.public_list(conn, proj(runner, v.PublicCases), names=names)
+        assert [(r["lead_unit"], r["lead_unit_name"]) for r in named] == [("zjj", "zjj"),
+                                                                          ("mzj", "市民政局")]
+        p1_named = v.public_detail(conn, proj(runner, v.PublicCases), "2024-001", names=names)
+        assert p1_named["lead_unit_name"] == "市民政局"
     assert query(runner, v.public_detail, v.PublicCases, "2024-002") is None  # not published
 
     public = repr(dump(runner, v.PublicCases)["proposal_public_cases"]) + \
@@ -598,3 +633,83 @@ def test_rebuild_equals_the_live_model_on_postgres(store, pg_schema):
         assert dump(runner) == live
     finally:
         engine.dispose()
+
+
+# -- who sees the satisfaction figures (docs/proposals.md) ----------------------------------------
+
+def rated(per_unit: dict[str, list[str]]) -> dict[str, Any]:
+    """The statistics of one case per rating: ``per_unit`` lists each unit's ratings."""
+    units, ratings = [], []
+    for org, words in per_unit.items():
+        for i, word in enumerate(words):
+            pid = f"{org}-{i}"
+            units.append({"proposal_id": pid, "round": 1, "unit": org, "role": "lead"})
+            ratings.append({"proposal_id": pid, "round": 1, "rater": f"m-{pid}", "unit": org,
+                            "reply_rating": word, "attitude_rating": word})
+    return v.compute_statistics(2024, [], units, [], ratings)
+
+
+def rates(stats: dict[str, Any]) -> dict[str, Any]:
+    return {u: f["satisfaction_rate"] for u, f in stats["units"].items()}
+
+
+S, U = "satisfied", "unsatisfied"
+
+
+def test_one_rating_is_never_shown_outside_the_office_not_even_in_the_total():
+    stats = rated({"mzj": [U]})
+    assert stats["units"]["mzj"]["satisfaction_rate"] == 0.0  # staff and auditors: as counted
+    shown = v.disclose_statistics(stats)
+    assert shown["units"]["mzj"]["ratings"] == 1
+    assert shown["units"]["mzj"]["satisfaction_rate"] is None
+    assert shown["units"]["mzj"]["attitude_satisfaction_rate"] is None
+    assert shown["units"]["mzj"]["withheld"]["reason"] == "少于3份评价，不公开"
+    assert shown["satisfaction"]["reply"] is None and shown["satisfaction"]["attitude"] is None
+    assert shown["satisfaction"]["withheld"]["reason"] == "少于3份评价，不公开"
+    assert U not in repr(shown) and "0.0" not in repr(shown["units"])
+
+
+def test_units_with_three_ratings_show_and_a_lone_withheld_one_takes_a_second_with_it():
+    # jyj (1 rating) is withheld; the total minus mzj and wjw would give it: the smallest
+    # shown unit (wjw) is withheld as well, and the total stays.
+    stats = rated({"mzj": [S, S, S, U, S], "wjw": [S, U, S], "jyj": [U]})
+    shown = v.disclose_statistics(stats)
+    assert rates(shown) == {"mzj": 0.8, "wjw": None, "jyj": None}
+    assert shown["units"]["jyj"]["withheld"]["reason"] == "少于3份评价，不公开"
+    assert shown["units"]["wjw"]["withheld"]["reason"].startswith("为防止推算")
+    assert shown["satisfaction"]["reply"]["rate"] == 6 / 9
+    # Whatever is shown, the withheld units together hold at least 3 ratings.
+    hidden = sum(f["ratings"] for f in shown["units"].values() if f["satisfaction_rate"] is None)
+    assert hidden >= v.MIN_RATINGS_SHOWN
+    # Two scarce units together are enough on their own.
+    two = v.disclose_statistics(rated({"mzj": [S, S, S], "wjw": [U, S], "jyj": [U]}))
+    assert rates(two) == {"mzj": 1.0, "wjw": None, "jyj": None}
+    assert two["satisfaction"]["reply"]["rate"] == 4 / 6
+
+
+def test_with_nothing_left_to_withhold_the_total_goes():
+    # Only one unit shown (a subscriber's own), the other unit's one rating is the difference.
+    stats = rated({"mzj": [S, S, S], "jyj": [U]})
+    own = v.disclose_statistics(stats, units={"mzj"})
+    assert set(own["units"]) == {"mzj"} and own["by_lead_unit"].keys() <= {"mzj"}
+    assert rates(own) == {"mzj": None}  # withheld so that the total can stay
+    assert own["satisfaction"]["reply"]["rate"] == 3 / 4
+    everything = v.disclose_statistics(rated({"mzj": [S, S, S], "wjw": [S, U, U]}), units={"mzj"})
+    assert rates(everything) == {"mzj": 1.0} and everything["satisfaction"]["reply"]["rate"] == 4 / 6
+    # A key of an organisation that handles nothing sees no unit at all.
+    assert v.disclose_statistics(stats, units={"news-portal"})["units"] == {}
+    # The total of two ratings is withheld even with nothing else shown.
+    assert v.disclose_statistics(rated({"mzj": [S, U]}))["satisfaction"]["reply"] is None
+
+
+def test_the_year_scenario_as_a_leader_sees_it(desk, runner):
+    year_scenario(desk)
+    stats = query(runner, v.statistics, v.Statistics, 2024)
+    shown = v.disclose_statistics(stats)
+    # mzj 1 rating, wjw 2, zjj 1: none shows; together they are 4, so the total does.
+    assert rates(shown) == {"mzj": None, "wjw": None, "zjj": None}
+    assert [f["ratings"] for f in shown["units"].values()] == [1, 2, 1]
+    assert shown["satisfaction"]["reply"] == stats["satisfaction"]["reply"]
+    assert {k: shown[k] for k in ("proposals", "filed", "replies", "by_lead_unit")} == \
+        {k: stats[k] for k in ("proposals", "filed", "replies", "by_lead_unit")}
+    assert shown["disclosure"] == {"min_ratings": 3, "units": "all"}

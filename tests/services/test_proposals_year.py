@@ -88,6 +88,8 @@ def closed(i):
 def year(container_factory, config):
     container = container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": "2024-01-10T09:00:00+08:00"})
     container.start()
+    from .test_proposals_directory import seed_directory  # the members and units named here
+    seed_directory(container, members=[*MEMBERS, LEADER.user_id], units=UNITS)
     clock = next(d for d in container.dependencies if isinstance(d, ClockProvider)).clock
     proxies = []
 
@@ -264,6 +266,7 @@ def test_a_year_of_proposals_gives_the_statistics_counted_by_hand(year):
     # of this year's cases: none was published.
     for i in range(N):
         if filed(i) and never_replied(i):
-            inbox = rpc(unit(final_lead(i))).unit_inbox(final_lead(i))
-            assert [r["overdue"] for r in inbox if r["proposal_id"] == ids[i]] == [True]
-    assert staff.public_proposals() == []
+            inbox = rpc(unit(final_lead(i))).unit_inbox(final_lead(i), limit=500)
+            assert inbox["next_cursor"] is None   # all of it on one page
+            assert [r["overdue"] for r in inbox["items"] if r["proposal_id"] == ids[i]] == [True]
+    assert staff.public_proposals()["items"] == []

@@ -13,6 +13,7 @@ from services.proposals.service import ProposalsService
 from xieshang.kernel.envelope import Actor
 
 from .conftest import MEMBER, STAFF, UNIT, entrypoint_of, store_of, wait_until
+from .test_proposals_directory import seed_directory
 
 FIXED = "2024-03-01T09:00:00+08:00"
 SUBMISSION = dict(title="关于加强工业遗存保护利用的提案", reasons="一批老厂房闲置，面临拆除。",
@@ -58,12 +59,14 @@ def test_a_filed_proposal_earns_its_proposer_points_exactly_once(container_facto
     assert ledger[0].causation_id == filed.event_id
     assert ledger[0].correlation_id == filed.correlation_id
     assert store_of(members).is_processed("members.on_proposal_filed", filed.event_id)
-    [listed] = staff.members.list_members(after_position=ledger[0].position)
+    [listed] = staff.members.list_members(after_position=ledger[0].position)["items"]
     assert (listed["member_id"], listed["points"]) == (MEMBER.user_id, 5)
 
 
 def test_notify_queues_notices_for_proposer_and_units(container_factory, config, rpc_as):
-    container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": FIXED}).start()
+    proposals = container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": FIXED})
+    proposals.start()
+    seed_directory(proposals, members=[MEMBER.user_id], units=["mzj"])
     notify = container_factory(NotifyService, config)
     notify.start()
     staff, member, unit = rpc_as(STAFF), rpc_as(MEMBER), rpc_as(UNIT)

@@ -66,7 +66,7 @@ class Command:
             else:
                 values[name] = value
         if problems:
-            raise InvalidCommand(f"命令参数有误 bad arguments of {_snake(cls.__name__)}", problems)
+            raise InvalidCommand((f"bad arguments of {_snake(cls.__name__)}", "命令参数有误"), problems)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """The one place that chooses adapters from configuration (environment or nameko config).
 
-Nothing here connects at import time; call the factories from a composition root.
+Nothing here connects at import time; call the factories from a composition root. Every SQLite
+file the factories make goes through ``store.sql.sqlite_engine`` and so is the owner's only (the
+service's data directory 0700, the files with their -wal/-shm 0600: ``store/sqlite.py``).
 
 | setting          | meaning                                             | default                          |
 | ---------------- | --------------------------------------------------- | -------------------------------- |

@@ -10,22 +10,40 @@ import dataclasses
 from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
 
 from .envelope import Envelope
+from .messages import ZH, Text, command_label, joined, sentence_zh, state_label, text
 
 
 class DomainError(Exception):
-    """A command was refused. ``code`` is stable for clients; the message is for people.
+    """A command was refused. ``code`` is stable for clients; the message is for people, in
+    English (``message``, also ``str(error)``) and Chinese (``message_zh``).
 
     ``args`` are always the constructor's arguments, so that an error crossing RPC can be
-    rebuilt with its details (xieshang.kernel.runtime registers them with nameko).
+    rebuilt with its details (xieshang.kernel.runtime registers them with nameko). A message
+    is a string or an ``(English, Chinese)`` pair (xieshang.kernel.messages).
     """
 
     code = "domain_error"
 
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        if not hasattr(self, "message"):
+            self.message, self.message_zh = text(args[0] if args else self.code)
+        elif not hasattr(self, "message_zh"):
+            self.message_zh = self.message
+
     def __str__(self) -> str:
         return self.message if hasattr(self, "message") else super().__str__()
 
+    @property
+    def message_en(self) -> str:
+        return str(self)
+
+    def message_in(self, language: str) -> str:
+        return (getattr(self, "message_zh", None) or str(self)) if language == ZH else str(self)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": str(self)}
+        return {"code": self.code, "message": str(self), "message_en": str(self),
+                "message_zh": getattr(self, "message_zh", None) or str(self)}
 
 
 class InvalidCommand(DomainError):
@@ -33,8 +51,8 @@ class InvalidCommand(DomainError):
 
     code = "invalid_command"
 
-    def __init__(self, message: str, fields: Mapping[str, str] | None = None):
-        self.message, self.fields = message, dict(fields or {})
+    def __init__(self, message: str | Text, fields: Mapping[str, str] | None = None):
+        (self.message, self.message_zh), self.fields = text(message), dict(fields or {})
         super().__init__(message, self.fields)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,32 +70,56 @@ class NotYet(DomainError):
 
 
 class WrongState(DomainError):
-    """The command does not apply in the current state; says which commands do."""
+    """The command does not apply in the current state; says which commands do.
+
+    ``state`` is the code of the real state (of the case, account, member …); ``why`` (a
+    string or an (English, Chinese) pair) says what in that state stands in the way when the
+    state alone does not. The sentences come from the labels of the command, the state and the
+    allowed commands (xieshang.kernel.messages); ``texts`` carries them ready-made across RPC.
+    """
 
     code = "wrong_state"
 
-    def __init__(self, command: str, state: str, allowed: Iterable[str]):
+    def __init__(self, command: str, state: str, allowed: Iterable[str],
+                 why: str | Text | None = None, texts: Text | None = None):
         self.command, self.state, self.allowed = command, state, sorted(allowed)
-        self.message = (f"cannot {command} in state {state!r}; allowed here: "
-                        f"{', '.join(self.allowed) or 'nothing'}")
-        super().__init__(command, state, self.allowed)
+        self.why = None if why is None else text(why)
+        if texts is not None:
+            self.message, self.message_zh = text(texts)
+        else:
+            (c_en, c_zh), (s_en, s_zh) = command_label(command), state_label(state, command)
+            a_en, a_zh = joined(command_label(a) for a in self.allowed)
+            w_en, w_zh = self.why or ("", "")
+            self.message = (f"cannot {c_en} in state '{s_en}'" + (f" ({w_en})" if w_en else "")
+                            + f"; allowed here: {a_en or 'nothing'}")
+            self.message_zh = (f"当前状态为“{s_zh}”" + (f"，{w_zh.rstrip('。')}" if w_zh else "")
+                               + f"，不能{c_zh}；"
+                               + (f"此时可以：{a_zh}。" if a_zh else "此时没有可以办理的事项。"))
+        super().__init__(command, state, self.allowed, self.why, (self.message, self.message_zh))
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "state": self.state, "allowed": self.allowed}
 
 
 class NotAllowed(DomainError):
-    """The actor lacks a right; says which."""
+    """The actor lacks a right; says which (``missing``: a string or an (English, Chinese)
+    pair); the command's label names what was refused (xieshang.kernel.messages)."""
 
     code = "not_allowed"
 
-    def __init__(self, command: str, missing: str):
-        self.command, self.missing = command, missing
-        self.message = f"not allowed to {command}: {missing}"
-        super().__init__(command, missing)
+    def __init__(self, command: str, missing: str | Text, texts: Text | None = None):
+        self.command = command
+        self.missing, self.missing_zh = text(missing)
+        if texts is not None:
+            self.message, self.message_zh = text(texts)
+        else:
+            c_en, c_zh = command_label(command)
+            self.message = f"not allowed to {c_en}: {self.missing}"
+            self.message_zh = sentence_zh(f"无权{c_zh}：{self.missing_zh}")
+        super().__init__(command, (self.missing, self.missing_zh), (self.message, self.message_zh))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "missing": self.missing}
+        return {**super().to_dict(), "missing": self.missing, "missing_zh": self.missing_zh}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,5 +24,5 @@ def is_id(value: Any) -> bool:
 def check_id(value: Any, field: str) -> str:
     """``value`` if it is an id, else InvalidCommand naming ``field``."""
     if not is_id(value):
-        raise InvalidCommand(f"bad {field} 标识无效", {field: ID_RULE})
+        raise InvalidCommand((f"bad {field}", f"“{field}”标识无效"), {field: ID_RULE})
     return value

@@ -23,7 +23,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from .clock import ClockProvider, clock_from_config
 from .config import Settings, make_event_store
 from .context import CommandContext, MissingActor
-from .domain import DomainError
+from .domain import DomainError, InvalidCommand
 from .store.port import ConcurrencyError
 from .streams import RETRY, RetryPolicy, Streams
 
@@ -114,6 +114,20 @@ class WritePath(DependencyProvider):
         return self.holder.store.is_processed(consumer, event_id)
 
 
+STAFF_ROLE = "staff"  # the only role that enters something for someone else (a paper submission)
+
+
+def checked_context(ctx: CommandContext) -> CommandContext:
+    """``ctx`` as a service may act on it: only staff act ``on_behalf_of`` someone; anyone else
+    naming another person there is refused before anything is decided, in every service."""
+    if ctx.on_behalf_of is not None and ctx.actor.role != STAFF_ROLE:
+        raise InvalidCommand(
+            ("only staff act on behalf of someone else", "只有工作人员可以代他人录入"),
+            {"on_behalf_of": f"不接受：只有工作人员可以代委员录入 (not accepted: only staff enter "
+                             f"something for a member; the caller's role is {ctx.actor.role!r})"})
+    return ctx
+
+
 class RequestContext(DependencyProvider):
     """Gives each worker the CommandContext of its call (raises MissingActor if absent)."""
 
@@ -130,7 +144,7 @@ class _LazyContext:
 
     def get(self) -> CommandContext:
         if self._ctx is None:
-            self._ctx = CommandContext.from_context_data(self._data)
+            self._ctx = checked_context(CommandContext.from_context_data(self._data))
         return self._ctx
 
     def __getattr__(self, name):

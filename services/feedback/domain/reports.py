@@ -40,8 +40,10 @@ def fold(report_id: str, events: Iterable[DomainEvent]) -> OpinionReport:
 
 def submit_opinion_report(actor: Actor, report_id: str, cmd: SubmitOpinionReport) -> list[DomainEvent]:
     if actor.role not in SUBMITTERS:
-        raise NotAllowed("submit_opinion_report", "only a member or a registered informant "
-                                                  f"submits opinion reports; the actor's role is {actor.role!r}")
+        raise NotAllowed("submit_opinion_report", ("only a member or a registered informant "
+                                                   f"submits opinion reports; the actor's role is {actor.role!r}",
+                                                   "只有委员或登记的信息员可以报送社情民意信息；"
+                                                   f"当前用户的身份是 {actor.role!r}"))
     problems: dict[str, str] = {}
     title, content = cmd.title.strip(), cmd.content.strip()
     if not TITLE_LENGTH[0] <= len(title) <= TITLE_LENGTH[1]:
@@ -53,7 +55,7 @@ def submit_opinion_report(actor: Actor, report_id: str, cmd: SubmitOpinionReport
     if cmd.category not in CATEGORIES:
         problems["category"] = f"one of {', '.join(CATEGORIES)}"
     if problems:
-        raise InvalidCommand("the opinion report is incomplete or malformed 信息不完整或格式有误", problems)
+        raise InvalidCommand(("the opinion report is incomplete or malformed", "社情民意信息不完整或格式有误"), problems)
     return [OpinionReportSubmitted(report_id=report_id, submitter=actor.user_id,
                                    submitter_role=actor.role, title=title, content=content,
                                    channel=cmd.channel, category=cmd.category)]
@@ -73,5 +75,5 @@ def convert_proposal(state: OpinionReport, cmd: TakeUpConvertedProposal) -> list
 
 def require(state: OpinionReport) -> OpinionReport:
     if state.status is None:
-        raise NotFound(f"no opinion report {state.report_id!r} 未找到该社情民意信息")
+        raise NotFound((f"no opinion report {state.report_id!r}", f"未找到社情民意信息 {state.report_id!r}"))
     return state

@@ -10,8 +10,8 @@ from xieshang.kernel.envelope import Actor
 
 from .checks import _require_admin, _text_problem
 from .events import ApiKeyIssued, ApiKeyRevoked
-from .vocabulary import (ORGANISATION_RULE, REASON_MAX, RESERVED_IDS, SUBSCRIBER, valid_id,
-                         valid_organisation)
+from .vocabulary import (ORGANISATION_RULE, REASON_MAX, RESERVED_IDS, SUBSCRIBER, SYSTEM_NAME_RULE,
+                         valid_id, valid_organisation, valid_system_name)
 
 @dataclass(frozen=True)
 class ApiKey:
@@ -55,25 +55,25 @@ def issue_api_key(actor: Actor, state: ApiKey, key_id: str, system: str, organis
     problems: dict[str, str] = {}
     if not valid_id(key_id):
         problems["key_id"] = "1 to 64 letters, digits or _ . : -"
-    if not valid_id(system):
-        problems["system"] = ("the subscriber system's name: 1 to 64 letters, digits or _ . : - , "
-                              "starting with a letter or digit")
+    if not valid_system_name(system):
+        problems["system"] = SYSTEM_NAME_RULE
     elif system.lower() in RESERVED_IDS:
         problems["system"] = f"{system!r} is reserved"
     if not valid_organisation(organisation):
         problems["organisation"] = ORGANISATION_RULE
     if problems:
-        raise InvalidCommand("the API key request is malformed", problems)
+        raise InvalidCommand(("the API key request is malformed", "API 密钥申请格式有误"), problems)
     if state.exists:
-        raise WrongState("issue_api_key", "issued", ("revoke_api_key",))
+        raise WrongState("issue_api_key", "issued", ("revoke_api_key",),
+                         ("the key exists already", "该密钥已存在"))
     return [ApiKeyIssued(key_id, system, organisation)]
 
 
 def revoke_api_key(actor: Actor, state: ApiKey, reason: str) -> list[DomainEvent]:
     _require_admin("revoke_api_key", actor)
     if not state.exists:
-        raise NotFound(f"there is no API key {state.key_id!r}")
+        raise NotFound((f"there is no API key {state.key_id!r}", f"没有 API 密钥 {state.key_id!r}"))
     problem = _text_problem(reason, REASON_MAX)
     if problem:
-        raise InvalidCommand("say why the key is revoked", {"reason": problem})
+        raise InvalidCommand(("say why the key is revoked", "请说明吊销密钥的理由"), {"reason": problem})
     return [] if state.revoked else [ApiKeyRevoked(state.key_id, reason.strip())]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from xieshang.kernel.domain import NotAllowed, NotFound
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.messages import command_label, role_label
 
 from .vocabulary import ADMIN, BEIJING, SYSTEM
 
@@ -15,12 +16,13 @@ if TYPE_CHECKING:
 
 def _require_admin(command: str, actor: Actor) -> None:
     if actor.role not in (ADMIN, SYSTEM):
-        raise NotAllowed(command, f"only an admin may; the actor is a {actor.role}")
+        raise NotAllowed(command, (f"only an admin may; the actor is a {actor.role}",
+                                   f"只有管理员可以{command_label(command)[1]}；当前用户的身份是{role_label(actor.role)[1]}"))
 
 
 def _require_account(command: str, state: Account) -> None:
     if not state.exists:
-        raise NotFound(f"there is no account {state.user_id!r}")
+        raise NotFound((f"there is no account {state.user_id!r}", f"没有账户 {state.user_id!r}"))
 
 
 def _text_problem(value: Any, max_length: int) -> str | None:

@@ -65,6 +65,19 @@ class LoginSucceeded(DomainEvent):
 
 @registry.register
 @dataclass(frozen=True)
+class TokenRevoked(DomainEvent):
+    """The account's owner logged out: the token ``token_id`` (its ``jti``) is refused from now
+    on, on every gateway instance; ``expires_at`` (ISO time) is when it would have expired
+    anyway (after which it need not be remembered); ``at``: when (ISO time)."""
+
+    user_id: str
+    token_id: str
+    expires_at: str
+    at: str
+
+
+@registry.register
+@dataclass(frozen=True)
 class AccountLocked(DomainEvent):
     """``failures`` failed logins in a row locked the account until ``until`` (ISO time)."""
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from xieshang.kernel.ids import is_id
 
+from xieshang.kernel.messages import register_labels
+
 # Roles (Actor.role). An admin administers accounts and API keys and nothing else: the other
 # services know no "admin" role, so an admin's token grants no casework rights.
 STAFF, MEMBER, UNIT, LEADER, AUDITOR, ADMIN, SUBSCRIBER, SYSTEM = (
@@ -25,6 +27,8 @@ REGISTRARS: dict[str, tuple[str, ...]] = {
     SYSTEM: ACCOUNT_ROLES,
     STAFF: (MEMBER, UNIT, LEADER, INFORMANT, PUBLIC),
 }
+# The organisation of every account a resident opens for themselves (POST /api/public/accounts).
+PUBLIC_ORGANISATION = "public"
 # Ids that name the system itself in events and context data: no person may take them.
 RESERVED_IDS = frozenset({"system", "public", "anonymous", "gateway"})
 
@@ -44,6 +48,16 @@ ORGANISATION_RULE = ("the organisation: 1 to 64 letters (any script), digits or 
                      "with a letter or digit")
 
 
+# A subscriber system's name (an API key's ``system``, the actor its requests act as): Latin
+# letters or Chinese, digits, _ . : - ("OA", "审计OA"). The gateway's request model uses this
+# pattern, so that the schema and the check say the same.
+SYSTEM_NAME_MAX = 64
+SYSTEM_NAME_PATTERN = r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.:-]{0,63}$"
+SYSTEM_NAME_RULE = ("the subscriber system's name: 1 to 64 letters (Latin or Chinese), digits or "
+                    "_ . : - , starting with a letter or digit")
+_SYSTEM_NAME = re.compile(SYSTEM_NAME_PATTERN)
+
+
 def account_stream(user_id: str) -> str:
     return f"account-{user_id}"
 
@@ -56,5 +70,114 @@ def valid_id(value: Any) -> bool:
     return is_id(value)
 
 
+def valid_system_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SYSTEM_NAME.fullmatch(value))
+
+
 def valid_organisation(value: Any) -> bool:
     return isinstance(value, str) and bool(_ORGANISATION.fullmatch(value))
+
+
+# What a refusal calls each command, state and role (xieshang.kernel.messages): English, Chinese.
+COMMAND_LABELS: dict[str, tuple[str, str]] = {
+    "register_account": ("open the account", "开通账户"),
+    "change_role": ("change the account's role", "更改账户角色"),
+    "set_password": ("set the password", "设置密码"),
+    "unlock_account": ("unlock the account", "解锁账户"),
+    "disable_account": ("disable the account", "停用账户"),
+    "enable_account": ("enable the account", "启用账户"),
+    "issue_api_key": ("issue the API key", "签发 API 密钥"),
+    "revoke_api_key": ("revoke the API key", "吊销 API 密钥"),
+    "end_session": ("end the session", "结束会话"),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "registered": ("registered", "已开通"), "issued": ("issued", "已签发"),
+}
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    STAFF: ("staff", "工作人员"), MEMBER: ("member", "委员"), UNIT: ("unit", "承办单位"),
+    LEADER: ("leader", "领导"), AUDITOR: ("auditor", "审计人员"), ADMIN: ("admin", "管理员"),
+    SUBSCRIBER: ("subscriber system", "订阅系统"), SYSTEM: ("system", "系统"),
+    INFORMANT: ("informant", "信息员"), PUBLIC: ("public", "公众"),
+}
+register_labels("gateway", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
+
+# What each route does, as the gateway's own refusal (403) names it: (service, rpc) -> English
+# and Chinese verb phrases. tests/services/test_refusal_language.py checks every route has one.
+ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("gateway", "login"): ("log in", "登录"),
+    ("gateway", "me"): ("see who the token names", "查看当前登录身份"),
+    ("gateway", "register"): ("open an account", "开通账户"),
+    ("gateway", "set_password"): ("set a password", "设置密码"),
+    ("gateway", "unlock"): ("unlock an account", "解锁账户"),
+    ("gateway", "disable"): ("disable an account", "停用账户"),
+    ("gateway", "issue_api_key"): ("issue an API key", "签发 API 密钥"),
+    ("gateway", "revoke_api_key"): ("revoke an API key", "吊销 API 密钥"),
+    ("gateway", "logout"): ("log out", "退出登录"),
+    ("gateway", "get_account"): ("read an account", "查看账户"),
+    ("gateway", "sign_up"): ("open a resident's account", "注册公众账户"),
+    ("proposals", "submit_proposal"): ("submit a proposal", "提交提案"),
+    ("proposals", "confirm_co_signature"): ("confirm co-signing", "确认附议"),
+    ("proposals", "decline_co_signature"): ("decline co-signing", "拒绝附议"),
+    ("proposals", "return_proposal"): ("return a proposal for revision", "退回修改提案"),
+    ("proposals", "revise_proposal"): ("revise a returned proposal", "修改退回的提案"),
+    ("proposals", "file_proposal"): ("file a proposal", "立案"),
+    ("proposals", "not_file_proposal"): ("decide not to file a proposal", "作不予立案处理"),
+    ("proposals", "merge_proposal"): ("merge a proposal into another", "并案"),
+    ("proposals", "assign_proposal"): ("assign a proposal to units", "交办提案"),
+    ("proposals", "object_to_assignment"): ("object to an assignment", "申请调整交办"),
+    ("proposals", "reassign_proposal"): ("reassign a proposal", "重新交办提案"),
+    ("proposals", "dismiss_objection"): ("keep an assignment despite an objection", "驳回调整申请"),
+    ("proposals", "record_contact"): ("record a contact with the proposer", "记录与提案人的沟通"),
+    ("proposals", "send_co_unit_opinion"): ("send a co-unit's opinion", "提交会办意见"),
+    ("proposals", "reply_to_proposal"): ("reply to a proposal", "答复提案"),
+    ("proposals", "designate_key_proposal"): ("make a proposal a key proposal", "确定重点提案"),
+    ("proposals", "record_supervision"): ("record supervision", "记录督办情况"),
+    ("proposals", "rate_reply"): ("rate a reply", "评价答复"),
+    ("proposals", "record_follow_up"): ("follow up a B reply", "记录跟踪落实情况"),
+    ("proposals", "close_proposal"): ("close a case", "办结提案"),
+    ("proposals", "set_publication_consent"): ("decide on publication", "设置是否同意公开"),
+    ("proposals", "publish_proposal"): ("publish a proposal", "公开提案"),
+    ("proposals", "unpublish_proposal"): ("withdraw a proposal from publication", "撤销公开提案"),
+    ("proposals", "submit_comment"): ("comment on a published proposal", "评论公开的提案"),
+    ("proposals", "moderate_comment"): ("moderate a comment", "审核评论"),
+    ("proposals", "answer_comment"): ("answer a comment", "回复评论"),
+    ("proposals", "handling_rules"): ("read the deadline rules and the holiday calendar", "查看办理期限规则和节假日安排"),
+    ("proposals", "directory"): ("read the directory of members, units and bodies", "查看委员、承办单位和集体名录"),
+    ("proposals", "set_handling_rules"): ("set the deadline rules", "设置办理期限规则"),
+    ("proposals", "amend_holiday_calendar"): ("amend the holiday calendar", "调整节假日安排"),
+    ("proposals", "get_proposal"): ("read a case", "查看提案"),
+    ("proposals", "worklist"): ("read the staff worklist", "查看工作人员的工作清单"),
+    ("proposals", "unit_inbox"): ("read a unit's assignments", "查看单位的交办提案"),
+    ("proposals", "my_proposals"): ("read a member's cases", "查看委员的提案"),
+    ("proposals", "statistics"): ("read the yearly statistics", "查看年度统计"),
+    ("proposals", "public_proposals"): ("read the published proposals", "查看公开的提案"),
+    ("proposals", "public_proposal"): ("read a published proposal", "查看公开的提案"),
+    ("members", "register_organisation"): ("register an organisation", "登记组织"),
+    ("members", "list_organisations"): ("list the organisations", "查看组织列表"),
+    ("members", "get_organisation"): ("read an organisation", "查看组织"),
+    ("members", "rename_organisation"): ("rename an organisation", "更改组织名称"),
+    ("members", "close_organisation"): ("close an organisation", "撤销组织"),
+    ("members", "define_station"): ("set up a station", "设立履职站点"),
+    ("members", "set_station_communities"): ("set the communities a station covers", "设置站点联系的社区"),
+    ("members", "coverage"): ("read the coverage of the communities", "查看社区联系情况"),
+    ("members", "appoint_member"): ("appoint a member", "任命委员"),
+    ("members", "list_members"): ("list the members", "查看委员列表"),
+    ("members", "get_member"): ("read a member's record", "查看委员信息"),
+    ("members", "assign_to_station"): ("assign a member to a station", "安排委员进站"),
+    ("members", "change_roles"): ("change a member's roles", "调整委员职务"),
+    ("members", "end_term"): ("record the end of a member's term", "登记委员届满"),
+    ("members", "resign_member"): ("record a member's resignation", "登记委员辞任"),
+    ("members", "get_contact_details"): ("read a member's contact details", "查看委员联系方式"),
+    ("members", "set_contact_details"): ("change a member's contact details", "修改委员联系方式"),
+    ("members", "erase_contact_details"): ("erase a member's contact details", "删除委员联系方式"),
+    ("members", "import_roster"): ("import a roster", "导入委员名册"),
+    ("members", "point_rules"): ("read the duty points rules", "查看履职积分规则"),
+    ("members", "set_point_rules"): ("set the duty points rules", "设置履职积分规则"),
+    ("members", "record_activity"): ("record an activity", "登记履职活动"),
+    ("members", "publish_menu"): ("publish a duty menu", "发布履职菜单"),
+    ("members", "get_menu"): ("read a duty menu", "查看履职菜单"),
+    ("members", "sign_up_for_menu"): ("sign up for menu items", "认领履职菜单"),
+    ("members", "conclude_assessment"): ("conclude a member's annual assessment", "完成委员年度履职考核"),
+    ("members", "get_dossier"): ("read a member's duty dossier", "查看委员履职档案"),
+    ("members", "ranking"): ("read the points ranking", "查看履职积分排名"),
+}

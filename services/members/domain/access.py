@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from xieshang.kernel.domain import NotAllowed
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.messages import only_roles
 
 from .vocabulary import MEMBER, READERS_OF_ALL, STAFF
 
@@ -31,7 +32,7 @@ def is_the_member(actor: Actor, member_id: str) -> bool:
 
 def require_staff(actor: Actor, command: str, why: str) -> None:
     if not is_staff(actor):
-        raise NotAllowed(command, f"{why}; the actor's role is {actor.role!r}")
+        raise NotAllowed(command, only_roles((STAFF,), command, actor.role, why))
 
 
 # -- contact details -------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def may_handle_contact_details(actor: Actor, member_id: str) -> bool:
 
 def require_contact_details_right(actor: Actor, member_id: str, command: str) -> None:
     if not may_handle_contact_details(actor, member_id):
-        raise NotAllowed(command, "only committee staff or the member themselves")
+        raise NotAllowed(command, ("only committee staff or the member themselves", "只有工作人员或委员本人可以办理"))
 
 
 # -- the duty record ---------------------------------------------------------------------------
@@ -54,7 +55,8 @@ def may_read_dossier(actor: Actor, member_id: str) -> bool:
 
 def require_dossier_reader(actor: Actor, member_id: str) -> None:
     if not may_read_dossier(actor, member_id):
-        raise NotAllowed("read this dossier", "staff, leaders, auditors and the member themselves")
+        raise NotAllowed("read this dossier", ("staff, leaders, auditors and the member themselves",
+                                               "只有工作人员、领导、审计人员和委员本人可以查看"))
 
 
 def sees_assessments(role: str | None) -> bool:

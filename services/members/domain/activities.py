@@ -41,7 +41,7 @@ def record_activity(actor: Actor, state: Activity, cmd: RecordActivity,
                                                    cmd.excused)
     require_staff(actor, "record_activity", "only committee staff record members' activities")
     if state.recorded is not None:
-        raise WrongState("record_activity", "recorded", ())
+        raise WrongState("record_activity", "recorded", (), ("the activity is recorded already", "该活动已登记"))
     problems: dict[str, str] = {}
     check_id(problems, "activity_id", state.activity_id)
     if kind not in ACTIVITY_KINDS:
@@ -57,7 +57,7 @@ def record_activity(actor: Actor, state: Activity, cmd: RecordActivity,
     if set(people) & set(away):
         problems["excused"] = f"also listed as participants: {', '.join(sorted(set(people) & set(away)))}"
     if problems:
-        raise InvalidCommand("the activity record is incomplete or malformed", problems)
+        raise InvalidCommand(("the activity record is incomplete or malformed", "活动记录不完整或格式有误"), problems)
     return [ActivityRecorded(activity_id=state.activity_id, kind=kind, title=title, held_on=held_on,
                              participants=people, excused=away)]
 

@@ -25,8 +25,9 @@ def conclude_assessment(actor: Actor, ledger: Ledger, cmd: ConcludeAssessment, m
     year = rules.year
     if year in ledger.assessments:
         done = ledger.assessments[year]
-        raise WrongState("conclude_assessment", f"concluded for {year} ({done.outcome}, "
-                                                f"{done.points} points)", ())
+        raise WrongState("conclude_assessment", member.status, (),
+                         (f"concluded for {year} ({done.outcome}, {done.points} points)",
+                          f"{year} 年度考核已完成（{OUTCOMES.get(done.outcome, done.outcome)}，{done.points} 分）"))
     problems: dict[str, str] = {}
     if outcome not in OUTCOMES:
         problems["outcome"] = f"one of {', '.join(OUTCOMES)}"
@@ -35,7 +36,7 @@ def conclude_assessment(actor: Actor, ledger: Ledger, cmd: ConcludeAssessment, m
     if not is_year(year):
         problems["year"] = "a year, e.g. 2024"
     if problems:
-        raise InvalidCommand("the assessment is malformed", problems)
+        raise InvalidCommand(("the assessment is malformed", "考核内容格式有误"), problems)
     return [AnnualAssessmentConcluded(member_id=member.member_id, year=year, outcome=outcome,
                                       points=ledger.year_total(year, rules.caps),
                                       rules_version=rules.version, note=note.strip())]

@@ -39,5 +39,5 @@ def is_year(value: Any) -> bool:
 def check_year(value: Any) -> int:
     """``value`` if it is a year this service keeps, else InvalidCommand naming ``year``."""
     if not is_year(value):
-        raise InvalidCommand("bad year", {"year": "a year, e.g. 2024"})
+        raise InvalidCommand(("bad year", "年度有误"), {"year": "a year, e.g. 2024"})
     return value

@@ -113,6 +113,7 @@ class SetContactDetails(Command):
 @dataclass(frozen=True)
 class EraseContactDetails(Command):
     member_id: Id
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Contact details 联系方式: personal data (ADR 0005). They never go into an event, a log line or
-a read model: the events say only which fields changed; the values live in the service's
-private contact book (services/members/contacts.py)."""
+a read model: the events say only which fields changed or were erased (and why); the values
+live in the service's private contact book (services/members/contacts.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from xieshang.kernel.domain import DomainEvent, InvalidCommand
 from xieshang.kernel.envelope import Actor
 
 from .access import require_contact_details_right
-from .events import ContactDetailsChanged
+from .checks import required
+from .commands import EraseContactDetails
+from .events import ContactDetailsChanged, ContactDetailsErased
 from .members import Member, require_active, require_member
 from .vocabulary import CONTACT_FIELDS
 
@@ -71,7 +73,7 @@ def check_contact_details(phone: Any = None, email: Any = None, address: Any = N
     if address is not None and not 2 <= len(str(address)) <= 200:
         problems[where.get("address", "address")] = "2 to 200 characters"
     if problems:
-        raise InvalidCommand("the contact details are malformed", problems)
+        raise InvalidCommand(("the contact details are malformed", "联系方式格式有误"), problems)
     return ContactDetails(phone, None if email is None else str(email).strip(),
                           None if address is None else str(address).strip())
 
@@ -86,13 +88,19 @@ def change_contact_details(actor: Actor, state: Member, before: ContactDetails |
     return [ContactDetailsChanged(member_id=state.member_id, fields=changed)] if changed else []
 
 
-def erase_contact_details(actor: Actor, state: Member, before: ContactDetails | None) -> list[DomainEvent]:
+def erase_contact_details(actor: Actor, state: Member, before: ContactDetails | None,
+                          cmd: EraseContactDetails) -> list[DomainEvent]:
     """Staff (or the member themselves) erase the member's contact details, also after the
-    member left: the event names the fields that were kept."""
+    member left, saying why: the event names the fields that were kept, never their values."""
     require_contact_details_right(actor, state.member_id, "erase_contact_details")
     require_member(state)
+    problems: dict[str, str] = {}
+    reason = required(problems, "reason", cmd.reason, 2, 500)
+    if problems:
+        raise InvalidCommand(("say why the contact details are erased", "删除联系方式须说明理由"),
+                             {"reason": "理由，2 至 500 字 why, in 2 to 500 characters"})
     kept = (before or ContactDetails()).differs_in(ContactDetails())
-    return [ContactDetailsChanged(member_id=state.member_id, fields=kept)] if kept else []
+    return [ContactDetailsErased(member_id=state.member_id, fields=kept, reason=reason)] if kept else []
 
 
 def _blank_to_none(value: Any) -> Any:

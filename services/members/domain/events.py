@@ -150,6 +150,19 @@ class ContactDetailsChanged(DomainEvent):
 
 @registry.register
 @dataclass(frozen=True)
+class ContactDetailsErased(DomainEvent):
+    """The member's contact details were erased from the private contact book (e.g. on their
+    request, or after they left): which ``fields`` were kept until then, never their values, and
+    why (``reason``). Erasures before this event existed were recorded as
+    ``ContactDetailsChanged`` without a reason."""
+
+    member_id: str
+    fields: list[str]
+    reason: str
+
+
+@registry.register
+@dataclass(frozen=True)
 class RosterImported(DomainEvent):
     """A roster file (``digest``: its SHA-256) was imported; the counts say what it changed."""
 

@@ -77,7 +77,7 @@ def fold_member(member_id: str, events: Iterable[DomainEvent], initial: Member |
 
 def require_member(state: Member) -> Member:
     if not state.appointed:
-        raise NotFound(f"no member {state.member_id!r}")
+        raise NotFound((f"no member {state.member_id!r}", f"没有委员 {state.member_id!r}"))
     return state
 
 
@@ -114,7 +114,7 @@ def appoint_member(actor: Actor, state: Member, cmd: AppointMember, index: OrgIn
     else:
         station_id, covered = None, []
     if problems:
-        raise InvalidCommand("the appointment is incomplete or malformed", problems)
+        raise InvalidCommand(("the appointment is incomplete or malformed", "任命内容不完整或格式有误"), problems)
     return [MemberAppointed(member_id=state.member_id, name=name, sector=sector, term=term,
                             roles=held[0], station=station_id, special_committees=held[1],
                             levels=held[2], cpc_member=cpc_member, communities=covered)]
@@ -129,7 +129,7 @@ def assign_to_station(actor: Actor, state: Member, cmd: AssignToStation,
     problems: dict[str, str] = {}
     station_id, covered = _station(problems, index, station, communities)
     if problems:
-        raise InvalidCommand("the assignment is malformed", problems)
+        raise InvalidCommand(("the assignment is malformed", "进站安排格式有误"), problems)
     if station_id == state.station and tuple(covered) == state.communities:
         return []
     return [MemberAssignedToStation(member_id=state.member_id, station=station_id or "",
@@ -151,7 +151,7 @@ def change_roles(actor: Actor, state: Member, cmd: ChangeRoles,
     if not isinstance(party, bool):
         problems["cpc_member"] = "true or false"
     if problems:
-        raise InvalidCommand("the roles are malformed", problems)
+        raise InvalidCommand(("the roles are malformed", "职务格式有误"), problems)
     if (tuple(held[0]), tuple(held[1]), tuple(held[2]), party) == (
             state.roles, state.special_committees, state.levels, state.cpc_member):
         return []
@@ -167,7 +167,7 @@ def end_term(actor: Actor, state: Member, cmd: EndTerm, today: date) -> list[Dom
     problems: dict[str, str] = {}
     ended_on = iso_date(problems, "ended_on", ended_on)
     if problems:
-        raise InvalidCommand("bad date", problems)
+        raise InvalidCommand(("bad date", "日期有误"), problems)
     return [MemberTermEnded(member_id=state.member_id, term=state.term, ended_on=ended_on)]
 
 
@@ -181,7 +181,7 @@ def resign_member(actor: Actor, state: Member, cmd: ResignMember, today: date) -
     reason = required(problems, "reason", reason, 2, 500)
     resigned_on = iso_date(problems, "resigned_on", resigned_on)
     if problems:
-        raise InvalidCommand("the resignation is incomplete", problems)
+        raise InvalidCommand(("the resignation is incomplete", "辞任登记不完整"), problems)
     return [MemberResigned(member_id=state.member_id, reason=reason, resigned_on=resigned_on)]
 
 

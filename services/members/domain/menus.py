@@ -53,7 +53,8 @@ def publish_menu(actor: Actor, state: Menu, cmd: PublishMenu,
     year, title, items, sector = cmd.year, cmd.title, cmd.items, cmd.sector
     require_staff(actor, "publish_menu", "only committee staff publish a duty menu")
     if state.published is not None:
-        raise WrongState("publish_menu", "published", ("sign_up_for_menu",))
+        raise WrongState("publish_menu", "published", ("sign_up_for_menu",),
+                         ("the menu is published already", "该履职菜单已发布"))
     problems: dict[str, str] = {}
     check_id(problems, "menu_id", state.menu_id)
     title = required(problems, "title", title, 2, 200)
@@ -82,20 +83,22 @@ def publish_menu(actor: Actor, state: Menu, cmd: PublishMenu,
         if len(set(ids)) != len(ids):
             problems["items"] = "item ids repeat"
     if problems:
-        raise InvalidCommand("the menu is incomplete or malformed", problems)
+        raise InvalidCommand(("the menu is incomplete or malformed", "履职菜单不完整或格式有误"), problems)
     return [DutyMenuPublished(menu_id=state.menu_id, year=year, title=title, items=clean, sector=sector)]
 
 
 def sign_up_for_menu(actor: Actor, menu: Menu, cmd: SignUpForMenu, member: Member) -> list[DomainEvent]:
-    """A member signs up for menu items 选单 (or staff designate them 指定认领). After it, the
-    member holds at least their minimum: two for standing committee and party members, one for
-    everyone else."""
+    """A member signs up for menu items 选单 (or staff designate them 指定认领), one or more at a
+    time. The minimum (two items for standing committee and party members, one for everyone
+    else) is for what a member holds in the year, not for each sign-up: the menu shows who has
+    not met it yet (``get_menu``: ``met``, ``short``)."""
     item_ids = cmd.item_ids
     designated = is_staff(actor)
     if not may_sign_up(actor, member.member_id):
-        raise NotAllowed("sign_up_for_menu", "a member signs up themselves (or staff designate items)")
+        raise NotAllowed("sign_up_for_menu", ("a member signs up themselves (or staff designate items)",
+                                              "委员只能为自己认领（或由工作人员指定）"))
     if menu.published is None:
-        raise NotFound(f"no duty menu {menu.menu_id!r}")
+        raise NotFound((f"no duty menu {menu.menu_id!r}", f"没有履职菜单 {menu.menu_id!r}"))
     require_active(member, "sign_up_for_menu")
     problems: dict[str, str] = {}
     if menu.published.sector and member.sector != menu.published.sector:
@@ -103,18 +106,15 @@ def sign_up_for_menu(actor: Actor, menu: Menu, cmd: SignUpForMenu, member: Membe
     if isinstance(item_ids, str) or not all(isinstance(i, str) for i in item_ids or ()):
         problems["item_ids"] = "a list of item ids"
         item_ids = []
+    elif not item_ids:
+        problems["item_ids"] = "至少选择一项 at least one item id"
     unknown = [i for i in item_ids if i not in menu.item_ids]
     held = menu.sign_ups.get(member.member_id, ())
     new = [i for i in dict.fromkeys(item_ids) if i not in held and i not in unknown]
     if unknown:
         problems["item_ids"] = f"not on the menu: {', '.join(unknown)} (it offers {', '.join(menu.item_ids)})"
-    elif len(held) + len(new) < member.menu_minimum:
-        who = ("standing committee and party members choose" if member.menu_minimum == 2
-               else "each member chooses")
-        problems["item_ids"] = (f"{who} at least {member.menu_minimum} item(s); "
-                                f"{member.member_id} would hold {len(held) + len(new)}")
     if problems:
-        raise InvalidCommand("the sign-up is malformed", problems)
+        raise InvalidCommand(("the sign-up is malformed", "认领内容格式有误"), problems)
     if not new:
         return []
     return [MenuSignedUp(menu_id=menu.menu_id, member_id=member.member_id, item_ids=new,

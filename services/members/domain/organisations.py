@@ -125,7 +125,7 @@ def register_organisation(actor: Actor, state: Organisation, cmd: RegisterOrgani
     elif kind != "committee" and level is not None:
         problems["level"] = "only a committee has a level"
     if problems:
-        raise InvalidCommand("the organisation is incomplete or malformed", problems)
+        raise InvalidCommand(("the organisation is incomplete or malformed", "组织信息不完整或格式有误"), problems)
     return [OrganisationRegistered(org_id=state.org_id, kind=kind, name=name, parent=parent, level=level)]
 
 
@@ -170,7 +170,7 @@ def define_station(actor: Actor, state: Organisation, cmd: DefineStation,
         [location] if level == "community" and location else [])
     covered = _check_communities(problems, index, covered, township=location if level == "township" else None)
     if problems:
-        raise InvalidCommand("the station is incomplete or malformed", problems)
+        raise InvalidCommand(("the station is incomplete or malformed", "站点信息不完整或格式有误"), problems)
     return [StationDefined(org_id=state.org_id, name=name, station_type=station_type, level=level,
                            location=location, communities=covered)]
 
@@ -182,12 +182,13 @@ def set_station_communities(actor: Actor, state: Organisation, cmd: SetStationCo
     require_staff(actor, "set_station_communities", "only committee staff set up stations")
     _require_open(state, "set_station_communities")
     if state.kind != "station":
-        raise InvalidCommand("not a station", {"org_id": f"{state.org_id!r} is a {ORG_KINDS[state.kind]}"})
+        raise InvalidCommand(("not a station", "这不是履职站点"),
+                             {"org_id": f"{state.org_id!r} is a {ORG_KINDS[state.kind]}"})
     problems: dict[str, str] = {}
     township = state.location if state.station_level == "township" else None
     covered = _check_communities(problems, index, list(communities or ()), township=township)
     if problems:
-        raise InvalidCommand("the station's communities are malformed", problems)
+        raise InvalidCommand(("the station's communities are malformed", "站点联系的社区格式有误"), problems)
     if tuple(covered) == state.communities:
         return []
     return [StationCommunitiesSet(org_id=state.org_id, communities=covered,
@@ -224,7 +225,7 @@ def rename_organisation(actor: Actor, state: Organisation, cmd: RenameOrganisati
     if name and index.named_open(state.kind, name, but=state.org_id):
         problems["name"] = f"an open {ORG_KINDS[state.kind]} is already named {name!r}"
     if problems:
-        raise InvalidCommand("bad name", problems)
+        raise InvalidCommand(("bad name", "名称有误"), problems)
     if name == state.name:
         return []
     return [OrganisationRenamed(org_id=state.org_id, name=name, previous_name=state.name)]
@@ -237,13 +238,13 @@ def close_organisation(actor: Actor, state: Organisation, cmd: CloseOrganisation
     problems: dict[str, str] = {}
     reason = required(problems, "reason", reason, 2, 500)
     if problems:
-        raise InvalidCommand("a closure needs a reason", problems)
+        raise InvalidCommand(("a closure needs a reason", "撤销须说明理由"), problems)
     return [OrganisationClosed(org_id=state.org_id, reason=reason)]
 
 
 def _require_open(state: Organisation, command: str) -> None:
     if not state.exists:
-        raise NotFound(f"no organisation {state.org_id!r}")
+        raise NotFound((f"no organisation {state.org_id!r}", f"没有组织 {state.org_id!r}"))
     if state.status != OPEN:
         raise WrongState(command, state.status, ORG_COMMANDS[state.status])
 

@@ -55,7 +55,7 @@ def set_point_rules(actor: Actor, current: PointRules, cmd: SetPointRules) -> li
     table = _activity_numbers(problems, "points", points, 0, MAX_POINTS)
     limits = _activity_numbers(problems, "caps", caps or {}, 1, MAX_CAP)
     if problems:
-        raise InvalidCommand("the points rules are malformed", problems)
+        raise InvalidCommand(("the points rules are malformed", "积分规则格式有误"), problems)
     if current.version and (table, limits) == (dict(current.points), dict(current.caps)):
         return []
     return [PointRulesSet(committee=current.committee, year=current.year, version=current.version + 1,

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from xieshang.kernel.messages import register_labels
+
 # Roles (Actor.role) this service knows.
 STAFF, MEMBER, LEADER, AUDITOR = "staff", "member", "leader", "auditor"
 READERS_OF_ALL = (STAFF, LEADER, AUDITOR)
@@ -167,3 +169,38 @@ def case_stream(proposal_id: str) -> str:
 def roster_import_stream(digest: str) -> str:
     return f"rosterimport-{digest[:16]}"
 
+
+# What a refusal calls each command, state and role (xieshang.kernel.messages): English, Chinese.
+COMMAND_LABELS: dict[str, tuple[str, str]] = {
+    "register_organisation": ("register the organisation", "登记组织"),
+    "define_station": ("set up the station", "设立履职站点"),
+    "rename_organisation": ("rename the organisation", "更改组织名称"),
+    "close_organisation": ("close the organisation", "撤销组织"),
+    "set_station_communities": ("set the communities the station covers", "设置站点联系的社区"),
+    "appoint_member": ("appoint the member", "任命委员"),
+    "assign_to_station": ("assign the member to a station", "安排委员进站"),
+    "change_roles": ("change the member's roles", "调整委员职务"),
+    "end_term": ("record the end of the member's term", "登记委员届满"),
+    "resign_member": ("record the member's resignation", "登记委员辞任"),
+    "set_contact_details": ("change the contact details", "修改联系方式"),
+    "get_contact_details": ("read the contact details", "查看联系方式"),
+    "read contact details": ("read the contact details", "查看联系方式"),
+    "erase_contact_details": ("erase the contact details", "删除联系方式"),
+    "import_roster": ("import the roster", "导入委员名册"),
+    "set_point_rules": ("set the duty points rules", "设置履职积分规则"),
+    "record_activity": ("record the activity", "登记履职活动"),
+    "publish_menu": ("publish the duty menu", "发布履职菜单"),
+    "sign_up_for_menu": ("sign up for menu items", "认领履职菜单"),
+    "conclude_assessment": ("conclude the annual assessment", "完成年度履职考核"),
+    "read this dossier": ("read this duty dossier", "查看此履职档案"),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "": ("not recorded", "尚未登记"), ACTIVE: ("active", "在任"), TERM_ENDED: ("term ended", "已届满"),
+    RESIGNED: ("resigned", "已辞任"), OPEN: ("open", "正常"), CLOSED: ("closed", "已撤销"),
+    "recorded": ("recorded", "已登记"), "published": ("published", "已发布"),
+}
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    STAFF: ("staff", "工作人员"), MEMBER: ("member", "委员"), LEADER: ("leader", "领导"),
+    AUDITOR: ("auditor", "审计人员"),
+}
+register_labels("members", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)

@@ -9,6 +9,7 @@ decision returns new events or raises a DomainError.
     handling     交、办: assignment, objections, contacts, the reply, deadlines
     evaluation   督、评: key proposals and supervision, ratings, rehandling, closing
     publication  publication and public comments
+    directory    the members, units and bodies known from the members service, and the checks
     case_numbers the gap-free case numbers of a session
     rules        the committee's deadline rules and holiday calendar, and Timing
     access       read rights (who sees which case and which parts of it)
@@ -39,7 +40,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
         "SupervisionRecorded", "ReplyRated", "RehandlingStarted", "FollowUpRecorded",
         "ProposalClosed", "PublicationConsentChanged", "ProposalPublished", "ProposalUnpublished",
         "CommentSubmitted", "CommentApproved", "CommentRejected", "CommentAnswered",
-        "HandlingRulesSet", "HolidayCalendarAmended"),
+        "HandlingRulesSet", "HolidayCalendarAmended", "DirectoryEntryNoted"),
     "state": ("HandlingRound", "Comment", "Proposal", "apply", "fold", "case_fold"),
     "case_numbers": ("CaseNumbers", "fold_case_numbers", "format_case_number",
         "assign_case_number", "release_case_number", "case_numbers_fold"),
@@ -52,7 +53,12 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
         "reassign_proposal", "record_contact", "send_co_unit_opinion", "reply_to_proposal",
         "remind_or_escalate", "recount_deadline"),
     "evaluation": ("designate_key_proposal", "record_supervision", "rate_reply",
-        "record_follow_up", "close_proposal"),
+        "rehandling_due", "start_rehandling", "record_follow_up", "close_proposal"),
+    "directory": ("DirectoryEntry", "directory_stream", "fold_entry", "entry_fold", "facts_of",
+        "note_fact", "check_members", "check_submission_refs", "check_assignment_units",
+        "check_supervisors",
+        "names_to_publish", "SOURCE_EVENTS", "BODY_TYPE_KINDS", "BODY_KINDS", "MEMBER_ENTRY",
+        "UNIT_ENTRY"),
     "publication": ("set_publication_consent", "publish_proposal", "unpublish_proposal",
         "submit_comment", "moderate_comment", "answer_comment"),
 })

@@ -9,6 +9,7 @@ from typing import Any
 from xieshang.kernel.domain import InvalidCommand, NotAllowed, NotFound, WrongState
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.ids import is_id
+from xieshang.kernel.messages import command_label, only_roles
 
 from .state import Comment, HandlingRound, Proposal
 from .vocabulary import UNIT
@@ -16,12 +17,12 @@ from .vocabulary import UNIT
 
 def require_case(state: Proposal) -> None:
     if not state.exists:
-        raise NotFound(f"no proposal {state.proposal_id!r}")
+        raise NotFound((f"no proposal {state.proposal_id!r}", f"没有提案 {state.proposal_id!r}"))
 
 
 def require_role(actor: Actor, roles: tuple[str, ...], command: str, why: str) -> None:
     if actor.role not in roles:
-        raise NotAllowed(command, f"{why}; the actor's role is {actor.role!r}")
+        raise NotAllowed(command, only_roles(roles, command, actor.role, why))
 
 
 def require_status(state: Proposal, statuses: tuple[str, ...], command: str) -> None:
@@ -32,16 +33,20 @@ def require_status(state: Proposal, statuses: tuple[str, ...], command: str) -> 
 def require_unit_of_round(actor: Actor, state: Proposal, command: str) -> HandlingRound:
     r = state.round
     if actor.role != UNIT or r is None or actor.organisation not in r.units:
-        raise NotAllowed(command, "only a unit the case is assigned to "
-                                  f"({', '.join(r.units) if r else 'none yet'}); the actor is "
-                                  f"{actor.role!r} of {actor.organisation!r}")
+        raise NotAllowed(command, ("only a unit the case is assigned to "
+                                   f"({', '.join(r.units) if r else 'none yet'}); the actor is "
+                                   f"{actor.role!r} of {actor.organisation!r}",
+                                   f"只有本提案的承办单位（{'、'.join(r.units) if r else '尚未交办'}）"
+                                   f"可以{command_label(command)[1]}；当前用户是 {actor.organisation!r} "
+                                   f"的 {actor.role!r}"))
     return r
 
 
 def require_comment(state: Proposal, comment_id: str) -> Comment:
     comment = state.comment(comment_id) if isinstance(comment_id, str) else None
     if comment is None:
-        raise NotFound(f"no comment {comment_id!r} on proposal {state.proposal_id!r}")
+        raise NotFound((f"no comment {comment_id!r} on proposal {state.proposal_id!r}",
+                        f"提案 {state.proposal_id!r} 没有评论 {comment_id!r}"))
     return comment
 
 
@@ -63,7 +68,7 @@ def required_text(name: str, value: Any, lo: int, hi: int) -> str:
     value = stripped(value)
     check_length(problems, name, value, lo, hi)
     if problems:
-        raise InvalidCommand(f"bad {name}", problems)
+        raise InvalidCommand((f"bad {name}", f"“{name}”填写有误"), problems)
     return value
 
 

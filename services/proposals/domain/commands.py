@@ -169,7 +169,7 @@ class SetPublicationConsent(Command):
 @dataclass(frozen=True)
 class PublishProposal(Command):
     proposal_id: Id
-    proposer_names: tuple[str, ...]
+    proposer_names: tuple[str, ...] | None = None   # refused: the names come from the directory
 
 
 @dataclass(frozen=True)

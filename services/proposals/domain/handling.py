@@ -52,7 +52,7 @@ def assign_proposal(actor: Actor, state: Proposal, command: AssignProposal, *,
     days = timing.rules.urgent_reply_days if urgent else timing.rules.reply_days
     due, period, fixed = _counted_deadline(timing, days, command.deadline, problems)
     if problems:
-        raise InvalidCommand("the assignment is incomplete or malformed", problems)
+        raise InvalidCommand(("the assignment is incomplete or malformed", "交办内容不完整或格式有误"), problems)
     return [ProposalAssigned(proposal_id=state.proposal_id, case_number=state.case_number or "",
                              title=state.title, proposer=state.proposer, round=1, lead_unit=lead,
                              co_units=units, started_on=timing.today.isoformat(), deadline=due,
@@ -67,14 +67,14 @@ def object_to_assignment(actor: Actor, state: Proposal, command: ObjectToAssignm
     r = require_unit_of_round(actor, state, "object_to_assignment")
     require_status(state, (ASSIGNED,), "object_to_assignment")
     if actor.organisation in r.objections:
-        raise WrongState("object_to_assignment", "objection pending", ("reassign_proposal",
-                                                                       "dismiss_objection"))
+        raise WrongState("object_to_assignment", state.status, ("reassign_proposal", "dismiss_objection"),
+                         ("objection pending", "已有调整申请待处理"))
     last_day = deadline(date.fromisoformat(r.started_on), timing.rules.objection_days, timing.rules,
                         timing.calendar)
     if timing.today > last_day:
-        raise WrongState("object_to_assignment",
-                         f"objection period over (it ended on {last_day.isoformat()})",
-                         ("record_contact", "reply_to_proposal"))
+        raise WrongState("object_to_assignment", state.status, ("record_contact", "reply_to_proposal"),
+                         (f"objection period over (it ended on {last_day.isoformat()})",
+                          f"申请调整期已于 {last_day.isoformat()} 结束"))
     reason = required_text("reason", reason, *TEXT_LIMITS["reason"])
     return [AssignmentObjected(proposal_id=state.proposal_id, round=r.number, unit=actor.organisation,
                                reason=reason)]
@@ -86,7 +86,7 @@ def dismiss_objection(actor: Actor, state: Proposal, command: DismissObjection) 
     require_role(actor, (STAFF,), "dismiss_objection", "only proposal committee staff decide objections")
     require_status(state, (ASSIGNED,), "dismiss_objection")
     if unit not in state.round.objections:
-        raise InvalidCommand("no pending objection of that unit",
+        raise InvalidCommand(("no pending objection of that unit", "该单位没有待处理的调整申请"),
                              {"unit": f"one of: {', '.join(state.round.objections) or 'none pending'}"})
     reason = required_text("reason", reason, *TEXT_LIMITS["reason"])
     return [ObjectionDismissed(proposal_id=state.proposal_id, round=state.round.number, unit=unit,
@@ -108,7 +108,8 @@ def reassign_proposal(actor: Actor, state: Proposal, command: ReassignProposal, 
     due, period, fixed = _counted_deadline(timing, r.period_days if not r.fixed_deadline
                                            else timing.rules.reply_days, command.deadline, problems)
     if problems:
-        raise InvalidCommand("the reassignment is incomplete or malformed", problems)
+        raise InvalidCommand(("the reassignment is incomplete or malformed", "重新交办内容不完整或格式有误"),
+                             problems)
     return [ProposalReassigned(proposal_id=state.proposal_id, case_number=state.case_number or "",
                                round=r.number, lead_unit=lead, co_units=units,
                                previous_lead_unit=r.lead_unit, started_on=timing.today.isoformat(),
@@ -128,7 +129,8 @@ def record_contact(actor: Actor, state: Proposal, command: RecordContact) -> lis
     summary = stripped(summary)
     check_length(problems, "summary", summary, *TEXT_LIMITS["summary"])
     if problems:
-        raise InvalidCommand("the contact record is incomplete or malformed", problems)
+        raise InvalidCommand(("the contact record is incomplete or malformed", "沟通记录不完整或格式有误"),
+                             problems)
     return [ContactRecorded(proposal_id=state.proposal_id, round=r.number, unit=actor.organisation,
                             stage=stage, summary=summary)]
 
@@ -139,8 +141,10 @@ def send_co_unit_opinion(actor: Actor, state: Proposal, command: SendCoUnitOpini
     require_case(state)
     r = state.round
     if actor.role != UNIT or r is None or actor.organisation not in r.co_units:
-        raise NotAllowed("send_co_unit_opinion", "only a co-handling unit of the current round "
-                                                 f"sends an opinion; {actor.organisation!r} is not one")
+        raise NotAllowed("send_co_unit_opinion", ("only a co-handling unit of the current round "
+                                                  f"sends an opinion; {actor.organisation!r} is not one",
+                                                  "只有本轮的会办单位可以提交会办意见；"
+                                                  f"{actor.organisation!r} 不是会办单位"))
     require_status(state, (ASSIGNED,), "send_co_unit_opinion")
     opinion = required_text("opinion", opinion, *TEXT_LIMITS["opinion"])
     return [CoUnitOpinionSent(proposal_id=state.proposal_id, round=r.number, unit=actor.organisation,
@@ -155,8 +159,10 @@ def reply_to_proposal(actor: Actor, state: Proposal, command: ReplyToProposal, *
     r = state.round
     if actor.role != UNIT or r is None or actor.organisation != r.lead_unit:
         raise NotAllowed("reply_to_proposal",
-                         f"only the lead unit{f' {r.lead_unit!r}' if r else ''} replies; the actor "
-                         f"is {actor.role!r} of {actor.organisation!r}")
+                         (f"only the lead unit{f' {r.lead_unit!r}' if r else ''} replies; the actor "
+                          f"is {actor.role!r} of {actor.organisation!r}",
+                          f"只有主办单位{f' {r.lead_unit!r} ' if r else ''}可以答复提案；当前用户是 "
+                          f"{actor.organisation!r} 的 {actor.role!r}"))
     require_status(state, (ASSIGNED,), "reply_to_proposal")
     problems: dict[str, str] = {}
     if reply_class not in REPLY_CLASSES:
@@ -166,7 +172,7 @@ def reply_to_proposal(actor: Actor, state: Proposal, command: ReplyToProposal, *
     if r.objections:
         problems["objections"] = f"the objection of {', '.join(r.objections)} is still pending"
     if problems:
-        raise InvalidCommand("the reply is incomplete or malformed", problems)
+        raise InvalidCommand(("the reply is incomplete or malformed", "答复内容不完整或格式有误"), problems)
     return [ProposalReplied(proposal_id=state.proposal_id, case_number=state.case_number or "",
                             title=state.title, proposer=state.proposer, unit=actor.organisation,
                             reply_class=reply_class, reply=reply,

@@ -1,9 +1,9 @@
-"""Publication 公开 (with the proposer's consent) and public comments: submitted by the public
+"""Publication 公开 (with the proposers' consent) and public comments: submitted by the public
 or members, moderated by staff, answered by the lead unit."""
 
 from __future__ import annotations
 
-from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotAllowed, WrongState
+from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotAllowed, NotYet, WrongState
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.ids import is_id
 
@@ -13,50 +13,69 @@ from .commands import (AnswerComment, ModerateComment, PublishProposal, SetPubli
                        SubmitComment, UnpublishProposal)
 from .events import (CommentAnswered, CommentApproved, CommentRejected, CommentSubmitted,
                      ProposalPublished, ProposalUnpublished, PublicationConsentChanged)
+from .directory import Entries, names_to_publish
 from .state import Proposal
 from .vocabulary import MEMBER, MERGED, NOT_FILED, PUBLIC, PUBLISHABLE, STAFF, TEXT_LIMITS, UNIT
+
+_COMMENT_ZH = {"pending": "该评论尚待审核", "approved": "该评论已审核通过", "rejected": "该评论未通过审核"}
 
 
 def set_publication_consent(actor: Actor, state: Proposal,
                             command: SetPublicationConsent) -> list[DomainEvent]:
-    """The proposer agrees to publication, or withdraws; withdrawing unpublishes the case."""
+    """The proposer agrees to publication, or withdraws; withdrawing unpublishes the case. A
+    confirmed co-signer agrees (or not) to their own name being shown; withdrawing it from a
+    published case unpublishes it too (staff may publish it again, without that name)."""
     consent = command.consent
     require_case(state)
-    if actor.role != MEMBER or actor.user_id != state.proposer:
-        raise NotAllowed("set_publication_consent", f"only the proposer {state.proposer!r} decides")
+    is_proposer = actor.role == MEMBER and actor.user_id == state.proposer
+    if not is_proposer and not (actor.role == MEMBER and actor.user_id in state.confirmed):
+        raise NotAllowed("set_publication_consent", (f"only the proposer {state.proposer!r} or a "
+                                                     "co-signer who confirmed decides, each for "
+                                                     "themselves",
+                                                     f"只有提案人 {state.proposer!r} 或已确认附议的附议人"
+                                                     "可以决定，各自为自己决定"))
     if state.status in (MERGED, NOT_FILED):
         raise WrongState("set_publication_consent", state.status, ())
     if not isinstance(consent, bool):
-        raise InvalidCommand("bad consent", {"consent": "true or false"})
-    if consent == state.publish_consent:
+        raise InvalidCommand(("bad consent", "是否同意公开填写有误"), {"consent": "true or false"})
+    given = state.publish_consent if is_proposer else actor.user_id in state.name_consents
+    if consent == given:
         return []
     events: list[DomainEvent] = [PublicationConsentChanged(proposal_id=state.proposal_id,
-                                                           proposer=state.proposer, consent=consent)]
+                                                           proposer=actor.user_id, consent=consent)]
     if not consent and state.published:
-        events.append(ProposalUnpublished(proposal_id=state.proposal_id,
-                                          reason="the proposer withdrew consent to publication"))
+        events.append(ProposalUnpublished(
+            proposal_id=state.proposal_id,
+            reason="the proposer withdrew consent to publication" if is_proposer else
+            "a co-signer withdrew consent to showing their name"))
     return events
 
 
-def publish_proposal(actor: Actor, state: Proposal, command: PublishProposal) -> list[DomainEvent]:
-    """Staff publish a filed case with the proposer's consent, under the given names."""
-    proposer_names = command.proposer_names
+def publish_proposal(actor: Actor, state: Proposal, command: PublishProposal, *,
+                     directory: Entries) -> list[DomainEvent]:
+    """Staff publish a filed case with the proposer's consent, under the names of the proposer
+    and of the confirmed co-signers who each consented (``state.published_people``), as the
+    directory has them: nobody else's name, and no name typed in."""
     require_case(state)
     require_role(actor, (STAFF,), "publish_proposal", "only committee staff publish cases")
+    if command.proposer_names is not None:
+        raise InvalidCommand(
+            ("the names shown come from the directory and each proposer's own consent; they "
+             "cannot be given", "公开的提案人姓名取自名录和本人同意，不能填写"),
+            {"proposer_names": "不接受此字段 (not accepted: leave it out)"})
     require_status(state, PUBLISHABLE, "publish_proposal")
     if state.published:
-        raise WrongState("publish_proposal", "published", ("unpublish_proposal",))
+        raise WrongState("publish_proposal", state.status, ("unpublish_proposal",),
+                         ("published already", "已经公开"))
     if not state.publish_consent:
-        raise WrongState("publish_proposal", "no consent of the proposer to publication",
-                         ("set_publication_consent",))
-    problems: dict[str, str] = {}
-    if isinstance(proposer_names, str) or not proposer_names or not all(
-            isinstance(n, str) and 1 <= len(n.strip()) <= 50 for n in proposer_names):
-        problems["proposer_names"] = "the names to show, 1 to 50 characters each"
-    if problems:
-        raise InvalidCommand("the publication is incomplete or malformed", problems)
+        raise WrongState("publish_proposal", state.status, ("set_publication_consent",),
+                         ("no consent of the proposer to publication", "提案人未同意公开"))
+    names, missing = names_to_publish(directory, state.published_people)
+    if missing:
+        raise NotYet((f"the directory has no name for {', '.join(missing)} yet; try again shortly",
+                      f"名录中还没有 {'、'.join(missing)} 的姓名，请稍后重试"))
     return [ProposalPublished(proposal_id=state.proposal_id, case_number=state.case_number or "",
-                              proposer_names=[n.strip() for n in proposer_names])]
+                              proposer_names=names)]
 
 
 def unpublish_proposal(actor: Actor, state: Proposal, command: UnpublishProposal) -> list[DomainEvent]:
@@ -64,7 +83,8 @@ def unpublish_proposal(actor: Actor, state: Proposal, command: UnpublishProposal
     require_case(state)
     require_role(actor, (STAFF,), "unpublish_proposal", "only committee staff unpublish cases")
     if not state.published:
-        raise WrongState("unpublish_proposal", "not published", ("publish_proposal",))
+        raise WrongState("unpublish_proposal", state.status, ("publish_proposal",),
+                         ("not published", "尚未公开"))
     reason = required_text("reason", reason, *TEXT_LIMITS["reason"])
     return [ProposalUnpublished(proposal_id=state.proposal_id, reason=reason)]
 
@@ -75,9 +95,10 @@ def submit_comment(actor: Actor, state: Proposal, command: SubmitComment) -> lis
     comment_id, display_name, text = command.comment_id, command.display_name, command.text
     require_case(state)
     if actor.role not in (PUBLIC, MEMBER):
-        raise NotAllowed("submit_comment", f"comments come from the public or members, not {actor.role!r}")
+        raise NotAllowed("submit_comment", (f"comments come from the public or members, not {actor.role!r}",
+                                            f"只有公众或委员可以发表评论，当前用户的身份是 {actor.role!r}"))
     if not state.published:
-        raise WrongState("submit_comment", "not published", ())
+        raise WrongState("submit_comment", state.status or "none", (), ("not published", "提案尚未公开"))
     problems: dict[str, str] = {}
     if not isinstance(comment_id, str) or not is_id(comment_id):
         problems["comment_id"] = "an id (letters, digits, _ . : -)"
@@ -87,7 +108,7 @@ def submit_comment(actor: Actor, state: Proposal, command: SubmitComment) -> lis
     check_length(problems, "display_name", display_name, *TEXT_LIMITS["display_name"])
     check_length(problems, "text", text, *TEXT_LIMITS["text"])
     if problems:
-        raise InvalidCommand("the comment is incomplete or malformed", problems)
+        raise InvalidCommand(("the comment is incomplete or malformed", "评论内容不完整或格式有误"), problems)
     return [CommentSubmitted(proposal_id=state.proposal_id, comment_id=comment_id,
                              author=actor.user_id, display_name=display_name, text=text)]
 
@@ -98,7 +119,8 @@ def moderate_comment(actor: Actor, state: Proposal, command: ModerateComment) ->
     require_role(actor, (STAFF,), "moderate_comment", "only committee staff moderate comments")
     comment = require_comment(state, comment_id)
     if comment.status != "pending":
-        raise WrongState("moderate_comment", f"comment {comment.status}", ())
+        raise WrongState("moderate_comment", state.status, (), (f"comment {comment.status} already",
+                                                                _COMMENT_ZH.get(comment.status, comment.status)))
     if approve:
         return [CommentApproved(proposal_id=state.proposal_id, comment_id=comment_id)]
     reason = required_text("reason", reason, *TEXT_LIMITS["rejection_reason"])
@@ -110,12 +132,13 @@ def answer_comment(actor: Actor, state: Proposal, command: AnswerComment) -> lis
     require_case(state)
     r = state.round
     if actor.role != UNIT or r is None or actor.organisation != r.lead_unit:
-        raise NotAllowed("answer_comment", "only the lead unit answers comments")
+        raise NotAllowed("answer_comment", ("only the lead unit answers comments", "只有主办单位可以回复评论"))
     comment = require_comment(state, comment_id)
     if comment.status != "approved":
-        raise WrongState("answer_comment", f"comment {comment.status}", ())
+        raise WrongState("answer_comment", state.status, (), (f"comment {comment.status}, not approved",
+                                                              _COMMENT_ZH.get(comment.status, comment.status)))
     if comment.answer is not None:
-        raise WrongState("answer_comment", "comment answered", ())
+        raise WrongState("answer_comment", state.status, (), ("comment answered already", "该评论已回复"))
     answer = required_text("answer", answer, *TEXT_LIMITS["answer"])
     return [CommentAnswered(proposal_id=state.proposal_id, comment_id=comment_id,
                             unit=actor.organisation, answer=answer)]

@@ -60,7 +60,7 @@ def set_handling_rules(actor: Actor, command: SetHandlingRules) -> list[DomainEv
     try:
         parsed = DeadlineRules.from_dict(dict(command.rules))
     except (TypeError, ValueError, KeyError) as exc:
-        raise InvalidCommand("bad deadline rules", {"rules": str(exc)}) from None
+        raise InvalidCommand(("bad deadline rules", "办理期限规则有误"), {"rules": str(exc)}) from None
     return [HandlingRulesSet(rules=parsed.to_dict())]
 
 
@@ -73,11 +73,12 @@ def amend_holiday_calendar(actor: Actor, current: HandlingRules,
     if not problems and not any(parsed.values()):
         problems["add_holidays"] = "the amendment changes nothing: name at least one date"
     if problems:
-        raise InvalidCommand("the calendar amendment is malformed", problems)
+        raise InvalidCommand(("the calendar amendment is malformed", "节假日调整格式有误"), problems)
     try:
         amended = current.calendar.amended(**parsed)
     except ValueError as exc:
-        raise InvalidCommand("the calendar amendment contradicts itself", {"calendar": str(exc)}) from None
+        raise InvalidCommand(("the calendar amendment contradicts itself", "节假日调整自相矛盾"),
+                             {"calendar": str(exc)}) from None
     return [HolidayCalendarAmended(
         added_holidays=[d.isoformat() for d in parsed["add_holidays"]],
         removed_holidays=[d.isoformat() for d in parsed["remove_holidays"]],

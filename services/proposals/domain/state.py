@@ -35,6 +35,10 @@ class HandlingRound:
     objections: tuple[str, ...] = ()                 # units whose objection is pending
     contacts: tuple[str, ...] = ()                   # stages recorded
     opinions: tuple[str, ...] = ()                   # co-units that sent their opinion
+    # What the units wrote: (unit, stage, summary) per contact, (unit, opinion) per co-unit
+    # opinion. Who reads which of them: access.handling_texts_seen_by.
+    contact_records: tuple[tuple[str, str, str], ...] = ()
+    opinion_texts: tuple[tuple[str, str], ...] = ()
     reply_class: str | None = None
     reply: str | None = None
     replied_on: str | None = None
@@ -92,7 +96,8 @@ class Proposal:
     supervision_mode: str | None = None
     supervisions: int = 0
     follow_up_kept: bool = False
-    publish_consent: bool = False
+    publish_consent: bool = False          # the proposer's
+    name_consents: tuple[str, ...] = ()    # co-signers who agreed to their name being published
     published: bool = False
     proposer_names: tuple[str, ...] = ()
     comments: tuple[Comment, ...] = ()
@@ -104,6 +109,12 @@ class Proposal:
     @property
     def round(self) -> HandlingRound | None:
         return self.rounds[-1] if self.rounds else None
+
+    @property
+    def published_people(self) -> tuple[str, ...]:
+        """Whose names a publication shows: the proposer, then the confirmed co-signers who
+        each agreed to it themselves."""
+        return (self.proposer, *(c for c in self.confirmed if c in self.name_consents))
 
     @property
     def proposers(self) -> tuple[str, ...]:
@@ -198,9 +209,12 @@ def apply(state: Proposal, event: DomainEvent) -> Proposal:  # noqa: C901 - one 
                            reminded_at=None, overdue=False)
     if isinstance(e, ContactRecorded):
         r = next(r for r in state.rounds if r.number == e.round)
-        return _with_round(state, e.round, contacts=(*r.contacts, e.stage))
+        return _with_round(state, e.round, contacts=(*r.contacts, e.stage),
+                           contact_records=(*r.contact_records, (e.unit, e.stage, e.summary)))
     if isinstance(e, CoUnitOpinionSent):
-        return _with_round(state, e.round, opinions=(*state.round.opinions, e.unit))
+        r = next(r for r in state.rounds if r.number == e.round)
+        return _with_round(state, e.round, opinions=(*r.opinions, e.unit),
+                           opinion_texts=(*r.opinion_texts, (e.unit, e.opinion)))
     if isinstance(e, ProposalReplied):
         return replace(_with_round(state, e.round, reply_class=e.reply_class, reply=e.reply,
                                    replied_on=e.replied_on, on_time=e.on_time), status=REPLIED)
@@ -223,7 +237,10 @@ def apply(state: Proposal, event: DomainEvent) -> Proposal:  # noqa: C901 - one 
     if isinstance(e, ProposalClosed):
         return replace(state, status=CLOSED)
     if isinstance(e, PublicationConsentChanged):
-        return replace(state, publish_consent=e.consent)
+        if e.proposer == state.proposer:
+            return replace(state, publish_consent=e.consent)
+        others = tuple(p for p in state.name_consents if p != e.proposer)
+        return replace(state, name_consents=(*others, e.proposer) if e.consent else others)
     if isinstance(e, ProposalPublished):
         return replace(state, published=True, proposer_names=tuple(e.proposer_names))
     if isinstance(e, ProposalUnpublished):

@@ -7,6 +7,7 @@ from typing import Mapping
 
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotAllowed, WrongState
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.messages import state_label
 
 from .checks import (check_ids, check_length, require_case, require_role, require_status,
                      required_text, stripped)
@@ -37,8 +38,10 @@ def submit_proposal(actor: Actor, on_behalf_of: str | None, proposal_id: str,
     elif actor.role == STAFF and on_behalf_of:
         proposer = on_behalf_of
     else:
-        raise NotAllowed("submit_proposal", "only a member submits a proposal (or staff on a "
-                                            f"member's behalf); the actor's role is {actor.role!r}")
+        raise NotAllowed("submit_proposal", ("only a member submits a proposal (or staff on a "
+                                             f"member's behalf); the actor's role is {actor.role!r}",
+                                             "只有委员可以提交提案（工作人员可代委员提交）；"
+                                             f"当前用户的身份是 {actor.role!r}"))
     problems: dict[str, str] = {}
     title, reasons, suggestions = _checked_text(problems, title, reasons, suggestions, category)
     signers = check_ids(problems, "co_signers", co_signers)
@@ -62,7 +65,7 @@ def submit_proposal(actor: Actor, on_behalf_of: str | None, proposal_id: str,
     if not isinstance(publish_consent, bool):
         problems["publish_consent"] = "true or false"
     if problems:
-        raise InvalidCommand("the proposal is incomplete or malformed", problems)
+        raise InvalidCommand(("the proposal is incomplete or malformed", "提案内容不完整或格式有误"), problems)
     window = (date.fromordinal(today.toordinal() + CO_SIGN_WINDOW_DAYS).isoformat()
               if kind == "joint" else None)
     return [ProposalSubmitted(proposal_id=proposal_id, proposer=proposer, title=title,
@@ -86,13 +89,17 @@ def _co_sign(actor: Actor, state: Proposal, today: date, confirm: bool) -> list[
     command = "confirm_co_signature" if confirm else "decline_co_signature"
     require_case(state)
     if actor.role != MEMBER or actor.user_id not in state.co_signers:
-        raise NotAllowed(command, f"only a co-signer named on the proposal answers; "
-                                  f"{actor.user_id!r} is not one")
+        raise NotAllowed(command, (f"only a co-signer named on the proposal answers; "
+                                   f"{actor.user_id!r} is not one",
+                                   f"只有提案列明的附议人可以答复；{actor.user_id!r} 不是附议人"))
     require_status(state, (SUBMITTED,), command)
     if actor.user_id not in state.pending_co_signers():
-        raise WrongState(command, "answered", ())
+        raise WrongState(command, state.status, (), (
+            "you have already confirmed co-signing", "您已确认附议") if actor.user_id in state.confirmed
+            else ("you have already declined co-signing", "您已拒绝附议"))
     if state.co_sign_deadline and today > date.fromisoformat(state.co_sign_deadline):
-        raise WrongState(command, f"co-signing closed on {state.co_sign_deadline}", ())
+        raise WrongState(command, state.status, (), (f"co-signing closed on {state.co_sign_deadline}",
+                                                     f"附议已于 {state.co_sign_deadline} 截止"))
     cls = CoSignatureConfirmed if confirm else CoSignatureDeclined
     return [cls(proposal_id=state.proposal_id, co_signer=actor.user_id)]
 
@@ -113,12 +120,13 @@ def revise_proposal(actor: Actor, state: Proposal, command: ReviseProposal) -> l
                                              command.category)
     require_case(state)
     if actor.user_id != state.proposer:
-        raise NotAllowed("revise_proposal", f"only the proposer {state.proposer!r} revises it")
+        raise NotAllowed("revise_proposal", (f"only the proposer {state.proposer!r} revises it",
+                                             f"只有提案人 {state.proposer!r} 可以修改提案"))
     require_status(state, (RETURNED,), "revise_proposal")
     problems: dict[str, str] = {}
     title, reasons, suggestions = _checked_text(problems, title, reasons, suggestions, category)
     if problems:
-        raise InvalidCommand("the revision is incomplete or malformed", problems)
+        raise InvalidCommand(("the revision is incomplete or malformed", "修改内容不完整或格式有误"), problems)
     return [ProposalRevised(proposal_id=state.proposal_id, title=title, reasons=reasons,
                             suggestions=suggestions, category=category)]
 
@@ -130,9 +138,10 @@ def check_fileable(actor: Actor, state: Proposal, today: date) -> None:
     require_status(state, (SUBMITTED,), "file_proposal")
     pending = state.pending_co_signers()
     if pending and state.co_sign_deadline and today <= date.fromisoformat(state.co_sign_deadline):
-        raise WrongState("file_proposal", f"waiting for co-signers {', '.join(pending)} until "
-                                          f"{state.co_sign_deadline}",
-                         ("return_proposal", "not_file_proposal", "merge_proposal"))
+        raise WrongState("file_proposal", state.status,
+                         ("return_proposal", "not_file_proposal", "merge_proposal"),
+                         (f"waiting for co-signers {', '.join(pending)} until {state.co_sign_deadline}",
+                          f"附议人 {'、'.join(pending)} 尚未答复，附议期至 {state.co_sign_deadline}"))
 
 
 def file_proposal(actor: Actor, state: Proposal, command: FileProposal, *, case_number: str,
@@ -156,7 +165,7 @@ def not_file_proposal(actor: Actor, state: Proposal, command: NotFileProposal) -
     if conversion is not None and conversion not in CONVERSIONS:
         problems["conversion"] = f"none, or one of {', '.join(CONVERSIONS)}"
     if problems:
-        raise InvalidCommand("the decision is incomplete or malformed", problems)
+        raise InvalidCommand(("the decision is incomplete or malformed", "决定内容不完整或格式有误"), problems)
     events: list[DomainEvent] = [ProposalNotFiled(proposal_id=state.proposal_id,
                                                   proposer=state.proposer, reason=reason,
                                                   conversion=conversion)]
@@ -175,15 +184,18 @@ def merge_proposal(actor: Actor, merged: Proposal, command: MergeProposal, *,
     require_case(survivor)
     require_role(actor, (STAFF,), "merge_proposal", "only proposal committee staff merge proposals")
     if command.proposal_id == command.into:
-        raise InvalidCommand("a proposal cannot be merged into itself", {"into": "another proposal"})
+        raise InvalidCommand(("a proposal cannot be merged into itself", "提案不能并入自身"),
+                             {"into": "another proposal"})
     if merged.merged_into == survivor.proposal_id:
         return []  # already done (a retried merge)
     require_status(merged, (SUBMITTED,), "merge_proposal")
     if survivor.status not in (SUBMITTED, FILED, ASSIGNED):
-        raise InvalidCommand(f"cannot merge into a case in state {survivor.status!r}",
+        raise InvalidCommand((f"cannot merge into a case in state {survivor.status!r}",
+                              f"不能并入处于“{state_label(survivor.status or 'none', 'merge_proposal')[1]}”"
+                              "状态的提案"),
                              {"into": "a submitted, filed or assigned proposal"})
     if merged.session != survivor.session:
-        raise InvalidCommand("merged proposals belong to the same session",
+        raise InvalidCommand(("merged proposals belong to the same session", "并案的提案须属于同一届次会次"),
                              {"into": f"a proposal of session {merged.session!r}"})
     return [ProposalMerged(proposal_id=merged.proposal_id, into=survivor.proposal_id,
                            proposers=list(merged.proposers))]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from xieshang.kernel.messages import register_labels
+
 # Roles (Actor.role) this service knows. Subscriber systems read, never write.
 MEMBER, STAFF, UNIT, LEADER, PUBLIC, SYSTEM, AUDITOR = (
     "member", "staff", "unit", "leader", "public", "system", "auditor")
@@ -80,3 +82,53 @@ def proposal_stream(proposal_id: str) -> str:
 
 def case_numbers_stream(session: str) -> str:
     return f"casenumbers-{session}"
+
+
+# What a refusal calls each command, state and role (xieshang.kernel.messages): English, Chinese.
+COMMAND_LABELS: dict[str, tuple[str, str]] = {
+    "submit_proposal": ("submit a proposal", "提交提案"),
+    "confirm_co_signature": ("confirm co-signing", "确认附议"),
+    "decline_co_signature": ("decline co-signing", "拒绝附议"),
+    "return_proposal": ("return the proposal for revision", "退回修改提案"),
+    "revise_proposal": ("revise the proposal", "修改提案"),
+    "file_proposal": ("file the proposal", "立案"),
+    "not_file_proposal": ("decide not to file the proposal", "不予立案"),
+    "merge_proposal": ("merge the proposal into another", "并案"),
+    "assign_proposal": ("assign the proposal to units", "交办提案"),
+    "object_to_assignment": ("object to the assignment", "申请调整交办"),
+    "reassign_proposal": ("reassign the proposal", "重新交办提案"),
+    "dismiss_objection": ("keep the assignment despite the objection", "驳回调整申请"),
+    "record_contact": ("record a contact with the proposer", "记录与提案人的沟通"),
+    "send_co_unit_opinion": ("send a co-unit's opinion", "提交会办意见"),
+    "reply_to_proposal": ("reply to the proposal", "答复提案"),
+    "designate_key_proposal": ("make it a key proposal", "确定为重点提案"),
+    "record_supervision": ("record supervision", "记录督办情况"),
+    "rate_reply": ("rate the reply", "评价答复"),
+    "record_follow_up": ("record a follow-up of the reply", "记录跟踪落实情况"),
+    "close_proposal": ("close the case", "办结提案"),
+    "set_publication_consent": ("decide on publication", "设置是否同意公开"),
+    "publish_proposal": ("publish the proposal", "公开提案"),
+    "unpublish_proposal": ("withdraw the proposal from publication", "撤销公开提案"),
+    "submit_comment": ("comment on the proposal", "发表评论"),
+    "moderate_comment": ("moderate the comment", "审核评论"),
+    "answer_comment": ("answer the comment", "回复评论"),
+    "set_handling_rules": ("set the deadline rules", "设置办理期限规则"),
+    "amend_holiday_calendar": ("amend the holiday calendar", "调整节假日安排"),
+    "read this proposal": ("read this proposal", "查看此提案"),
+    "read this inbox": ("read this unit's inbox", "查看该单位的待办提案"),
+    "read these cases": ("read these cases", "查看这些提案"),
+    "read the worklist": ("read the worklist", "查看工作清单"),
+    "read the statistics": ("read the statistics", "查看统计数据"),
+    "read the directory": ("read the directory", "查看名录"),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    SUBMITTED: ("submitted", "已提交"), RETURNED: ("returned", "已退回修改"), FILED: ("filed", "已立案"),
+    NOT_FILED: ("not filed", "不予立案"), MERGED: ("merged", "已并案"), ASSIGNED: ("assigned", "已交办"),
+    REPLIED: ("replied", "已答复"), CLOSED: ("closed", "已办结"), "none": ("not submitted", "未提交"),
+}
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    MEMBER: ("member", "委员"), STAFF: ("staff", "工作人员"), UNIT: ("unit", "承办单位"),
+    LEADER: ("leader", "领导"), PUBLIC: ("public", "公众"), SYSTEM: ("system", "系统"),
+    AUDITOR: ("auditor", "审计人员"), SUBSCRIBER: ("subscriber", "订阅系统"),
+}
+register_labels("proposals", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)

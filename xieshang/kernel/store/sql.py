@@ -14,7 +14,6 @@ gives each append its predecessor's hash.
 from __future__ import annotations
 
 import hashlib
-import os
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine
 from ..envelope import Deployment, Envelope, NewEvent, utcnow
 from .port import (GENESIS_HASH, ConcurrencyError, DuplicateEventError, EventStore,
                    Tracking, VerifyReport, chain_hash, seal, stamp, validate_append)
+from .sqlite import owner_only, tighten_side_files
 
 VERIFY_PAGE = 20_000
 
@@ -75,9 +75,9 @@ def store_metadata(schema: str | None = None) -> sa.MetaData:
 
 
 def sqlite_engine(path: str, **kw: Any) -> Engine:
-    """An engine on a SQLite file in WAL mode; we issue BEGIN ourselves (BEGIN IMMEDIATE to write)."""
-    if path != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """An engine on a SQLite file in WAL mode; we issue BEGIN ourselves (BEGIN IMMEDIATE to write).
+    The file, its folder and its -wal/-shm files are the owner's only (store/sqlite.py)."""
+    owner_only(path)
     engine = sa.create_engine(
         f"sqlite:///{path}",
         connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 30},
@@ -93,6 +93,7 @@ def sqlite_engine(path: str, **kw: Any) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        tighten_side_files(path)
 
     return engine
 

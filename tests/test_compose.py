@@ -1,0 +1,141 @@
+"""docker-compose.yml would start every service: each service's environment, interpolated as
+Docker Compose does and read through infra/nameko.yaml as `nameko run` reads it, passes the
+checks the service makes at start (Settings.load for every service; for the gateway also the
+token key, the trusted proxies and the first administrator)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.gateway.auth import (ADMIN_PASSWORD_KEY, ADMIN_USER_KEY, Tokens, TrustedProxies,
+                                   check_password)
+from xieshang.kernel.clock import clock_from_config
+from xieshang.kernel.config import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+NAMEKO_YAML = ROOT / "infra" / "nameko.yaml"
+# What an operator sets (README: "Production-shaped stack"); nothing else from the shell.
+OPERATOR = {"XIESHANG_TOKEN_SECRET": "a-deployment-secret-" + "k" * 40}
+
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+class ComposeError(Exception):
+    """What `docker compose` would refuse to start with."""
+
+
+def interpolate(value, env: dict[str, str]):
+    """Compose's variable substitution: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
+    ${VAR?error}, $$."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group("name"), match.group("op"), match.group("arg") or ""
+        present = name in env
+        empty = present and env[name] == ""
+        if op in (":?", "?") and (not present or (op == ":?" and empty)):
+            raise ComposeError(f"required variable {name} is missing a value: {arg}")
+        if op in (":-", "-") and (not present or (op == ":-" and empty)):
+            return arg
+        return env.get(name, "")
+    return _VARIABLE.sub(one, value)
+
+
+def compose(env: dict[str, str]) -> dict:
+    # FullLoader, not SafeLoader: nameko's yaml parser (set up below) teaches SafeLoader to
+    # resolve ${…} itself, which would not be Compose's substitution.
+    return interpolate(yaml.load(COMPOSE.read_text(), Loader=yaml.FullLoader), env)
+
+
+def nameko_services(doc: dict) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each compose service that runs a nameko service: (its module, its environment)."""
+    found = {}
+    for name, service in doc["services"].items():
+        command = service.get("command") or []
+        if command[:2] == ["nameko", "run"]:
+            assert command[2:4] == ["--config", "infra/nameko.yaml"], name
+            found[name] = (command[4], {k: "" if v is None else str(v)
+                                        for k, v in (service.get("environment") or {}).items()})
+    return found
+
+
+def nameko_config(environment: dict[str, str], monkeypatch) -> dict:
+    """infra/nameko.yaml as `nameko run` reads it in a container with exactly ``environment``."""
+    from nameko.cli.main import setup_yaml_parser
+
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    setup_yaml_parser()
+    return yaml.safe_load(NAMEKO_YAML.read_text())
+
+
+def starts(module: str, config: dict) -> str:
+    """The checks a service makes when it starts with ``config``; its nameko name."""
+    service = next(cls for cls in vars(importlib.import_module(module)).values()
+                   if isinstance(cls, type) and cls.__module__ == module and hasattr(cls, "name"))
+    Settings.load(service.name, config)  # every store, projection and the contact book
+    clock = clock_from_config(config)
+    if service.name == "gateway":
+        Tokens.from_config(config, clock)
+        TrustedProxies.from_config(config)
+        user, password = config.get(ADMIN_USER_KEY) or "", config.get(ADMIN_PASSWORD_KEY) or ""
+        if bool(user) != bool(password):
+            raise ConfigError(f"set both {ADMIN_USER_KEY} and {ADMIN_PASSWORD_KEY}, or neither")
+        if password:
+            check_password(user, password)
+    return service.name
+
+
+def test_every_service_of_the_compose_file_would_start(monkeypatch):
+    services = nameko_services(compose(OPERATOR))
+    assert set(services) == {"proposals", "members", "feedback", "notify", "gateway"}
+    names = {}
+    for name, (module, environment) in services.items():
+        config = nameko_config(environment, monkeypatch)
+        assert config["EVENT_STORE"] == "postgres" and config["DATABASE_URL"], name
+        names[name] = starts(module, config)
+    assert names == {name: name for name in services}
+
+
+def test_the_gateway_gets_the_token_key_the_operator_sets(monkeypatch):
+    module, environment = nameko_services(compose(OPERATOR))["gateway"]
+    config = nameko_config(environment, monkeypatch)
+    assert config["XIESHANG_TOKEN_SECRET"] == OPERATOR["XIESHANG_TOKEN_SECRET"]
+    # without it the gateway would not start on PostgreSQL: the check above is the one that matters
+    with pytest.raises(ConfigError, match="XIESHANG_TOKEN_SECRET is not set"):
+        starts(module, {**config, "XIESHANG_TOKEN_SECRET": ""})
+
+
+def test_compose_refuses_to_start_without_a_token_key_and_says_which():
+    for env in ({}, {"XIESHANG_TOKEN_SECRET": ""}):
+        with pytest.raises(ComposeError, match="XIESHANG_TOKEN_SECRET"):
+            compose(env)
+
+
+def test_the_operators_other_settings_reach_the_services(monkeypatch):
+    env = {**OPERATOR, "XIESHANG_ADMIN_USER": "admin", "XIESHANG_ADMIN_PASSWORD": "a-long-first-passphrase",
+           "XIESHANG_TRUSTED_PROXIES": "10.0.0.0/8", "XIESHANG_COMMITTEE_CODE": "0640",
+           "XIESHANG_COMMITTEE_LEVEL": "county"}
+    for name, (module, environment) in nameko_services(compose(env)).items():
+        config = nameko_config(environment, monkeypatch)
+        assert starts(module, config) == name
+        assert Settings.load(name, config).deployment.committee == "0640"  # a string, leading zero kept
+    gateway = nameko_config(nameko_services(compose(env))["gateway"][1], monkeypatch)
+    assert TrustedProxies.from_config(gateway).trusts("10.1.2.3")
+    assert gateway["XIESHANG_ADMIN_USER"] == "admin"
