@@ -125,6 +125,9 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         op["responses"]["401"] = _problem("not signed in, or the token expired")
         op["responses"]["403"] = _problem("signed in without the right: missing names it")
     op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu or route")
+    if route.query is not None:  # the web server's own answer, before the gateway reads a byte
+        op["responses"]["414"] = {"description": "the URL is longer than the web server takes (8 KB, "
+                                                 "percent-encoding included)"}
     if route.is_command:
         op["responses"]["409"] = _problem("wrong state (state, allowed) or a concurrent change; or a "
                                           "request with the same Idempotency-Key still runs "
