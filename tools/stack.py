@@ -71,7 +71,7 @@ def no_broker_message(uri: str, problem: str) -> str:
     return (f"RabbitMQ is not reachable at {safe_uri(uri)} ({problem}).\n"
             "xieshang's services talk over RabbitMQ. Start one, then run this again:\n"
             "  - on this machine (Debian/Ubuntu: apt-get install rabbitmq-server): rabbitmq-server -detached\n"
-            "  - or with Docker: docker compose up -d rabbitmq\n"
+            "  - or with Docker: docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management\n"
             "  - or point AMQP_URI at a running broker, e.g. AMQP_URI=amqp://user:pass@host:5672/")
 
 

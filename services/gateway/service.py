@@ -589,8 +589,10 @@ def _refuse_constant(name: str) -> Any:
     raise _NotANumber(name)
 
 
-# JSON strings (escapes included), and what is not a bracket: dropped to count nesting.
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+# JSON strings (escapes included), and what is not a bracket: dropped to count nesting. An
+# unterminated string runs to the end (the closing quote is optional): required, a body of
+# repeated '"\\' would be scanned to its end from every quote, quadratic time before any sign-in.
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

@@ -126,6 +126,14 @@ def test_nesting_up_to_the_limit_is_parsed_and_brackets_in_strings_do_not_count(
     assert _request_body(request(json.dumps(text).encode()), FILE) == text
 
 
+@pytest.mark.timeout(60)  # before the fix: about 20 minutes (quadratic in the body's length)
+def test_a_body_of_unterminated_escapes_is_refused_at_once_not_scanned_from_every_quote():
+    # '"\\' repeated: every quote opens a string that never closes. The nesting count must not
+    # scan the rest of the body from each of them (one login request froze the gateway).
+    problem = refusal(SUBMIT, request(b'"\\' * 250_000))
+    assert problem.status == 400
+
+
 # -- item 3: strict parsing -----------------------------------------------------------------------
 
 def test_utf16_and_other_charsets_are_refused():

@@ -358,6 +358,11 @@ def test_an_erasure_of_contact_details_says_why():
     with pytest.raises(InvalidCommand) as err:   # the RPC edge: a reason is required
         c.EraseContactDetails.parse(member_id="m-001")
     assert set(err.value.fields) == {"reason"}
+    # Emptying every field by an edit would be an erasure without its reason or its event
+    with pytest.raises(InvalidCommand) as err:
+        d.change_contact_details(STAFF, member, details, d.ContactDetails())
+    assert set(err.value.fields) == {"phone", "email", "address"} and "DELETE" in str(err.value)
+    assert d.change_contact_details(STAFF, member, None, d.ContactDetails()) == []  # nothing to erase
 
 
 # -- duty points ---------------------------------------------------------------------------------------

@@ -473,8 +473,13 @@ def test_a_satisfied_proposer_lets_staff_close_the_case():
                             timing=T)
     assert (rating.rater, rating.unit, rating.round) == ("m-001", "mzj", 1)
     s = advance(s, [rating])
-    with pytest.raises(WrongState, match="already rated by m-001"):
+    with pytest.raises(WrongState, match="in state 'replied'.*already rated the reply of round") as err:
         do(d.rate_reply, MEMBER, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+    assert err.value.state == "replied"  # the case's real state, the reason beside it
+    stranger = Actor("m-999", "member", "教育界")
+    with pytest.raises(NotAllowed) as err:  # never says who the proposers are
+        do(d.rate_reply, stranger, s, reply_rating="satisfied", attitude_rating="satisfied", timing=T)
+    assert "m-001" not in str(err.value) + err.value.message_zh
     [closed] = do(d.close_proposal, STAFF, s)
     assert (closed.rounds, closed.reply_class) == (1, "A")
     s = advance(s, [closed])

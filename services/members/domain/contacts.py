@@ -85,6 +85,13 @@ def change_contact_details(actor: Actor, state: Member, before: ContactDetails |
     require_contact_details_right(actor, state.member_id, "set_contact_details")
     require_active(state, "set_contact_details")
     changed = after.differs_in(before)
+    if changed and not after.differs_in(ContactDetails()):  # every field emptied: an erasure
+        raise InvalidCommand(
+            ("this would erase every contact detail: erase them with DELETE, saying why",
+             "此操作将清空全部联系方式：如需删除，请使用删除操作并说明理由"),
+            {name: "至少保留一项；删除全部请用删除操作 keep one, or erase them (with a reason)"
+             for name in ("phone", "email", "address")})
+    return [ContactDetailsChanged(member_id=state.member_id, fields=changed)] if changed else []
     return [ContactDetailsChanged(member_id=state.member_id, fields=changed)] if changed else []
 
 

@@ -75,12 +75,15 @@ def rate_reply(actor: Actor, state: Proposal, command: RateReply, *, timing: Tim
     reply_rating, attitude_rating = command.reply_rating, command.attitude_rating
     require_case(state)
     if actor.role != MEMBER or actor.user_id not in state.proposers:
-        raise NotAllowed("rate_reply", f"only the case's proposers ({', '.join(state.proposers)}) "
-                                       f"rate its reply; {actor.user_id!r} is not one")
+        # (the proposers are not named: a refusal must not tell anyone who they are)
+        raise NotAllowed("rate_reply", ("only the case's proposers rate its reply",
+                                        "只有本案的提案人可以评价办理答复"))
     require_status(state, (REPLIED,), "rate_reply")
     r = state.round
     if r.rated_by(actor.user_id):
-        raise WrongState("rate_reply", f"already rated by {actor.user_id} in round {r.number}", ())
+        raise WrongState("rate_reply", state.status, (),
+                         (f"you already rated the reply of round {r.number}",
+                          f"您已评价过第 {r.number} 轮的办理答复"))
     problems: dict[str, str] = {}
     if reply_rating not in RATINGS:
         problems["reply_rating"] = f"one of {', '.join(RATINGS)}"
