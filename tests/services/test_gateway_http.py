@@ -465,6 +465,7 @@ def test_openapi_is_served_and_covers_every_route(gateway):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # five runs of ~75 operations: 4–6 minutes on two busy cores
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(gateway):
     """Generated requests against the live gateway, as each kind of caller: no 5xx, and every
     answer (successes and problems alike) as the OpenAPI document says. Setting a password is
