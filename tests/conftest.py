@@ -44,6 +44,26 @@ def pg_schema():
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def views_engine(request, tmp_path):
+    """A views database on SQLite or on PostgreSQL (a fresh schema, dropped afterwards), for the
+    tests that must hold on both: (engine, schema; None on SQLite)."""
+    from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
+
+    schema = None
+    if request.param == "sqlite":
+        engine = sqlite_engine(str(tmp_path / "views.sqlite"))
+    else:
+        engine, schema = postgres_engine(PG_URL), unique("xs")
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield engine, schema
+    if schema:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
 # -- test tiers ----------------------------------------------------------------------------------
 # Every test is marked by what it needs (see the markers in pyproject.toml and "Test tiers" in the
 # README), so that ``-m "not rabbit"`` / ``-m "not postgres"`` run without that server and

@@ -174,18 +174,28 @@ class Stack:
 
     def _health_details(self, requests, url: str) -> dict | None:
         """/health as the administrator sees it (every service and its log head); anonymous
-        callers get the status only. None when the administrator cannot log in (yet)."""
-        user, password = self.admin()
-        try:
-            login = requests.post(url.replace("/health", "/api/auth/login"),
-                                  json={"user_id": user, "password": password}, timeout=5)
-            if login.status_code != 200:
+        callers get the status only. None while the administrator cannot log in. One token for
+        the whole wait, and no second try after a refusal: polling with a password the account
+        does not have (a data directory from before) would lock the account."""
+        if getattr(self, "_health_token", None) is None and not getattr(self, "_admin_refused", False):
+            user, password = self.admin()
+            try:
+                login = requests.post(url.replace("/health", "/api/auth/login"),
+                                      json={"user_id": user, "password": password}, timeout=5)
+            except Exception:  # the gateway is not listening yet
                 return None
-            answer = requests.get(url, headers={"Authorization": f"Bearer {login.json()['token']}"},
-                                  timeout=5)
-            return answer.json() if "services" in answer.json() else None
-        except Exception:  # the gateway is not listening yet
+            if login.status_code == 200:
+                self._health_token = login.json()["token"]
+            elif login.status_code in (401, 403, 429):
+                self._admin_refused = True
+        if getattr(self, "_health_token", None) is None:
             return None
+        try:
+            answer = requests.get(url, headers={"Authorization": f"Bearer {self._health_token}"}, timeout=5)
+            body = answer.json()
+        except Exception:
+            return None
+        return body if "services" in body else None
 
     def wait_healthy(self, timeout: float) -> dict:
         """Poll the gateway's /health until every service answers; raise on timeout or a crash."""

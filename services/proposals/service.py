@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_LIST = 500
 DEADLINE_CHECK_SECONDS = 300
 CALENDAR_CHECK_SECONDS = 24 * 3600
+REHANDLING = "an unsatisfied rating: handled again 重新办理"  # the new round's reason
 TIMER_EVENTS = {"ReplyDueSoon": "reminded", "ReplyOverdue": "overdue",
                 "ReplyDeadlineMoved": "moved"}  # what check_deadlines counts
 
@@ -236,7 +237,7 @@ class ProposalsService(directory.DirectoryFollower):
             return rated
         # An unsatisfied rating, once every proposer rated: the system starts a new round, as
         # its reaction to the rating (actor system, caused by the ReplyRated).
-        reaction = self._reaction(rated["event_id"], "an unsatisfied rating: handled again 重新办理")
+        reaction = self._reaction(rated["event_id"], REHANDLING)
         rehandled = self._system_decision(reaction, command.proposal_id,
                                           lambda case: domain.start_rehandling(case, timing))
         if not rehandled.recorded:
@@ -484,11 +485,13 @@ class ProposalsService(directory.DirectoryFollower):
                                    lambda case: decide(ctx.actor, case),
                                    ids={"proposal_id": pid, **ids}).to_dict()
 
-    def _reaction(self, cause_id: str | None, reason: str) -> CommandContext:
-        """The context of what the system records in reaction to the event ``cause_id`` this
-        call recorded: actor ``system``, caused by that event, in the call's correlation."""
+    def _reaction(self, cause_id: str | None, reason: str,
+                  correlation_id: str | None = None) -> CommandContext:
+        """The context of what the system records in reaction to the event ``cause_id``: actor
+        ``system``, caused by that event, in its correlation (by default the call's, which
+        recorded it)."""
         return CommandContext(actor=SYSTEM_ACTOR, reason=reason,
-                              correlation_id=self.context.get().correlation_id,
+                              correlation_id=correlation_id or self.context.get().correlation_id,
                               causation_id=cause_id)
 
     def _check_submission(self, submitted: domain.ProposalSubmitted, on_behalf_of: str | None) -> None:
@@ -590,8 +593,7 @@ class ProposalsService(directory.DirectoryFollower):
                 continue
             rating = next(e for e in reversed(self.streams.store.read_stream(stream))
                           if e.type == "ReplyRated")
-            ctx = CommandContext(actor=SYSTEM_ACTOR, reason="an unsatisfied rating: handled again 重新办理",
-                                 correlation_id=rating.correlation_id, causation_id=rating.event_id)
+            ctx = self._reaction(rating.event_id, REHANDLING, rating.correlation_id)
             started += self._system_decision(ctx, proposal_id, lambda case: domain.start_rehandling(
                 case, timing)).recorded
         return started

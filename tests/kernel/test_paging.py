@@ -10,23 +10,15 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL, unique
 from xieshang.kernel.domain import InvalidCommand
-from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
 from xieshang.kernel.views import (MAX_PAGE, PageRequest, decode_cursor, encode_cursor,
                                    like_pattern, list_page, select_page)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def things(request, tmp_path):
+@pytest.fixture
+def things(views_engine):
     """A table of 120 things: ``rank`` has ties (every 3 share one), ``thing_id`` breaks them."""
-    schema = None
-    if request.param == "sqlite":
-        engine = sqlite_engine(str(tmp_path / "views.sqlite"))
-    else:
-        engine, schema = postgres_engine(PG_URL), unique("xs")
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine, schema = views_engine
     table = sa.Table("things", sa.MetaData(schema=schema),
                      sa.Column("thing_id", sa.String(20), primary_key=True),
                      sa.Column("rank", sa.Integer, nullable=False),
@@ -37,11 +29,6 @@ def things(request, tmp_path):
         conn.execute(table.insert(), [{"thing_id": f"t-{n:03d}", "rank": n // 3,
                                        "title": titles[n % 4]} for n in range(120)])
     yield engine, table
-    if schema:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
 
 
 def read(engine, table, page, **filters):

@@ -7,39 +7,28 @@ cursor a 422 naming ``cursor``, ``offset`` gone."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from services.proposals import views as v
-from tests.conftest import DEPLOYMENT, PG_URL, unique
+from tests.conftest import DEPLOYMENT
 from tests.services.test_gateway_http import APPOINTMENT, SUBMISSION, a_case, gateway  # noqa: F401 - a fixture
 from tests.services.conftest import wait_until
 from tests.services.test_proposals_views import Desk, member, proj
 from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.projection import ProjectionRunner
 from xieshang.kernel.store.memory import MemoryEventStore
-from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
 from xieshang.kernel.views import PageRequest, encode_cursor
 
 N = 120
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request, tmp_path):
-    """The proposals' read models on ``request.param``, fed from a memory store: (desk, runner)."""
-    store, schema = MemoryEventStore(DEPLOYMENT), None
-    if request.param == "sqlite":
-        engine = sqlite_engine(str(tmp_path / "views.sqlite"))
-    else:
-        engine, schema = postgres_engine(PG_URL), unique("xs")
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+@pytest.fixture
+def backend(views_engine):
+    """The proposals' read models on SQLite or PostgreSQL, fed from a memory store: (desk, runner)."""
+    engine, schema = views_engine
+    store = MemoryEventStore(DEPLOYMENT)
     runner = ProjectionRunner(store, engine, v.PROJECTIONS(), schema=schema, batch=500)
     runner.setup()
     yield Desk(store), runner
-    if schema:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def hundred_and_twenty_cases(desk: Desk) -> None:
