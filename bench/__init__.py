@@ -5,9 +5,12 @@ Every figure is measured beside a reference taken in the same run, because the m
 on are shared and noisy (±30% run to run): the ``eventsourcing`` library's recorders on the same
 database, the raw driver, a no-op nameko service, or the same measurement at a smaller size.
 
-Sections: ``appends`` (1), ``reads`` (2, with 6 on the same store), ``rebuild`` (3), ``stack``
-(4), ``growth`` (5), ``verify`` (6, on the rebuild's largest store). ``cli.run_suite`` runs them
-and returns one JSON-able dict; ``cli.bench`` is the command.
+Sections: ``appends`` (1), ``reads`` (2, with 6 on the same store), ``rebuild`` (3, SQLite and
+PostgreSQL), ``stack`` (4, with two proposals instances against one on PostgreSQL), ``growth``
+(5), ``verify`` (6, on the rebuild's largest store; one process and ``jobs=2``). ``cli.run_suite``
+runs them and returns one JSON-able dict, with a one-line summary per section; ``cli.bench`` is
+the command. Each section runs under a watchdog (``common.watchdog``): one that hangs fails with
+every thread's stack instead, and the next section runs.
 
 Two experiments run on their own: ``log_ordering.py`` (ADR 0003) and ``append_rate.py`` (appends
 with and without eventlet). The suite measures the kernel as it is: it holds no copy of kernel code.

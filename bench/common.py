@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import signal
 import sqlite3
 import statistics
 import sys
+import threading
 import time
+import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 PG_URL = os.environ.get("XIESHANG_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -66,6 +70,12 @@ class Result:
         d["target_met"] = self.target_met
         d["beats_reference"] = self.beats_reference
         return d
+
+
+def times(reference: float | None, factor: float) -> float | None:
+    """A target given as a ratio to the reference (``factor`` × reference), in ours' unit, so
+    that ``target_met`` says whether ours ÷ reference reached ``factor``; None without a reference."""
+    return None if reference is None else reference * factor
 
 
 def pct(values: list[float], q: float) -> float:
@@ -132,7 +142,8 @@ def pg_available(url: str = PG_URL) -> str | None:
 
 
 class PgSchemas:
-    """Fresh schemas named ``bench_<run>_<n>``, all dropped by ``drop_all``."""
+    """Fresh schemas named ``bench_<run>_<n>_<label>`` (and prefixes of such names for the
+    services' own schemas), all dropped by ``drop_all``."""
 
     def __init__(self, url: str = PG_URL):
         self.url = url
@@ -145,24 +156,49 @@ class PgSchemas:
         self._exec(f'CREATE SCHEMA "{name}"')
         return name
 
+    def prefix(self, label: str) -> str:
+        """A prefix for the schemas services make themselves (``PG_SCHEMA_PREFIX``: ``<prefix>proposals``,
+        ``<prefix>proposals_views``, …); ``drop_prefixed`` and ``drop_all`` drop every schema
+        whose name starts with it."""
+        name = f"bench_{self.run}_{len(self.made)}_{label}_"[:40]
+        self.made.append(name + "*")
+        return name
+
     def drop(self, name: str) -> None:
         self._exec(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    def drop_prefixed(self, prefix: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(dsn(self.url), connect_timeout=10)
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,))
+            names = [r[0] for r in cur.fetchall()]
+        finally:
+            conn.close()
+        for name in names:
+            self.drop(name)
 
     def drop_all(self) -> None:
         for name in self.made:
             try:
-                self.drop(name)
-            except Exception:  # one failing drop must not leave the others behind
-                pass
+                self.drop_prefixed(name[:-1]) if name.endswith("*") else self.drop(name)
+            except Exception as exc:  # one failing drop must not leave the others behind
+                log(f"  could not drop schema {name}: {type(exc).__name__}: {str(exc).strip()[:200]}")
         self.made.clear()
 
     def _exec(self, sql: str) -> None:
         import psycopg2
 
-        conn = psycopg2.connect(dsn(self.url))
+        conn = psycopg2.connect(dsn(self.url), connect_timeout=10)
         conn.autocommit = True
         try:
-            conn.cursor().execute(sql)
+            cur = conn.cursor()
+            # A session left stuck in a transaction (a section that timed out) may hold a lock
+            # on the schema's tables: give up on the drop rather than wait for it forever.
+            cur.execute("SET lock_timeout = '15s'")
+            cur.execute(sql)
         finally:
             conn.close()
 
@@ -228,3 +264,104 @@ def _cpu_model() -> str:
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+# -- the watchdog: a section that hangs fails with every thread's stack --------------------------
+
+class SectionTimeout(BaseException):
+    """Raised in the main thread when a section runs past its time. A BaseException, so the
+    sections' own ``except Exception`` (which turn a failure into skipped rows) let it through."""
+
+    def __init__(self, section: str, seconds: float, stacks: str):
+        super().__init__(f"{section} did not finish within {seconds:.0f} s")
+        self.section, self.seconds, self.stacks = section, seconds, stacks
+
+
+def thread_stacks(main_frame: Any = None) -> str:
+    """Every thread's Python stack (innermost call last); ``main_frame``, where given, stands for
+    the main thread's (a signal handler passes the frame it interrupted, not its own)."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        if main_frame is not None and ident == threading.main_thread().ident:
+            frame = main_frame
+        parts.append(f"Thread {ident} ({names.get(ident, '?')}):\n" + "".join(traceback.format_stack(frame)))
+    return "\n".join(parts)
+
+
+# After the watchdog fired, how long the section may take to clean up (close stores, stop the
+# stack) before the whole run is stopped.
+CLEANUP_GRACE = 90.0
+
+
+@contextmanager
+def watchdog(section: str, seconds: float) -> Iterator[None]:
+    """Raise SectionTimeout in this (main) thread if the block runs longer than ``seconds``.
+
+    SIGALRM raises it: its handler runs in the main thread as soon as that thread runs Python
+    again, which a wait in Python or in an interruptible C call (a socket poll that wakes up
+    every 0.1 s as psycopg 3's does, ``subprocess.run``, ``time.sleep``) lets it do. A C call
+    that never returns (a psycopg2 query waiting on a server that waits on it) keeps even the
+    handler out: for that, a thread prints every stack again and ends the process with status 3
+    if the block has not ended ``CLEANUP_GRACE`` seconds after the timeout. Outside the main
+    thread, or where there is no SIGALRM, the block runs unwatched."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    done = threading.Event()
+
+    def last_resort() -> None:
+        if not done.wait(seconds + CLEANUP_GRACE):
+            log(f"{section}: still not finished {CLEANUP_GRACE:.0f} s after its timeout; every thread's "
+                f"stack:\n{thread_stacks()}")
+            os._exit(3)
+
+    def fire(_signum: int, frame: Any) -> None:
+        stacks = thread_stacks(frame)
+        log(f"{section}: no result within {seconds:.0f} s; every thread's stack:\n{stacks}")
+        raise SectionTimeout(section, seconds, stacks)
+
+    threading.Thread(target=last_resort, name=f"bench-watchdog-{section}", daemon=True).start()
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        done.set()
+
+
+# -- one line per section ---------------------------------------------------------------------
+
+def section_summary(name: str, rows: list[dict[str, Any]]) -> str:
+    """One line for a section's rows (as ``Result.to_dict``): the targets met, and how ours
+    compares with the references (as a speed-up: above 1× ours is better, whichever the unit)."""
+    failure = next((r for r in rows if r["id"] == f"{name}.failed"), None)
+    if failure is not None:
+        return f"{name}: {failure['note']}"
+    measured = [r for r in rows if r["ours"] is not None]
+    parts = []
+    with_target = [r for r in measured if r["target_met"] is not None]
+    if with_target:
+        missed = [r["id"] for r in with_target if not r["target_met"]]
+        parts.append(f"{len(with_target) - len(missed)}/{len(with_target)} targets met"
+                     + (f" (missed: {', '.join(missed)})" if missed else ""))
+    else:
+        parts.append("no targets")
+
+    def gain(r: dict[str, Any]) -> float:
+        return r["ratio"] if r["better"] == HIGHER else 1 / r["ratio"]
+
+    library = [gain(r) for r in measured if r["ratio"] and r["reference_name"].startswith("eventsourcing")]
+    other = [gain(r) for r in measured if r["ratio"] and not r["reference_name"].startswith("eventsourcing")]
+    for label, gains in (("ours vs eventsourcing", library), ("ours vs the other references", other)):
+        if gains:
+            lo, hi = min(gains), max(gains)
+            parts.append(f"{label} {lo:.2f}×" if len(gains) == 1 else f"{label} {lo:.2f}–{hi:.2f}×")
+    if library or other:
+        parts[-1] += " (above 1×: ours better)"
+    unmeasured = len(rows) - len(measured)
+    if unmeasured:
+        parts.append(f"{unmeasured} not measured")
+    return f"{name}: " + "; ".join(parts)

@@ -19,7 +19,11 @@ Figures:
 * end to end: after ``file_proposal``'s RPC reply, how long until the proposer's row is in the
   members service's ``member_directory`` (relay → RabbitMQ → members' handler appends the duty
   points → its projection), polled every 0.2 ms in the members' views file; one command in
-  flight, and again while other clients run the lifecycle at half the best commands/s.
+  flight, and again while other clients run the lifecycle at half the best commands/s;
+* scale-out: the proposals and members services on PostgreSQL (``EVENT_STORE=postgres``, their
+  schemas under a ``PG_SCHEMA_PREFIX`` made for the run), commands/s through RPC with two
+  proposals instances on the one schema, beside one instance with the same clients; each on a
+  fresh virtual host and fresh schemas, one after the other.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from urllib.parse import quote, urlparse
 
 from tools.catalog import GATEWAY, service_module
 
-from .common import AMQP_URI, LOWER, RABBIT_API, Result, log
+from .common import AMQP_URI, LOWER, RABBIT_API, PgSchemas, Result, log
 
 # What this section starts: of the stack's processes (tools.catalog), those the lifecycle touches,
 # and the two references.
@@ -52,8 +56,12 @@ STARTED = {
     "bench_noop": "bench.noop_service:NoopService",
     "bench_noop_http": "bench.noop_service:NoopHttpService",
 }
+# The scale-out run on PostgreSQL: what it starts (the proposals service is what is scaled).
+SCALED = "proposals"
+ON_POSTGRES = {name: service_module(name) for name in ("proposals", "members")}
 STARTUP_TIMEOUT = 90.0
 TARGET_COMMANDS = 400
+TARGET_HTTP_COMMANDS = 350
 TARGET_E2E_ONE = 15.0
 TARGET_E2E_HALF = 50.0
 
@@ -82,6 +90,16 @@ class RabbitAdmin:
         self._call("PUT", f"/permissions/{quote(name, safe='')}/{quote(user, safe='')}",
                    {"configure": ".*", "write": ".*", "read": ".*"})
 
+    def consumers(self, vhost: str, queue: str) -> int:
+        """How many consumers the queue has (0 if it does not exist yet)."""
+        try:
+            return int(self._call("GET", f"/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+                       .get("consumers") or 0)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return 0
+            raise
+
     def delete_vhost(self, name: str) -> None:
         try:
             self._call("DELETE", f"/vhosts/{quote(name, safe='')}")
@@ -102,13 +120,23 @@ def vhost_uri(base: str, vhost: str) -> str:
 
 
 class Stack:
-    def __init__(self, workdir: str, amqp_uri: str):
+    """The services' ``nameko run`` processes for one run: ``started`` (name → module), each
+    ``instances.get(name, 1)`` times, with ``store_env`` choosing their store (SQLite files in
+    the work folder unless it says otherwise)."""
+
+    def __init__(self, workdir: str, amqp_uri: str, *, started: dict[str, str] = STARTED,
+                 instances: dict[str, int] | None = None, store_env: dict[str, str] | None = None,
+                 admin: "RabbitAdmin | None" = None, vhost: str | None = None):
         from tools.stack import nameko_config
 
         self.config = str(nameko_config())
         self.workdir = workdir
         self.data = os.path.join(workdir, "data")
         self.amqp_uri = amqp_uri
+        self.started = started
+        self.instances = instances or {}
+        self.store_env = store_env or {"EVENT_STORE": "sqlite"}
+        self.admin_api, self.vhost = admin, vhost
         self.ports = {GATEWAY: free_port(), "bench_noop_http": free_port()}
         self.procs: dict[str, subprocess.Popen] = {}
         self.secret = uuid.uuid4().hex + uuid.uuid4().hex
@@ -118,23 +146,27 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self) -> None:
-        for name, module in STARTED.items():
-            env = {**os.environ, "AMQP_URI": self.amqp_uri, "XIESHANG_DATA_DIR": self.data,
-                   "EVENT_STORE": "sqlite", "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore",
-                   "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.ports.get(name, free_port())}"}
-            env.pop("DATABASE_URL", None)
-            if name == GATEWAY:
-                env.update(XIESHANG_TOKEN_SECRET=self.secret, XIESHANG_ADMIN_USER=self.admin[0],
-                           XIESHANG_ADMIN_PASSWORD=self.admin[1])
-            logf = open(os.path.join(self.workdir, f"{name}.log"), "wb")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "nameko", "run", "--config", self.config, module],
-                env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        for name, module in self.started.items():
+            for k in range(self.instances.get(name, 1)):
+                key = name if k == 0 else f"{name}#{k + 1}"
+                env = {**os.environ, "AMQP_URI": self.amqp_uri, "XIESHANG_DATA_DIR": self.data,
+                       "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore",
+                       "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.ports.get(name, free_port())}"}
+                env.pop("DATABASE_URL", None)
+                env.pop("PG_SCHEMA_PREFIX", None)
+                env.update(self.store_env)
+                if name == GATEWAY:
+                    env.update(XIESHANG_TOKEN_SECRET=self.secret, XIESHANG_ADMIN_USER=self.admin[0],
+                               XIESHANG_ADMIN_PASSWORD=self.admin[1])
+                logf = open(os.path.join(self.workdir, f"{key}.log"), "wb")
+                self.procs[key] = subprocess.Popen(
+                    [sys.executable, "-m", "nameko", "run", "--config", self.config, module],
+                    env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        pending = set(STARTED)
+        pending = set(self.started)
         from nameko.standalone.rpc import ClusterRpcProxy
 
         while pending:
@@ -153,6 +185,11 @@ class Stack:
                         with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=2) as rpc:
                             service = getattr(rpc, name)
                             service.noop() if name == "bench_noop" else service.health()
+                    wanted = self.instances.get(name, 1)
+                    # One answer may come from any instance: every one consumes its RPC queue once up.
+                    if wanted > 1 and (self.admin_api is None or self.vhost is None or
+                                       self.admin_api.consumers(self.vhost, f"rpc-{name}") < wanted):
+                        continue
                     pending.discard(name)
                 except Exception:
                     pass
@@ -195,12 +232,25 @@ def best(levels: dict[str, dict]) -> tuple[str, dict]:
     return max(((c, r) for c, r in levels.items() if c != "1"), key=lambda cr: cr[1]["per_s"] or 0)
 
 
-def run(*, quick: bool, smoke: bool) -> list[Result]:
+def run(*, quick: bool, smoke: bool, backends: set[str] = frozenset(), pg_url: str = "",
+        schemas: PgSchemas | None = None, pg_skip: str | None = None) -> list[Result]:
     admin = RabbitAdmin()
     try:
         overview = admin.overview()
     except Exception as exc:
-        return skipped(f"RabbitMQ management API at {admin.base} unavailable: {type(exc).__name__}: {exc}")
+        why = f"RabbitMQ management API at {admin.base} unavailable: {type(exc).__name__}: {exc}"
+        return skipped(why) + skipped_scale_out(why)
+    rows = run_sqlite(admin, overview, quick=quick, smoke=smoke)
+    if "postgresql" in backends:
+        if pg_skip or schemas is None:
+            rows += skipped_scale_out(pg_skip or "PostgreSQL not selected")
+        else:
+            rows += run_scale_out(admin, quick=quick, smoke=smoke, pg_url=pg_url, schemas=schemas)
+    return rows
+
+
+def run_sqlite(admin: RabbitAdmin, overview: dict, *, quick: bool, smoke: bool) -> list[Result]:
+    """Every figure but the scale-out: the services on SQLite."""
     vhost = f"xieshang-bench-{uuid.uuid4().hex[:8]}"
     workdir = tempfile.mkdtemp(prefix="xieshang-bench-stack-")
     admin.create_vhost(vhost)
@@ -305,15 +355,74 @@ def http_row(tp: dict[str, Any]) -> Result:
     if not levels:
         return Result(id="stack.http.commands", section="4. stack",
                       figure="commands/s through the HTTP gateway", unit="commands/s", ours=None,
-                      reference=None, reference_name="HTTP → one no-op RPC", target=TARGET_COMMANDS,
+                      reference=None, reference_name="HTTP → one no-op RPC", target=TARGET_HTTP_COMMANDS,
                       note=f"not measured: {tp.get('commands_http_error') or 'no command endpoints'}")
     c, r = best(levels)
     return Result(id="stack.http.commands", section="4. stack",
                   figure=f"commands/s through the HTTP gateway (lifecycle mix, {c} clients, bearer tokens)",
                   unit="commands/s", ours=r["per_s"], reference=tp["noop_http_rpc"][c]["per_s"],
-                  reference_name=f"GET /noop-rpc (HTTP → one no-op RPC), {c} clients", target=TARGET_COMMANDS,
+                  reference_name=f"GET /noop-rpc (HTTP → one no-op RPC), {c} clients", target=TARGET_HTTP_COMMANDS,
                   extra={"levels": levels, "one_in_flight_p50_ms": levels["1"]["p50_ms"],
                          "one_in_flight_p99_ms": levels["1"]["p99_ms"]})
+
+
+def run_scale_out(admin: RabbitAdmin, *, quick: bool, smoke: bool, pg_url: str,
+                  schemas: PgSchemas) -> list[Result]:
+    """Commands/s through RPC with two proposals instances on one PostgreSQL schema, beside one
+    instance: the same clients, each run on its own virtual host and schemas."""
+    seconds = 0.8 if smoke else 1.5 if quick else 6.0
+    levels = [8] if smoke or quick else [8, 16]
+    runs: dict[int, dict[str, Any]] = {}
+    for count in (1, 2):
+        vhost = f"xieshang-bench-{uuid.uuid4().hex[:8]}"
+        workdir = tempfile.mkdtemp(prefix="xieshang-bench-scale-")
+        prefix = schemas.prefix(f"stack{count}")
+        admin.create_vhost(vhost)
+        stack = Stack(workdir, vhost_uri(AMQP_URI, vhost), started=ON_POSTGRES, instances={SCALED: count},
+                      store_env={"EVENT_STORE": "postgres", "DATABASE_URL": pg_url, "PG_SCHEMA_PREFIX": prefix},
+                      admin=admin, vhost=vhost)
+        try:
+            t0 = time.monotonic()
+            stack.start()
+            log(f"  scale-out: {count} {SCALED} instance(s) and members on PostgreSQL up in "
+                f"{time.monotonic() - t0:.1f} s")
+            runs[count] = client("commands", {"amqp_uri": stack.amqp_uri, "seconds": seconds,
+                                              "concurrency": levels}, timeout=300)
+            c, r = best(runs[count]["commands_rpc"])
+            log(f"  scale-out: {count} instance(s): {r['per_s']:,.0f} commands/s at {c} clients "
+                f"({r['errors']} refused or failed)")
+        except Exception as exc:
+            log(f"  scale-out with {count} instance(s) failed: {exc}")
+            for name in stack.procs:
+                log(f"  --- {name} log tail ---\n{stack.log_tail(name, 800)}")
+            return skipped_scale_out(f"the run with {count} {SCALED} instance(s) failed: "
+                                     f"{type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            stack.stop()
+            try:
+                admin.delete_vhost(vhost)
+            except Exception as exc:
+                log(f"  could not delete vhost {vhost}: {exc}")
+            shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                schemas.drop_prefixed(prefix)
+            except Exception as exc:  # drop_all tries again at the end of the run
+                log(f"  could not drop the schemas {prefix}*: {exc}")
+    c, two = best(runs[2]["commands_rpc"])
+    one = runs[1]["commands_rpc"][c]
+    return [Result(
+        id="stack.postgresql.two_instances", section="4. stack",
+        figure=f"commands/s through nameko RPC, two {SCALED} instances on one PostgreSQL schema "
+               f"(lifecycle mix, {c} clients)", unit="commands/s", ours=two["per_s"], reference=one["per_s"],
+        reference_name=f"one {SCALED} instance on PostgreSQL, same {c} clients, same run",
+        extra={"store": "postgresql", "services": sorted(ON_POSTGRES), "two_levels": runs[2]["commands_rpc"],
+               "one_levels": runs[1]["commands_rpc"]})]
+
+
+def skipped_scale_out(why: str) -> list[Result]:
+    return [Result(id="stack.postgresql.two_instances", section="4. stack",
+                   figure=f"commands/s through nameko RPC, two {SCALED} instances on one PostgreSQL schema",
+                   unit="commands/s", ours=None, reference=None, reference_name="", note=why)]
 
 
 def skipped(why: str) -> list[Result]:

@@ -1,7 +1,7 @@
 """The stack section's clients, each run as its own process (``python -m
 bench.stack_client MODE JSON-ARGS``), printing one JSON object.
 
-``throughput`` and ``load`` run on eventlet green threads (as nameko's own clients do), each
+``throughput``, ``commands`` and ``load`` run on eventlet green threads (as nameko's own clients do), each
 green thread with its own RPC proxies (one per actor: the member, staff, the unit) or its own
 keep-alive HTTP connection. ``sample`` runs without eventlet, one command in flight, and polls
 the members service's views database between the command's reply and the moment its effect is
@@ -21,7 +21,7 @@ import uuid
 from typing import Any, Callable
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else ""
-if MODE in ("throughput", "load"):
+if MODE in ("throughput", "commands", "load"):
     import eventlet
 
     eventlet.monkey_patch()
@@ -340,6 +340,21 @@ def throughput(a: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def commands(a: dict[str, Any]) -> dict[str, Any]:
+    """Only the lifecycle through RPC, at each concurrency (the scale-out comparison)."""
+    proxies = Proxies(a["amqp_uri"])
+    try:
+        make_known(proxies, [f"m-load-{w:03d}" for w in range(max(a["concurrency"]))],
+                   [f"u-load-{k:02d}" for k in range(20)])
+    finally:
+        proxies.stop()
+
+    def clients(c: int) -> Callable[[int], Callable[[], None]]:
+        return lambda w: Lifecycles(Proxies(a["amqp_uri"]), w, f"scale-{c}").step
+
+    return {"commands_rpc": {str(c): _green_run(c, a["seconds"], clients(c)) for c in a["concurrency"]}}
+
+
 def load(a: dict[str, Any]) -> dict[str, Any]:
     def commands(w: int) -> Callable[[], None]:
         return Lifecycles(Proxies(a["amqp_uri"]), 100 + w, "halfload").step
@@ -434,7 +449,7 @@ def segments(a: dict[str, Any], marks: list[tuple[str, float, float, int]]) -> d
 
 def main() -> None:
     args = json.loads(sys.argv[2])
-    fn = {"throughput": throughput, "load": load, "sample": sample}[MODE]
+    fn = {"throughput": throughput, "commands": commands, "load": load, "sample": sample}[MODE]
     print(json.dumps(fn(args)))
 
 

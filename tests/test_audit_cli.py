@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from tools import catalog
 from tools.cli import main
 from xieshang.kernel.envelope import Actor, NewEvent
+from xieshang.kernel.store import verify as verify_module
 from xieshang.kernel.store.sql import SqlEventStore, sqlite_engine
 
 from .conftest import DEPLOYMENT, STAFF
@@ -127,6 +128,28 @@ def test_verify_ok_and_on_a_tampered_copy(data_dir, tmp_path):
     assert "fakesvc: BROKEN at position 2" in bad.stdout
     assert "verify failed for: fakesvc" in bad.stderr
     assert run("verify", "nosuch").exit_code == 2
+
+
+@pytest.mark.subprocess
+def test_verify_in_several_processes(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(verify_module, "MIN_CHUNK", 1)  # three events: a process for each
+    ok = run("verify", SERVICE, "--jobs", "3")
+    assert ok.exit_code == 0, ok.output
+    assert "fakesvc: ok: 3 events, last position 3" in ok.stdout
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(data_dir, copy)
+    db = sqlite3.connect(copy / SERVICE / "events.sqlite")
+    db.execute("UPDATE events SET stream = 'motion-2' WHERE position = 3")
+    db.commit()
+    db.close()
+    bad = run("verify", "--data-dir", str(copy), "-j", "2")
+    assert bad.exit_code == 1
+    assert "fakesvc: BROKEN at position 3: position 3 was modified: its indexed columns" in bad.stdout
+    assert "(2 events before it are intact)" in bad.stdout
+
+    refused = run("verify", "--jobs", "0")
+    assert refused.exit_code == 2 and "--jobs" in refused.output
 
 
 def test_rebuild_replays_the_projections_and_reports_speed(data_dir):

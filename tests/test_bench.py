@@ -1,56 +1,127 @@
 """Keeps the benchmark suite (bench/, run as `python -m bench` or `xieshang bench`) from rotting:
-its quickest subset runs and prints one JSON object of the documented shape. It asserts the
-shape, never a speed."""
+its quickest subset runs and prints one JSON object of the documented shape, the PostgreSQL
+reads section (which once hung) finishes, and a section that hangs fails with its stacks. It
+asserts the shape, never a speed.
+
+Every run is a process of its own: the suite must not run under the tests' eventlet
+monkey-patching, and its watchdog works by signals in its own main thread."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tools.cli import main
 
+ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = "appends,reads,rebuild,growth,verify"
+REPORT_KEYS = {"machine", "params", "results", "summaries", "failed", "elapsed_s"}
 ROW_KEYS = {"id", "section", "figure", "unit", "ours", "reference", "reference_name", "ratio",
             "better", "target", "target_met", "beats_reference", "n", "note", "extra"}
+# Rows that may be empty in a run that works, each with the note that says why.
+NO_JOBS = "skipped: verify has no jobs parameter"
+
+
+def bench(*args: str, timeout: float, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-W", "ignore", "-m", "bench", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def check_rows(report: dict) -> dict[str, dict]:
+    """The shape every row has; returns the rows by id."""
+    rows = {}
+    for r in report["results"]:
+        assert set(r) == ROW_KEYS, r["id"]
+        assert r["better"] in ("higher", "lower")
+        if r["ours"] is None:  # not measured: only the verify(jobs) rows before the kernel has it
+            assert r["note"] == NO_JOBS, r
+        else:
+            assert r["ours"] > 0, r["id"]
+        if r["reference"] is not None and r["ours"] is not None:
+            assert r["ratio"] == r["ours"] / r["reference"]
+        elif r["reference"] is None:  # only the library's rows may lack a reference, and then they say why
+            assert r["note"], r["id"]
+        if r["target"] is not None and r["ours"] is not None:
+            assert isinstance(r["target_met"], bool)
+        rows[r["id"]] = r
+    return rows
+
+
+def check_summaries(report: dict, sections: list[str]) -> None:
+    assert list(report["summaries"]) == sections
+    for section, line in report["summaries"].items():
+        assert line.startswith(f"{section}: ") and "\n" not in line, line
 
 
 def test_the_smoke_subset_prints_every_figure_with_its_reference_as_one_json_object(tmp_path):
-    # A process of its own: the suite must not run under the tests' eventlet monkey-patching.
-    proc = subprocess.run(
-        [sys.executable, "-W", "ignore", "-m", "bench", "--smoke", "--json",
-         "--sections", SECTIONS, "--backends", "sqlite"],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    proc = bench("--smoke", "--json", "--sections", SECTIONS, "--backends", "sqlite", timeout=240, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
 
-    assert set(report) == {"machine", "params", "results", "elapsed_s"}
+    assert set(report) == REPORT_KEYS
     assert report["params"]["mode"] == "smoke"
+    assert report["failed"] == []
     assert {"cpu", "cores", "python", "sqlite"} <= set(report["machine"])
-    rows = report["results"]
-    ids = {r["id"] for r in rows}
+    rows = check_rows(report)
     for expected in ("append.sqlite.single", "append.sqlite.batch", "append.sqlite.single.vs_raw",
-                     "read.sqlite.all", "read.sqlite.stream50", "verify.sqlite",
-                     "rebuild.peak_rss", "rebuild.statement_cost", "growth.command",
-                     "growth.file_in_full_session"):
-        assert expected in ids, f"{expected} missing from {sorted(ids)}"
-    sizes = [r for r in rows if r["id"].startswith("rebuild.") and r["id"].split(".")[1].isdigit()]
+                     "read.sqlite.all", "read.sqlite.stream50", "verify.sqlite", "verify.sqlite.jobs2",
+                     "verify.sqlite.jobs2.vs_jobs1", "rebuild.peak_rss", "rebuild.statement_cost",
+                     "growth.command", "growth.file_in_full_session"):
+        assert expected in rows, f"{expected} missing from {sorted(rows)}"
+    sizes = [r for r in rows.values() if r["id"].startswith("rebuild.") and r["id"].split(".")[1].isdigit()]
     assert len(sizes) == 2 and sizes[0]["n"] < sizes[1]["n"]           # two sizes, N stated
-    for r in rows:
-        assert set(r) == ROW_KEYS, r["id"]
-        assert r["ours"] is not None and r["ours"] > 0, r["id"]
-        assert r["better"] in ("higher", "lower")
-        if r["reference"] is not None:
-            assert r["ratio"] == r["ours"] / r["reference"]
-        else:  # only the library's rows may lack a reference, and then they say why
-            assert r["note"], r["id"]
-        if r["target"] is not None:
-            assert isinstance(r["target_met"], bool)
+    # The issue's ratio targets are targets in ours' unit: the reference times the ratio.
+    assert rows["verify.sqlite"]["target"] == pytest.approx(rows["verify.sqlite"]["reference"] * 0.9)
+    check_summaries(report, SECTIONS.split(","))
+    for section in SECTIONS.split(","):  # the same line on stderr at the end of each section
+        assert report["summaries"][section] in proc.stderr
+
+
+@pytest.mark.postgres
+def test_the_postgresql_reads_section_finishes(tmp_path):
+    # The quick reads section on PostgreSQL hung (issue 12): the library's copy of the log went
+    # in through psycopg's pipeline in batches of 5,000 events, which can deadlock. The watchdog
+    # fails the section long before the hard timeout here, printing where it hung.
+    proc = bench("--quick", "--json", "--sections", "reads", "--backends", "postgresql",
+                 "--section-timeout", "150", timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    report = json.loads(proc.stdout)
+    assert report["failed"] == [] and report["params"]["pg_skipped"] is None, report["params"]
+    rows = check_rows(report)
+    for expected in ("read.postgresql.all", "read.postgresql.stream50", "verify.postgresql",
+                     "verify.postgresql.jobs2"):
+        assert expected in rows, f"{expected} missing from {sorted(rows)}"
+    check_summaries(report, ["reads"])
+
+
+def test_a_section_that_hangs_fails_with_every_threads_stack(tmp_path):
+    child = textwrap.dedent("""
+        import threading
+        from bench.common import SectionTimeout, watchdog
+
+        def wait_for_ever():
+            threading.Event().wait()
+
+        try:
+            with watchdog("hangs", 1):
+                wait_for_ever()
+        except SectionTimeout as exc:
+            print("timed out;", "wait_for_ever" in exc.stacks)
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert proc.stdout.strip() == "timed out; True", proc.stderr[-3000:]
+    assert "hangs: no result within 1 s" in proc.stderr and "wait_for_ever" in proc.stderr
 
 
 def test_xieshang_bench_is_the_same_command():
     result = CliRunner().invoke(main, ["bench", "--help"])
     assert result.exit_code == 0, result.output
     assert "--quick" in result.output and "--sections" in result.output
+    assert "--section-timeout" in result.output

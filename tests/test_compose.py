@@ -1,7 +1,8 @@
 """docker-compose.yml would start every service: each service's environment, interpolated as
 Docker Compose does and read through infra/nameko.yaml as `nameko run` reads it, passes the
-checks the service makes at start (Settings.load for every service; for the gateway also the
-token key, the trusted proxies and the first administrator)."""
+checks the service makes at start (Settings.load and the RPC queue settings for every service;
+for the gateway also the token key, the trusted proxies and the first administrator). And it runs
+what it says it runs: two instances of every service, on PostgreSQL, with quorum RPC queues."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import yaml
 from services.gateway.auth import (ADMIN_PASSWORD_KEY, ADMIN_USER_KEY, Tokens, TrustedProxies,
                                    check_password)
 from xieshang.kernel.clock import clock_from_config
-from xieshang.kernel.config import ConfigError, Settings
+from tools.catalog import PROCESSES
+from xieshang.kernel.config import ConfigError, RpcQueues, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -73,6 +75,17 @@ def nameko_services(doc: dict) -> dict[str, tuple[str, dict[str, str]]]:
     return found
 
 
+def instances(doc: dict) -> dict[str, int]:
+    """How many instances of each nameko service the file starts (replicas of every compose
+    service that runs its module)."""
+    counts: dict[str, int] = {}
+    for name, (module, _) in nameko_services(doc).items():
+        replicas = int((doc["services"][name].get("deploy") or {}).get("replicas", 1))
+        service = module.split(".")[1]  # services.<service>.service
+        counts[service] = counts.get(service, 0) + replicas
+    return counts
+
+
 def nameko_config(environment: dict[str, str], monkeypatch) -> dict:
     """infra/nameko.yaml as `nameko run` reads it in a container with exactly ``environment``."""
     from nameko.cli.main import setup_yaml_parser
@@ -90,6 +103,7 @@ def starts(module: str, config: dict) -> str:
     service = next(cls for cls in vars(importlib.import_module(module)).values()
                    if isinstance(cls, type) and cls.__module__ == module and hasattr(cls, "name"))
     Settings.load(service.name, config)  # every store, projection and the contact book
+    RpcQueues.load(config)  # the RPC entrypoint's queue (xieshang.kernel.rpc)
     clock = clock_from_config(config)
     if service.name == "gateway":
         Tokens.from_config(config, clock)
@@ -104,13 +118,47 @@ def starts(module: str, config: dict) -> str:
 
 def test_every_service_of_the_compose_file_would_start(monkeypatch):
     services = nameko_services(compose(OPERATOR))
-    assert set(services) == {"proposals", "members", "feedback", "notify", "gateway"}
+    assert set(services) == {"proposals", "members", "feedback", "notify", "gateway", "gateway-2"}
     names = {}
     for name, (module, environment) in services.items():
         config = nameko_config(environment, monkeypatch)
         assert config["EVENT_STORE"] == "postgres" and config["DATABASE_URL"], name
         names[name] = starts(module, config)
-    assert names == {name: name for name in services}
+    assert names == {name: name.removesuffix("-2") for name in services}
+
+
+def test_every_service_runs_twice_on_postgres_with_quorum_rpc_queues(monkeypatch):
+    doc = compose(OPERATOR)
+    assert instances(doc) == {process: 2 for process in PROCESSES}
+    for name, (module, environment) in nameko_services(doc).items():
+        config = nameko_config(environment, monkeypatch)
+        # the instances of a service share its store: PostgreSQL, the same schemas for all
+        assert Settings.load(starts(module, config), config).event_store == "postgres"
+        assert config["PG_SCHEMA_PREFIX"] == "" and config["DATABASE_URL"].endswith("/xieshang")
+        assert RpcQueues.load(config) == RpcQueues("quorum", 3), name
+        # and it is up before them (the gateway too: its accounts and sessions are there)
+        assert doc["services"][name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_gateway_instances_listen_on_ports_of_their_own():
+    doc = compose(OPERATOR)
+    ports = {name: doc["services"][name]["ports"] for name in ("gateway", "gateway-2")}
+    assert ports == {"gateway": ["8000:8000"], "gateway-2": ["8001:8000"]}
+    moved = compose({**OPERATOR, "XIESHANG_HTTP_PORT": "9000", "XIESHANG_HTTP_PORT_2": "9001"})
+    assert [moved["services"][n]["ports"] for n in ports] == [["9000:8000"], ["9001:8000"]]
+    # the second is the first but for its port
+    assert {k: v for k, v in doc["services"]["gateway-2"].items() if k != "ports"} == {
+        k: v for k, v in doc["services"]["gateway"].items() if k != "ports"}
+
+
+def test_the_operator_chooses_the_rpc_queues(monkeypatch):
+    env = {**OPERATOR, "XIESHANG_RPC_QUEUE_TYPE": "classic", "XIESHANG_RPC_DELIVERY_LIMIT": "7"}
+    for name, (module, environment) in nameko_services(compose(env)).items():
+        config = nameko_config(environment, monkeypatch)
+        assert RpcQueues.load(config) == RpcQueues("classic", 7), name
+    module, environment = nameko_services(compose({**OPERATOR, "XIESHANG_RPC_QUEUE_TYPE": "lazy"}))["members"]
+    with pytest.raises(ConfigError, match="XIESHANG_RPC_QUEUE_TYPE must be classic or quorum"):
+        starts(module, nameko_config(environment, monkeypatch))
 
 
 def test_the_gateway_gets_the_token_key_the_operator_sets(monkeypatch):
@@ -134,8 +182,9 @@ def test_the_operators_other_settings_reach_the_services(monkeypatch):
            "XIESHANG_COMMITTEE_LEVEL": "county"}
     for name, (module, environment) in nameko_services(compose(env)).items():
         config = nameko_config(environment, monkeypatch)
-        assert starts(module, config) == name
-        assert Settings.load(name, config).deployment.committee == "0640"  # a string, leading zero kept
+        service = starts(module, config)
+        assert service == name.removesuffix("-2")
+        assert Settings.load(service, config).deployment.committee == "0640"  # a string, leading zero kept
     gateway = nameko_config(nameko_services(compose(env))["gateway"][1], monkeypatch)
     assert TrustedProxies.from_config(gateway).trusts("10.1.2.3")
     assert gateway["XIESHANG_ADMIN_USER"] == "admin"

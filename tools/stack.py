@@ -4,6 +4,13 @@
 service, see docker-compose.yml), each on its embedded SQLite store under the data directory,
 against the RabbitMQ at AMQP_URI. It waits until the gateway reports every service healthy,
 loads the demo data (once), prints where to look, and stops the services on Ctrl-C.
+
+The same ``Stack`` runs other layouts (``Layout``): services on PostgreSQL, several instances of a
+service, quorum RPC queues. ``scaled_stack`` is the short way, for the benchmarks and the tests::
+
+    with scaled_stack(amqp_uri, "postgresql://postgres@127.0.0.1:5432/postgres", tmp_dir,
+                      proposals=2) as stack:          # proposals x2, members, the gateway
+        ...  # RPC at amqp_uri, HTTP at stack.local_address(); stopped and its schemas dropped after
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import click
 
-from xieshang.kernel.config import DEFAULT_AMQP_URI
+from xieshang.kernel.config import DEFAULT_AMQP_URI, RPC_QUEUE_TYPES
 
-from .catalog import PROCESSES, service_module
+from .catalog import GATEWAY, PROCESSES, service_module
 
 # The local stack's first administrator: XIESHANG_ADMIN_USER (default admin) and
 # XIESHANG_ADMIN_PASSWORD; without the latter a password is made up on the first start and kept,
@@ -41,6 +50,15 @@ def nameko_config() -> Path:
         if path.exists():
             return path
     raise click.ClickException("infra/nameko.yaml not found: run from the project's folder")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def safe_uri(uri: str) -> str:
@@ -111,31 +129,86 @@ def rpc_as_factory(amqp_uri: str, timeout: float = 30.0) -> Iterator:
         yield rpc
 
 
-class Stack:
-    """The service processes of one `xieshang up`."""
+@dataclass(frozen=True)
+class Layout:
+    """What a ``Stack`` runs: which services, how many instances of each, on which store.
 
-    def __init__(self, data_dir: Path, amqp_uri: str, web_address: str):
+    The default is `xieshang up`'s: every process once, on SQLite. Several instances of a service
+    need a store they share (``event_store="postgres"``): on SQLite each would keep its own log.
+    The gateway runs once (it takes the stack's one web address).
+    """
+
+    services: tuple[str, ...] = tuple(PROCESSES)
+    instances: Mapping[str, int] = field(default_factory=dict)
+    event_store: str = "sqlite"
+    database_url: str | None = None
+    schema_prefix: str = ""
+    rpc_queue_type: str | None = None  # None: as the environment or infra/nameko.yaml say
+    env: Mapping[str, str] = field(default_factory=dict)  # more settings for every process
+
+    def __post_init__(self) -> None:
+        unknown = set(self.services) - set(PROCESSES) or set(self.instances) - set(self.services)
+        if unknown:
+            raise ValueError(f"unknown or unlisted services {sorted(unknown)}: choose from {PROCESSES}")
+        if any(n < 1 for n in self.instances.values()):
+            raise ValueError(f"every service needs at least one instance, not {dict(self.instances)}")
+        if self.instances.get(GATEWAY, 1) > 1:
+            raise ValueError("the gateway runs once in a Stack: it listens on the stack's one address")
+        if self.event_store not in ("sqlite", "postgres"):
+            raise ValueError(f"event_store is sqlite or postgres, not {self.event_store!r}")
+        if self.event_store == "postgres" and not self.database_url:
+            raise ValueError("event_store='postgres' needs a database_url")
+        if self.event_store == "sqlite" and any(n > 1 for n in self.instances.values()):
+            raise ValueError("several instances of a service need event_store='postgres': on "
+                             "SQLite each would keep a log of its own")
+        if self.rpc_queue_type is not None and self.rpc_queue_type not in RPC_QUEUE_TYPES:
+            raise ValueError(f"rpc_queue_type is one of {RPC_QUEUE_TYPES}, not {self.rpc_queue_type!r}")
+
+    def count(self, service: str) -> int:
+        return self.instances.get(service, 1) if service in self.services else 0
+
+    def processes(self) -> list[tuple[str, str]]:
+        """(process name, service) of each process: ``proposals``, ``proposals-2``, …"""
+        return [(service if i == 1 else f"{service}-{i}", service)
+                for service in self.services for i in range(1, self.count(service) + 1)]
+
+    def environment(self, amqp_uri: str, data_dir: Path) -> dict[str, str]:
+        """The settings every process of this layout gets (over the caller's environment)."""
+        env = {"AMQP_URI": amqp_uri, "XIESHANG_DATA_DIR": str(data_dir),
+               "EVENT_STORE": self.event_store}
+        if self.rpc_queue_type is not None:
+            env["XIESHANG_RPC_QUEUE_TYPE"] = self.rpc_queue_type
+        if self.event_store == "postgres":
+            env.update(DATABASE_URL=str(self.database_url), PG_SCHEMA_PREFIX=self.schema_prefix)
+        return {**env, **self.env}
+
+
+class Stack:
+    """The service processes of one `xieshang up`, or of another ``Layout``."""
+
+    def __init__(self, data_dir: Path, amqp_uri: str, web_address: str, layout: Layout | None = None):
         self.admin_password_made = False
         self.data_dir = data_dir
         self.log_dir = data_dir / "logs"
         self.amqp_uri = amqp_uri
         self.web_address = web_address
+        self.layout = layout or Layout()
         self.processes: dict[str, subprocess.Popen] = {}
         self._logs: list = []
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "AMQP_URI": self.amqp_uri, "XIESHANG_DATA_DIR": str(self.data_dir),
-               "WEB_SERVER_ADDRESS": self.web_address, "EVENT_STORE": "sqlite",
-               "PYTHONUNBUFFERED": "1"}
-        env.pop("DATABASE_URL", None)
+        env = {**os.environ, "WEB_SERVER_ADDRESS": self.web_address, "PYTHONUNBUFFERED": "1"}
+        for key in ("DATABASE_URL", "PG_SCHEMA_PREFIX"):  # the layout says where the stores are
+            env.pop(key, None)
+        env.update(self.layout.environment(self.amqp_uri, self.data_dir))
         env["XIESHANG_ADMIN_USER"], env["XIESHANG_ADMIN_PASSWORD"] = self.admin()
         env.setdefault("XIESHANG_TOKEN_SECRET", self._token_secret())
         config = nameko_config()
-        for service in PROCESSES:
-            log = open(self.log_dir / f"{service}.log", "ab")
+        for name, service in self.layout.processes():
+            log = open(self.log_dir / f"{name}.log", "ab")
             self._logs.append(log)
-            self.processes[service] = subprocess.Popen(
+            self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "nameko", "run", "--config", str(config),
                  service_module(service)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -143,12 +216,73 @@ class Stack:
                 # Their own session: a Ctrl-C reaches only us, and we stop them in order.
                 start_new_session=True)
 
+    def rpc_consumers(self, service: str) -> int:
+        """How many instances of ``service`` consume its RPC queue now (0 before it exists)."""
+        import kombu
+        from amqp.exceptions import NotFound
+
+        with kombu.Connection(self.amqp_uri, connect_timeout=5) as conn:
+            try:
+                return conn.channel().queue_declare(queue=f"rpc-{service}", passive=True).consumer_count
+            except NotFound:
+                return 0
+
+    def wait_ready(self, timeout: float) -> dict:
+        """Wait until every instance of every service consumes its RPC queue, then (with the
+        gateway) until it reports every service healthy; the health answer, or {}."""
+        deadline = time.monotonic() + timeout
+        for service in self.layout.services:
+            if service == GATEWAY:
+                continue
+            wanted = self.layout.count(service)
+            while self.rpc_consumers(service) < wanted:
+                self._fail_if_exited()
+                if time.monotonic() > deadline:
+                    raise click.ClickException(
+                        f"{self.rpc_consumers(service)} of {wanted} instances of {service} "
+                        f"consume its queue after {timeout:.0f} s; logs are in {self.log_dir}")
+                time.sleep(0.2)
+        if GATEWAY not in self.layout.services:
+            return {}
+        return self.wait_healthy(max(deadline - time.monotonic(), 1.0))
+
+    def drop_schemas(self) -> None:
+        """Drop the layout's PostgreSQL schemas: for throwaway stacks, so only with a prefix."""
+        if self.layout.event_store != "postgres":
+            return
+        if not self.layout.schema_prefix:
+            raise ValueError("drop_schemas drops only prefixed schemas (a throwaway stack's)")
+        import sqlalchemy as sa
+
+        from xieshang.kernel.config import sqlalchemy_pg_url
+
+        engine = sa.create_engine(sqlalchemy_pg_url(self.layout.database_url))
+        try:
+            with engine.begin() as conn:
+                # Every schema of the prefix: besides the layout's pairs, members keeps its
+                # contact book in <prefix>members_private.
+                names = conn.execute(sa.text("SELECT schema_name FROM information_schema.schemata")).scalars()
+                for schema in [n for n in names if n.startswith(self.layout.schema_prefix)]:
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        finally:
+            engine.dispose()
+
+    def _fail_if_exited(self) -> None:
+        dead = self.exited()
+        if dead:
+            name, code = next(iter(dead.items()))
+            raise click.ClickException(
+                f"the {name} process exited with code {code} while starting; the end of its log "
+                f"({self.log_dir / (name + '.log')}):\n{self.log_tail(name)}")
+
     def admin(self) -> tuple[str, str]:
         """The first administrator's user id and password: XIESHANG_ADMIN_USER and
-        XIESHANG_ADMIN_PASSWORD, else ``admin`` and the password kept in the data directory
-        (made up on the first start: ``admin_password_made`` says so)."""
-        user = os.environ.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN_USER
-        given = os.environ.get("XIESHANG_ADMIN_PASSWORD")
+        XIESHANG_ADMIN_PASSWORD (the layout's ``env``, else the environment), else ``admin`` and
+        the password kept in the data directory (made up on the first start:
+        ``admin_password_made`` says so)."""
+        source = {**os.environ, **self.layout.env}
+        user = source.get("XIESHANG_ADMIN_USER") or DEFAULT_ADMIN_USER
+        given = source.get("XIESHANG_ADMIN_PASSWORD")
         if given:
             return user, given
         password, made = kept_secret(self.admin_password_file(), lambda: secrets.token_urlsafe(18))
@@ -198,26 +332,27 @@ class Stack:
         return body if "services" in body else None
 
     def wait_healthy(self, timeout: float) -> dict:
-        """Poll the gateway's /health until every service answers; raise on timeout or a crash."""
+        """Poll the gateway's /health until every service of the layout answers (all of them, for
+        `xieshang up`); raise on timeout or a crash."""
         import requests
 
         url = f"http://{self.local_address()}/health"
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
-            dead = self.exited()
-            if dead:
-                service, code = next(iter(dead.items()))
-                raise click.ClickException(
-                    f"the {service} service exited with code {code} while starting; the end of "
-                    f"its log ({self.log_dir / (service + '.log')}):\n{self.log_tail(service)}")
+            self._fail_if_exited()
             try:
                 answer = requests.get(url, timeout=5)
                 body = answer.json()
                 if answer.status_code == 200:
                     return self._health_details(requests, url) or body
                 details = self._health_details(requests, url) or {}
-                last = "; ".join(f"{s}: {c.get('error')}" for s, c in details.get("services", {}).items()
+                checks = details.get("services", {})
+                # A layout without some services: /health says degraded for ever; those it has
+                # are what counts.
+                if checks and all(checks.get(s, {}).get("ok") for s in self.layout.services):
+                    return details
+                last = "; ".join(f"{s}: {c.get('error')}" for s, c in checks.items()
                                  if not c.get("ok")) or body.get("status", "degraded")
             except Exception as exc:  # not listening yet
                 last = f"{type(exc).__name__}"
@@ -242,6 +377,31 @@ class Stack:
                 p.wait()
         for log in self._logs:
             log.close()
+
+
+@contextlib.contextmanager
+def scaled_stack(amqp_uri: str, database_url: str, data_dir: Path, *, proposals: int = 2,
+                 services: tuple[str, ...] = ("proposals", "members", GATEWAY),
+                 rpc_queue_type: str = "quorum", web_address: str | None = None,
+                 env: Mapping[str, str] | None = None, start_timeout: float = 120.0) -> Iterator[Stack]:
+    """``services`` on PostgreSQL at ``database_url`` with ``proposals`` instances of the proposals
+    service, as docker-compose.yml runs them (quorum RPC queues, one schema pair per service),
+    against the broker at ``amqp_uri`` (give each run a virtual host of its own). Yields the
+    Stack once every instance consumes its queue and the gateway (if listed) is healthy; then
+    stops the processes and drops the run's schemas (prefixed ``bench_<random>_``)."""
+    layout = Layout(services=tuple(services),
+                    instances={"proposals": proposals} if "proposals" in services else {},
+                    event_store="postgres", database_url=database_url,
+                    schema_prefix=f"bench_{uuid.uuid4().hex[:8]}_", rpc_queue_type=rpc_queue_type,
+                    env=dict(env or {}))
+    stack = Stack(Path(data_dir), amqp_uri, web_address or f"127.0.0.1:{free_port()}", layout)
+    try:
+        stack.start()
+        stack.wait_ready(start_timeout)
+        yield stack
+    finally:
+        stack.stop()
+        stack.drop_schemas()
 
 
 @click.command()

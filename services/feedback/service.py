@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nameko.rpc import rpc
+from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event

@@ -36,7 +36,7 @@ import time
 from collections import defaultdict
 from typing import Any, Sequence
 
-from nameko.rpc import rpc
+from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 
 from xieshang.kernel.clock import SHANGHAI, Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.projection import Projection
+from xieshang.kernel.view_writes import ViewConnection
 from xieshang.kernel.views import PageRequest, list_page, select_page
 
 from . import domain
@@ -61,37 +62,33 @@ class Organisations(Projection):
             sa.Column("community_id", _id(), primary_key=True),
         )
 
-    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        conn.execute(self.rows.update().where(self.rows.c.org_id == env.data["org_id"])
-                     .values(position=env.position, **values))
+    def _update(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        conn.update(self.rows, {"org_id": env.data["org_id"]}, position=env.position, **values)
 
-    def _cover(self, conn: sa.Connection, station_id: str, communities: Iterable[str]) -> None:
-        conn.execute(self.covered.delete().where(self.covered.c.station_id == station_id))
-        rows = [{"station_id": station_id, "community_id": c} for c in dict.fromkeys(communities)]
-        if rows:
-            conn.execute(self.covered.insert(), rows)
+    def _cover(self, conn: ViewConnection, station_id: str, communities: Iterable[str]) -> None:
+        conn.delete(self.covered, station_id=station_id)
+        conn.insert(self.covered, [{"station_id": station_id, "community_id": c}
+                                   for c in dict.fromkeys(communities)])
 
-    def on_OrganisationRegistered(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_OrganisationRegistered(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.rows.insert().values(org_id=d["org_id"], kind=d["kind"], name=d["name"],
-                                               parent=d.get("parent"), level=d.get("level"),
-                                               status=OPEN, position=env.position))
+        conn.insert(self.rows, org_id=d["org_id"], kind=d["kind"], name=d["name"], parent=d.get("parent"),
+                    level=d.get("level"), status=OPEN, position=env.position)
 
-    def on_StationDefined(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_StationDefined(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.rows.insert().values(
-            org_id=d["org_id"], kind="station", name=d["name"], parent=d.get("location"),
-            station_type=d["station_type"], station_level=d["level"], location=d.get("location"),
-            status=OPEN, position=env.position))
+        conn.insert(self.rows, org_id=d["org_id"], kind="station", name=d["name"], parent=d.get("location"),
+                    station_type=d["station_type"], station_level=d["level"], location=d.get("location"),
+                    status=OPEN, position=env.position)
         self._cover(conn, d["org_id"], d.get("communities") or ())
 
-    def on_OrganisationRenamed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_OrganisationRenamed(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, name=env.data["name"])
 
-    def on_OrganisationClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_OrganisationClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=domain.CLOSED)
 
-    def on_StationCommunitiesSet(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_StationCommunitiesSet(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env)
         self._cover(conn, env.data["org_id"], env.data["communities"])
 
@@ -164,36 +161,35 @@ class MemberDirectory(Projection):
             sa.Column("position", sa.BigInteger, nullable=False),
         )
 
-    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        conn.execute(self.rows.update().where(self.rows.c.member_id == env.data["member_id"])
-                     .values(position=env.position, **values))
+    def _update(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        conn.update(self.rows, {"member_id": env.data["member_id"]}, position=env.position, **values)
 
-    def on_MemberAppointed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MemberAppointed(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         values = dict(name=d["name"], sector=d["sector"], term=d["term"], roles=list(d.get("roles") or ()),
                       special_committees=list(d.get("special_committees") or ()),
                       levels=list(d.get("levels") or ()), cpc_member=bool(d.get("cpc_member")),
                       station=d.get("station"), communities=list(d.get("communities") or ()),
                       status=ACTIVE, position=env.position)
-        t = self.rows
-        if conn.execute(sa.select(t.c.member_id).where(t.c.member_id == d["member_id"])).first():
-            conn.execute(t.update().where(t.c.member_id == d["member_id"]).values(**values))
-        else:
-            conn.execute(t.insert().values(member_id=d["member_id"], **values))
+        key = {"member_id": d["member_id"]}
+        if conn.one(self.rows, key) is None:
+            conn.insert(self.rows, **key, **values)
+        else:   # appointed again (a new term): the row takes the new appointment
+            conn.update(self.rows, key, **values)
 
-    def on_MemberAssignedToStation(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MemberAssignedToStation(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, station=env.data["station"],
                      communities=list(env.data.get("communities") or ()))
 
-    def on_MemberRolesChanged(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MemberRolesChanged(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._update(conn, env, roles=list(d["roles"]), special_committees=list(d["special_committees"]),
                      levels=list(d["levels"]), cpc_member=bool(d["cpc_member"]))
 
-    def on_MemberTermEnded(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MemberTermEnded(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=domain.TERM_ENDED)
 
-    def on_MemberResigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MemberResigned(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=domain.RESIGNED)
 
 
@@ -289,14 +285,14 @@ class DutyLedger(Projection):
     """Ledger entries as priced now, caps per year, and totals per member and year."""
 
     name = "duty_ledger"
-    version = 1
+    version = 2   # 2: entries indexed by member and year (every credit reads its member's year)
 
     def define(self, metadata: sa.MetaData) -> None:
         self.entries = sa.Table(
             "ledger_entries", metadata,
             sa.Column("member_id", _id(), primary_key=True),
             sa.Column("credit_key", sa.String(200), primary_key=True),
-            sa.Column("year", sa.Integer, nullable=False, index=True),
+            sa.Column("year", sa.Integer, nullable=False),
             sa.Column("activity", sa.String(40), nullable=False),
             sa.Column("points", sa.Integer, nullable=False),
             sa.Column("rules_version", sa.Integer, nullable=False),
@@ -304,6 +300,7 @@ class DutyLedger(Projection):
             sa.Column("source_event_id", sa.String(64), nullable=False),
             sa.Column("source_stream", sa.String(200), nullable=False),
             sa.Column("position", sa.BigInteger, nullable=False),
+            sa.Index("ix_ledger_entries_member_year", "member_id", "year"),
         )
         self.caps = sa.Table(
             "ledger_caps", metadata,
@@ -326,60 +323,61 @@ class DutyLedger(Projection):
             sa.Column("points", sa.Integer, nullable=False),
             sa.Column("rules_version", sa.Integer, nullable=False),
         )
+        # The two reads of every credit, built once with parameters: a query built per event
+        # costs several times what the database does for it (docs/performance.md, rebuild).
+        e, caps, member, year = self.entries, self.caps, sa.bindparam("member_id"), sa.bindparam("year")
+        self._has_entry = sa.select(e.c.credit_key).where(e.c.member_id == member,
+                                                          e.c.credit_key == sa.bindparam("credit_key"))
+        # a member's year: points and entries per activity, with the activity's cap (if any)
+        self._year_points = (
+            sa.select(e.c.activity, sa.func.sum(e.c.points), sa.func.count(), caps.c.cap)
+            .select_from(e.outerjoin(caps, (caps.c.year == e.c.year) & (caps.c.activity == e.c.activity)))
+            .where(e.c.member_id == member, e.c.year == year)
+            .group_by(e.c.activity, caps.c.cap))
 
-    def _refresh(self, conn: sa.Connection, member_id: str, year: int) -> None:
-        e = self.entries
-        rows = conn.execute(sa.select(e.c.activity, e.c.points)
-                            .where(e.c.member_id == member_id, e.c.year == year)).all()
-        caps = {a: c for a, c in conn.execute(sa.select(self.caps.c.activity, self.caps.c.cap)
-                                              .where(self.caps.c.year == year))}
-        t = self.totals
-        conn.execute(t.delete().where(t.c.member_id == member_id, t.c.year == year))
-        conn.execute(t.insert().values(member_id=member_id, year=year, entries=len(rows),
-                                       total=domain.capped_total(((a, p) for a, p in rows), caps)))
+    def _refresh(self, conn: ViewConnection, member_id: str, year: int) -> None:
+        """Write the member's total of ``year`` again from its entries, caps applied."""
+        per_activity = conn.execute(self._year_points, {"member_id": member_id, "year": year}).all()
+        points = [(activity, summed) for activity, summed, _, _ in per_activity]
+        caps = {activity: cap for activity, _, _, cap in per_activity if cap is not None}
+        conn.delete(self.totals, member_id=member_id, year=year)
+        conn.insert(self.totals, member_id=member_id, year=year, total=domain.capped_total(points, caps),
+                    entries=sum(n for _, _, n, _ in per_activity))
 
-    def on_DutyPointsAwarded(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_DutyPointsAwarded(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         key = d.get("credit_key") or d["source_event_id"]
-        e = self.entries
-        if conn.execute(sa.select(e.c.credit_key).where(e.c.member_id == d["member_id"],
-                                                        e.c.credit_key == key)).first():
+        if conn.execute(self._has_entry, {"member_id": d["member_id"], "credit_key": key}).first():
             return   # the ledger's fold keeps the first of a key too
         year = int(d.get("year") or 0)
-        conn.execute(e.insert().values(
-            member_id=d["member_id"], credit_key=key, year=year, activity=d["activity"],
-            points=int(d["points"]), rules_version=int(d.get("rules_version") or 0),
-            source_service=d["source_service"], source_event_id=d["source_event_id"],
-            source_stream=d["source_stream"], position=env.position))
+        conn.insert(self.entries, member_id=d["member_id"], credit_key=key, year=year, activity=d["activity"],
+                    points=int(d["points"]), rules_version=int(d.get("rules_version") or 0),
+                    source_service=d["source_service"], source_event_id=d["source_event_id"],
+                    source_stream=d["source_stream"], position=env.position)
         self._refresh(conn, d["member_id"], year)
 
-    def on_DutyPointsRecomputed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_DutyPointsRecomputed(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        e = self.entries
-        mine = (e.c.member_id == d["member_id"]) & (e.c.year == d["year"])
-        conn.execute(e.update().where(mine).values(rules_version=d["rules_version"]))
+        mine = {"member_id": d["member_id"], "year": d["year"]}
+        conn.update(self.entries, mine, rules_version=d["rules_version"])
         for change in d["changes"]:
-            conn.execute(e.update().where(mine & (e.c.credit_key == change["credit_key"]))
-                         .values(points=int(change["after"])))
+            conn.update(self.entries, {**mine, "credit_key": change["credit_key"]},
+                        points=int(change["after"]))
         self._refresh(conn, d["member_id"], int(d["year"]))
 
-    def on_PointRulesSet(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_PointRulesSet(self, conn: ViewConnection, env: Envelope) -> None:
         year = int(env.data["year"])
-        conn.execute(self.caps.delete().where(self.caps.c.year == year))
-        caps = [{"year": year, "activity": a, "cap": int(c)} for a, c in (env.data.get("caps") or {}).items()]
-        if caps:
-            conn.execute(self.caps.insert(), caps)
+        conn.delete(self.caps, year=year)
+        conn.insert(self.caps, [{"year": year, "activity": a, "cap": int(c)}
+                                for a, c in (env.data.get("caps") or {}).items()])
         for (member_id,) in conn.execute(sa.select(self.totals.c.member_id)
                                          .where(self.totals.c.year == year)).all():
             self._refresh(conn, member_id, year)
 
-    def on_AnnualAssessmentConcluded(self, conn: sa.Connection, env: Envelope) -> None:
-        d = env.data
-        a = self.assessments
-        if not conn.execute(sa.select(a.c.member_id).where(a.c.member_id == d["member_id"],
-                                                           a.c.year == d["year"])).first():
-            conn.execute(a.insert().values(member_id=d["member_id"], year=d["year"], outcome=d["outcome"],
-                                           points=d["points"], rules_version=d["rules_version"]))
+    def on_AnnualAssessmentConcluded(self, conn: ViewConnection, env: Envelope) -> None:
+        d = env.data   # concluded once: a second conclusion of the year leaves the first
+        conn.insert_ignore(self.assessments, member_id=d["member_id"], year=d["year"],
+                           outcome=d["outcome"], points=d["points"], rules_version=d["rules_version"])
 
 
 def members_with_entries(conn: sa.Connection, ledger: DutyLedger, year: int) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from nameko.rpc import rpc
+from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event

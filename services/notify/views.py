@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from xieshang.kernel.projection import Projection
+from xieshang.kernel.view_writes import ViewConnection
 
 
 class Inbox(Projection):
@@ -26,14 +27,13 @@ class Inbox(Projection):
             sa.Column("position", sa.BigInteger, nullable=False, index=True),
         )
 
-    def on_NotificationQueued(self, conn: sa.Connection, envelope) -> None:
+    def on_NotificationQueued(self, conn: ViewConnection, envelope) -> None:
         d = envelope.data
         if d.get("channel", "inbox") != "inbox":
             return
-        conn.execute(self.rows.insert().values(
-            notification_id=d["notification_id"], recipient=d["recipient"], kind=d["kind"],
-            subject=d["subject"], title=d["title"], body=d["body"],
-            queued_at=envelope.occurred_at.isoformat(timespec="seconds"), position=envelope.position))
+        conn.insert(self.rows, notification_id=d["notification_id"], recipient=d["recipient"], kind=d["kind"],
+                    subject=d["subject"], title=d["title"], body=d["body"],
+                    queued_at=envelope.occurred_at.isoformat(timespec="seconds"), position=envelope.position)
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports

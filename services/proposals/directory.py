@@ -20,6 +20,7 @@ from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.ids import is_id
 from xieshang.kernel.projection import Projection
 from xieshang.kernel.streams import Streams
+from xieshang.kernel.view_writes import ViewConnection
 
 from .domain.directory import (BODY_TYPE_KINDS, DirectoryEntry, directory_stream, entry_fold,
                                facts_of, note_fact)
@@ -76,6 +77,11 @@ def entries(streams: Streams, ids: Iterable[Any]) -> dict[str, DirectoryEntry]:
     return {i: streams.load(directory_stream(i), entry_fold(i)).state for i in wanted}
 
 
+# An entry no source event has told anything yet (every field older than any position).
+UNKNOWN_ENTRY: Mapping[str, Any] = {"kind": None, "kind_at": -1, "name": None, "name_at": -1,
+                                    "active": False, "active_at": -1}
+
+
 class Directory(Projection):
     """One row per member or organisation of the directory, as of the latest source event of
     each of its fields (events may arrive in any order: a field only takes a value from a
@@ -93,21 +99,22 @@ class Directory(Projection):
             sa.Column("active", sa.Boolean, nullable=False),
             sa.Column("active_at", sa.BigInteger, nullable=False),
             sa.Index("ix_directory_entries_name", "name"))
+        # built once: a query built per event costs more than the rest of the handler
+        self._entry = sa.select(self.entries).where(self.entries.c.entry_id == sa.bindparam("entry_id"))
 
-    def on_DirectoryEntryNoted(self, conn: sa.Connection, envelope: Envelope) -> None:
+    def on_DirectoryEntryNoted(self, conn: ViewConnection, envelope: Envelope) -> None:
         d, t = envelope.data, self.entries
         at = int(d["source_position"])
-        row = conn.execute(sa.select(t).where(t.c.entry_id == d["entry_id"])).mappings().first()
-        if row is None:
-            conn.execute(t.insert().values(entry_id=d["entry_id"], kind=None, kind_at=-1, name=None,
-                                           name_at=-1, active=False, active_at=-1))
-            row = {"kind_at": -1, "name_at": -1, "active_at": -1}
+        row = conn.execute(self._entry, {"entry_id": d["entry_id"]}).mappings().first()
+        current = row if row is not None else UNKNOWN_ENTRY
         changes: dict[str, Any] = {}
         for column in ("kind", "name", "active"):
-            if d.get(column) is not None and at > row[f"{column}_at"]:
+            if d.get(column) is not None and at > current[f"{column}_at"]:
                 changes.update({column: d[column], f"{column}_at": at})
-        if changes:
-            conn.execute(t.update().where(t.c.entry_id == d["entry_id"]).values(**changes))
+        if row is None:
+            conn.insert(t, entry_id=d["entry_id"], **{**UNKNOWN_ENTRY, **changes})
+        elif changes:
+            conn.update(t, {"entry_id": d["entry_id"]}, **changes)
 
 
 def body_exists(conn: sa.Connection, projection: Directory, body: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ import dataclasses
 import logging
 from typing import Any, Callable, Sequence
 
-from nameko.rpc import rpc
+from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from nameko.timer import timer
 
 from xieshang.kernel.clock import Clock, ClockProvider
@@ -560,16 +560,20 @@ class ProposalsService(directory.DirectoryFollower):
             taken[0] = events[0].case_number if events else numbers.of(proposal_id)
             return events
 
-        self.streams.decide(ctx, domain.case_numbers_stream(session),
-                            domain.case_numbers_fold(session), take, retry=True)
+        # The session's numbers folded on from the copy this process kept (only the numbers
+        # taken since are read): filing costs the same late in a session as early.
+        stream = domain.case_numbers_stream(session)
+        self.streams.decide(ctx, stream, None, take, retry=True, load=lambda: self.streams.load_kept(
+            stream, domain.CaseNumbers(session), domain.fold_case_numbers_on))
         return taken[0]
 
     def _release_case_number(self, ctx: CommandContext, session: str, proposal_id: str) -> None:
+        stream = domain.case_numbers_stream(session)
         try:
-            self.streams.decide(ctx, domain.case_numbers_stream(session),
-                                domain.case_numbers_fold(session),
+            self.streams.decide(ctx, stream, None,
                                 lambda numbers: domain.release_case_number(numbers, proposal_id),
-                                retry=True)
+                                retry=True, load=lambda: self.streams.load_kept(
+                                    stream, domain.CaseNumbers(session), domain.fold_case_numbers_on))
         except ConcurrencyError:
             log.error("could not release case number of %s in session %s", proposal_id, session)
 

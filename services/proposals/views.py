@@ -24,11 +24,11 @@ from datetime import date, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.envelope import Envelope
 from xieshang.kernel.projection import Handler, Projection
+from xieshang.kernel.view_writes import ViewConnection
 from xieshang.kernel.views import PageRequest, select_page
 
 from . import domain
@@ -56,14 +56,6 @@ def _pid(env: Envelope) -> str:
 
 def _id(length: int = 64) -> sa.String:
     return sa.String(length)
-
-
-def _insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
-    """Insert ``rows``, skipping those whose primary key is there already (one statement)."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).values(rows).on_conflict_do_nothing())
 
 
 def _unit_rows(d: Mapping[str, Any], **extra: Any) -> list[Row]:
@@ -126,48 +118,51 @@ class Worklist(Projection):
             return self._touch
         return specific
 
-    def _touch(self, conn: sa.Connection, env: Envelope) -> None:
+    def _touch(self, conn: ViewConnection, env: Envelope) -> None:
         pid = env.data.get("proposal_id")
         if isinstance(pid, str) and env.stream == domain.proposal_stream(pid):
             self._update(conn, env)
 
-    def _update(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        c = self.cases.c
-        conn.execute(self.cases.update().where(c.proposal_id == _pid(env))
-                     .values(updated_at=_ts(env), position=env.position, **values))
+    def _update(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        conn.update(self.cases, {"proposal_id": _pid(env)},
+                    updated_at=_ts(env), position=env.position, **values)
 
-    def _set_units(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.units.delete().where(self.units.c.proposal_id == _pid(env)))
-        conn.execute(self.units.insert(), _unit_rows(env.data, proposal_id=_pid(env)))
+    def _update_if_current_round(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        # An event about an earlier round (the timer's, late) must not touch the current one.
+        conn.update(self.cases, {"proposal_id": _pid(env), "round": env.data["round"]}, **values)
 
-    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+    def _set_units(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.delete(self.units, proposal_id=_pid(env))
+        conn.insert(self.units, _unit_rows(env.data, proposal_id=_pid(env)))
+
+    def on_ProposalSubmitted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.cases.insert().values(
-            proposal_id=d["proposal_id"], session=d.get("session") or "",
-            year=env.occurred_at.astimezone(SHANGHAI).year, kind=d.get("kind") or "individual",
-            title=d["title"], category=d["category"], status=SUBMITTED, proposer=d["proposer"],
-            co_units=[], round=0, overdue=False, key=False, supervisors=[], published=False,
-            submitted_at=_ts(env), updated_at=_ts(env), position=env.position))
+        conn.insert(self.cases,
+                    proposal_id=d["proposal_id"], session=d.get("session") or "",
+                    year=env.occurred_at.astimezone(SHANGHAI).year, kind=d.get("kind") or "individual",
+                    title=d["title"], category=d["category"], status=SUBMITTED, proposer=d["proposer"],
+                    co_units=[], round=0, overdue=False, key=False, supervisors=[], published=False,
+                    submitted_at=_ts(env), updated_at=_ts(env), position=env.position)
 
-    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReturned(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=RETURNED)
 
-    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalRevised(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=SUBMITTED, title=env.data["title"],
                      category=env.data["category"])
 
-    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalFiled(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._update(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
                      category=d["category"], filed_at=_ts(env))
 
-    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalNotFiled(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=NOT_FILED)
 
-    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalMerged(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=MERGED, merged_into=env.data["into"])
 
-    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+    def _new_round(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._update(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"],
                      co_units=list(d.get("co_units") or ()), deadline=d["deadline"], overdue=False,
@@ -177,38 +172,35 @@ class Worklist(Projection):
     on_ProposalAssigned = _new_round
     on_RehandlingStarted = _new_round
 
-    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReassigned(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._update(conn, env, lead_unit=d["lead_unit"], co_units=list(d.get("co_units") or ()),
                      deadline=d["deadline"], overdue=False)
         self._set_units(conn, env)
 
-    def on_ReplyOverdue(self, conn: sa.Connection, env: Envelope) -> None:
-        c = self.cases.c
-        self._update(conn, env, overdue=sa.case((c.round == env.data["round"], True),
-                                                else_=c.overdue))
+    def on_ReplyOverdue(self, conn: ViewConnection, env: Envelope) -> None:
+        self._update(conn, env)
+        self._update_if_current_round(conn, env, overdue=True)
 
-    def on_ReplyDeadlineMoved(self, conn: sa.Connection, env: Envelope) -> None:
-        c, d = self.cases.c, env.data
-        current = c.round == d["round"]
-        self._update(conn, env, deadline=sa.case((current, d["deadline"]), else_=c.deadline),
-                     overdue=sa.case((current, False), else_=c.overdue))
+    def on_ReplyDeadlineMoved(self, conn: ViewConnection, env: Envelope) -> None:
+        self._update(conn, env)
+        self._update_if_current_round(conn, env, deadline=env.data["deadline"], overdue=False)
 
-    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReplied(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._update(conn, env, status=REPLIED, reply_class=d["reply_class"],
                      replied_on_time=bool(d["on_time"]), replied_at=_ts(env), overdue=False)
 
-    def on_ProposalDesignatedKey(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalDesignatedKey(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, key=True, supervisors=list(env.data["supervisors"]))
 
-    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, status=CLOSED, closed_at=_ts(env))
 
-    def on_ProposalPublished(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalPublished(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, published=True)
 
-    def on_ProposalUnpublished(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalUnpublished(self, conn: ViewConnection, env: Envelope) -> None:
         self._update(conn, env, published=False)
 
 
@@ -271,67 +263,63 @@ class UnitInbox(Projection):
             sa.Column("position", sa.BigInteger, nullable=False),
         )
 
-    def _status(self, conn: sa.Connection, env: Envelope, status: str) -> None:
-        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env))
-                     .values(status=status))
+    def _status(self, conn: ViewConnection, env: Envelope, status: str) -> None:
+        conn.update(self.cases, {"proposal_id": _pid(env)}, status=status)
 
-    def _round(self, env: Envelope, *more: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
-        c = self.rows.c
-        return [c.proposal_id == _pid(env), c.round == env.data["round"], *more]
-
-    def _add_round(self, conn: sa.Connection, env: Envelope) -> None:
+    def _add_round(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.rows.insert(), _unit_rows(
+        conn.insert(self.rows, _unit_rows(
             d, proposal_id=d["proposal_id"], round=d["round"], lead_unit=d["lead_unit"],
             started_on=d["started_on"], deadline=d["deadline"], replied=False, escalated=False,
             objection_pending=False, opinion_sent=False, position=env.position))
 
-    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalFiled(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.cases.insert().values(
-            proposal_id=d["proposal_id"], case_number=d["case_number"], title=d["title"],
-            category=d["category"], status=FILED, key=False))
+        conn.insert(self.cases, proposal_id=d["proposal_id"], case_number=d["case_number"],
+                    title=d["title"], category=d["category"], status=FILED, key=False)
 
-    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+    def _new_round(self, conn: ViewConnection, env: Envelope) -> None:
         self._status(conn, env, ASSIGNED)
         self._add_round(conn, env)
 
     on_ProposalAssigned = _new_round
     on_RehandlingStarted = _new_round
 
-    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.rows.delete().where(*self._round(env)))
+    def on_ProposalReassigned(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.delete(self.rows, proposal_id=_pid(env), round=env.data["round"])
         self._add_round(conn, env)
 
-    def _flag(self, conn: sa.Connection, env: Envelope, unit: str | None, **values: Any) -> None:
-        where = self._round(env) if unit is None else self._round(env, self.rows.c.unit == unit)
-        conn.execute(self.rows.update().where(*where).values(**values))
+    def _flag(self, conn: ViewConnection, env: Envelope, unit: str | None, **values: Any) -> None:
+        """Set ``values`` on the event's round: on one unit's row, or (``unit`` None) on all."""
+        key = {"proposal_id": _pid(env), "round": env.data["round"]}
+        if unit is not None:
+            key["unit"] = unit
+        conn.update(self.rows, key, **values)
 
-    def on_AssignmentObjected(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_AssignmentObjected(self, conn: ViewConnection, env: Envelope) -> None:
         self._flag(conn, env, env.data["unit"], objection_pending=True)
 
-    def on_ObjectionDismissed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ObjectionDismissed(self, conn: ViewConnection, env: Envelope) -> None:
         self._flag(conn, env, env.data["unit"], objection_pending=False)
 
-    def on_CoUnitOpinionSent(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_CoUnitOpinionSent(self, conn: ViewConnection, env: Envelope) -> None:
         self._flag(conn, env, env.data["unit"], opinion_sent=True)
 
-    def on_ReplyOverdue(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ReplyOverdue(self, conn: ViewConnection, env: Envelope) -> None:
         self._flag(conn, env, None, escalated=True)
 
-    def on_ReplyDeadlineMoved(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ReplyDeadlineMoved(self, conn: ViewConnection, env: Envelope) -> None:
         self._flag(conn, env, None, deadline=env.data["deadline"], escalated=False)
 
-    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReplied(self, conn: ViewConnection, env: Envelope) -> None:
         self._status(conn, env, REPLIED)
         self._flag(conn, env, None, replied=True, escalated=False)
 
-    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._status(conn, env, CLOSED)
 
-    def on_ProposalDesignatedKey(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env))
-                     .values(key=True))
+    def on_ProposalDesignatedKey(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.update(self.cases, {"proposal_id": _pid(env)}, key=True)
 
 
 def unit_inbox(conn: sa.Connection, projection: UnitInbox, unit: str, *, today: date,
@@ -398,84 +386,90 @@ class ProposerCases(Projection):
             sa.Column("reply_rating", sa.String(24)),                  # this member's, current round
             sa.Column("attitude_rating", sa.String(24)),
         )
-
-    def _case(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env)).values(**values))
-
-    def _member(self, env: Envelope, member: str) -> list[sa.ColumnElement[bool]]:
+        # Not a delete by key (every co-signer but those listed), so built once with parameters.
         m = self.members.c
-        return [m.proposal_id == _pid(env), m.member_id == member]
+        self._drop_unlisted_co_signers = self.members.delete().where(
+            m.proposal_id == sa.bindparam("proposal_id"), m.relation == CO_SIGNER,
+            m.member_id.not_in(sa.bindparam("listed", expanding=True)))
 
-    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+    def _case(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        conn.update(self.cases, {"proposal_id": _pid(env)}, **values)
+
+    def _member(self, env: Envelope, member: str) -> Row:
+        return {"proposal_id": _pid(env), "member_id": member}
+
+    def on_ProposalSubmitted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.cases.insert().values(
-            proposal_id=d["proposal_id"], title=d["title"], category=d["category"],
-            status=SUBMITTED, round=0, submitted_at=_ts(env), position=env.position))
-        conn.execute(self.members.insert(), [
+        conn.insert(self.cases, proposal_id=d["proposal_id"], title=d["title"],
+                    category=d["category"], status=SUBMITTED, round=0, submitted_at=_ts(env),
+                    position=env.position)
+        conn.insert(self.members, [
             {"proposal_id": d["proposal_id"], "member_id": d["proposer"], "relation": PROPOSER,
              "confirmed": True},
             *({"proposal_id": d["proposal_id"], "member_id": s, "relation": CO_SIGNER,
                "confirmed": False} for s in d.get("co_signers") or ())])
 
-    def on_CoSignatureConfirmed(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.members.update().where(*self._member(env, env.data["co_signer"]))
-                     .values(confirmed=True))
+    def on_CoSignatureConfirmed(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.update(self.members, self._member(env, env.data["co_signer"]), confirmed=True)
 
-    def on_CoSignatureDeclined(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.members.delete().where(*self._member(env, env.data["co_signer"])))
+    def on_CoSignatureDeclined(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.delete(self.members, **self._member(env, env.data["co_signer"]))
 
-    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReturned(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=RETURNED)
 
-    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalRevised(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=SUBMITTED, title=env.data["title"],
                    category=env.data["category"])
 
-    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
-        d, m = env.data, self.members.c
+    def on_ProposalFiled(self, conn: ViewConnection, env: Envelope) -> None:
+        d = env.data
         self._case(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
                    category=d["category"])
         # The event lists the co-signers who confirmed: the others are not on the case.
-        conn.execute(self.members.delete().where(
-            m.proposal_id == d["proposal_id"], m.relation == CO_SIGNER,
-            m.member_id.not_in(list(d.get("co_signers") or ()))))
+        listed = list(d.get("co_signers") or ())
+        if listed:
+            conn.execute(self._drop_unlisted_co_signers,
+                         {"proposal_id": d["proposal_id"], "listed": listed})
+        else:  # most cases: no co-signer stays, a delete by key
+            conn.delete(self.members, proposal_id=d["proposal_id"], relation=CO_SIGNER)
 
-    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalNotFiled(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=NOT_FILED)
 
-    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalMerged(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=MERGED, merged_into=env.data["into"])
 
-    def on_MergedProposalAdded(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_MergedProposalAdded(self, conn: ViewConnection, env: Envelope) -> None:
         # A member already on the surviving case keeps their own relation to it.
-        _insert_ignore(conn, self.members, [
+        conn.insert_ignore(self.members, [
             {"proposal_id": _pid(env), "member_id": p, "relation": MERGED_PROPOSER,
              "confirmed": True} for p in dict.fromkeys(env.data.get("proposers") or ())])
 
-    def on_ProposalAssigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalAssigned(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._case(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"])
 
-    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReassigned(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, lead_unit=env.data["lead_unit"])
 
-    def on_RehandlingStarted(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_RehandlingStarted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._case(conn, env, status=ASSIGNED, round=d["round"], lead_unit=d["lead_unit"],
                    reply_class=None)
         # A new round: nobody has rated it yet.
-        conn.execute(self.members.update().where(self.members.c.proposal_id == d["proposal_id"])
-                     .values(reply_rating=None, attitude_rating=None))
+        conn.update(self.members, {"proposal_id": d["proposal_id"]},
+                    reply_rating=None, attitude_rating=None)
 
-    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReplied(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=REPLIED, reply_class=env.data["reply_class"])
 
-    def on_ReplyRated(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ReplyRated(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.members.update().where(*self._member(env, d["rater"]))
-                     .values(reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"]))
+        conn.update(self.members, self._member(env, d["rater"]),
+                    reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"])
 
-    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=CLOSED)
 
 
@@ -569,89 +563,89 @@ class PublicCases(Projection):
             sa.Column("answered_at", sa.String(32)),
             sa.Column("position", sa.BigInteger, nullable=False),      # of the submission
         )
+        # The rows publication and approval copy, read by key: built once with parameters.
+        st, q = self.staging, self.queue
+        self._staged = sa.select(st).where(st.c.proposal_id == sa.bindparam("proposal_id"))
+        self._waiting = (sa.select(q.c.proposal_id, q.c.comment_id, q.c.display_name, q.c.text,
+                                   q.c.submitted_at, q.c.position)
+                         .where(q.c.proposal_id == sa.bindparam("proposal_id"),
+                                q.c.comment_id == sa.bindparam("comment_id")))
 
-    def _set(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
+    def _set(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
         # The staging row always, the public row when the case is published.
         for table in (self.staging, self.cases):
-            conn.execute(table.update().where(table.c.proposal_id == _pid(env)).values(**values))
+            conn.update(table, {"proposal_id": _pid(env)}, **values)
 
-    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalSubmitted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.staging.insert().values(
-            proposal_id=d["proposal_id"], title=d["title"], category=d["category"],
-            reasons=d["reasons"], suggestions=d["suggestions"], status=SUBMITTED))
+        conn.insert(self.staging, proposal_id=d["proposal_id"], title=d["title"],
+                    category=d["category"], reasons=d["reasons"], suggestions=d["suggestions"],
+                    status=SUBMITTED)
 
-    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalRevised(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._set(conn, env, status=SUBMITTED, title=d["title"], category=d["category"],
                   reasons=d["reasons"], suggestions=d["suggestions"])
 
-    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReturned(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, status=RETURNED)
 
-    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalNotFiled(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, status=NOT_FILED)
 
-    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalMerged(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, status=MERGED)
 
-    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalFiled(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._set(conn, env, status=FILED, case_number=d["case_number"], title=d["title"],
                   category=d["category"])
 
-    def on_ProposalAssigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalAssigned(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, status=ASSIGNED, lead_unit=env.data["lead_unit"])
 
     # A new round keeps showing the reply of the last round that has one.
     on_RehandlingStarted = on_ProposalAssigned
 
-    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReassigned(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, lead_unit=env.data["lead_unit"])
 
-    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReplied(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._set(conn, env, status=REPLIED, reply_class=d["reply_class"], reply=d["reply"])
 
-    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._set(conn, env, status=CLOSED)
 
-    def on_ProposalPublished(self, conn: sa.Connection, env: Envelope) -> None:
-        s = self.staging
-        staged = conn.execute(sa.select(s).where(s.c.proposal_id == _pid(env))).mappings().one()
-        conn.execute(self.cases.insert().values(
-            **staged, proposer_names=list(env.data["proposer_names"]), published_at=_ts(env),
-            position=env.position))
+    def on_ProposalPublished(self, conn: ViewConnection, env: Envelope) -> None:
+        staged = conn.execute(self._staged, {"proposal_id": _pid(env)}).mappings().one()
+        conn.insert(self.cases, {**staged, "proposer_names": list(env.data["proposer_names"]),
+                                 "published_at": _ts(env), "position": env.position})
 
-    def on_ProposalUnpublished(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalUnpublished(self, conn: ViewConnection, env: Envelope) -> None:
         # Its comments stay (hidden by the queries' join) and show again if it is republished.
-        conn.execute(self.cases.delete().where(self.cases.c.proposal_id == _pid(env)))
+        conn.delete(self.cases, proposal_id=_pid(env))
 
-    def _comment(self, table: sa.Table, env: Envelope) -> list[sa.ColumnElement[bool]]:
-        return [table.c.proposal_id == _pid(env), table.c.comment_id == env.data["comment_id"]]
+    def _comment(self, env: Envelope) -> Row:
+        return {"proposal_id": _pid(env), "comment_id": env.data["comment_id"]}
 
-    def on_CommentSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_CommentSubmitted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data  # the author's id is left out on purpose: it is never shown
-        conn.execute(self.queue.insert().values(
-            proposal_id=d["proposal_id"], comment_id=d["comment_id"],
-            display_name=d["display_name"], text=d["text"], status=PENDING,
-            submitted_at=_ts(env), position=env.position))
+        conn.insert(self.queue, proposal_id=d["proposal_id"], comment_id=d["comment_id"],
+                    display_name=d["display_name"], text=d["text"], status=PENDING,
+                    submitted_at=_ts(env), position=env.position)
 
-    def on_CommentApproved(self, conn: sa.Connection, env: Envelope) -> None:
-        q = self.queue
-        waiting = conn.execute(sa.select(q.c.proposal_id, q.c.comment_id, q.c.display_name,
-                                         q.c.text, q.c.submitted_at, q.c.position)
-                               .where(*self._comment(q, env))).mappings().one()
-        conn.execute(self.comments.insert().values(**waiting))
-        conn.execute(q.update().where(*self._comment(q, env)).values(status=APPROVED))
+    def on_CommentApproved(self, conn: ViewConnection, env: Envelope) -> None:
+        waiting = conn.execute(self._waiting, self._comment(env)).mappings().one()
+        conn.insert(self.comments, dict(waiting))
+        conn.update(self.queue, self._comment(env), status=APPROVED)
 
-    def on_CommentRejected(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.queue.update().where(*self._comment(self.queue, env))
-                     .values(status=REJECTED))
+    def on_CommentRejected(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.update(self.queue, self._comment(env), status=REJECTED)
 
-    def on_CommentAnswered(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(self.comments.update().where(*self._comment(self.comments, env))
-                     .values(answer=env.data["answer"], answered_at=_ts(env)))
+    def on_CommentAnswered(self, conn: ViewConnection, env: Envelope) -> None:
+        conn.update(self.comments, self._comment(env), answer=env.data["answer"],
+                    answered_at=_ts(env))
 
 
 _LIST_COLUMNS = ("proposal_id", "case_number", "title", "category", "proposer_names", "lead_unit",
@@ -764,38 +758,38 @@ class Statistics(Projection):
             sa.Column("attitude_rating", sa.String(24), nullable=False),
         )
 
-    def _case(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        conn.execute(self.cases.update().where(self.cases.c.proposal_id == _pid(env)).values(**values))
+    def _case(self, conn: ViewConnection, env: Envelope, **values: Any) -> None:
+        conn.update(self.cases, {"proposal_id": _pid(env)}, **values)
 
-    def _add_units(self, conn: sa.Connection, env: Envelope) -> None:
+    def _add_units(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.units.insert(), _unit_rows(d, proposal_id=d["proposal_id"], round=d["round"]))
+        conn.insert(self.units, _unit_rows(d, proposal_id=d["proposal_id"], round=d["round"]))
 
-    def on_ProposalSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalSubmitted(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.cases.insert().values(
-            proposal_id=d["proposal_id"], year=env.occurred_at.astimezone(SHANGHAI).year,
-            session=d.get("session") or "", kind=d.get("kind") or "individual",
-            category=d["category"], status=SUBMITTED, filed=False, rounds=0))
+        conn.insert(self.cases,
+                    proposal_id=d["proposal_id"], year=env.occurred_at.astimezone(SHANGHAI).year,
+                    session=d.get("session") or "", kind=d.get("kind") or "individual",
+                    category=d["category"], status=SUBMITTED, filed=False, rounds=0)
 
-    def on_ProposalRevised(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalRevised(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=SUBMITTED, category=env.data["category"])
 
-    def on_ProposalReturned(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReturned(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=RETURNED)
 
-    def on_ProposalNotFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalNotFiled(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=NOT_FILED)
 
-    def on_ProposalMerged(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalMerged(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=MERGED)
 
-    def on_ProposalFiled(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalFiled(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._case(conn, env, status=FILED, filed=True, case_number=d["case_number"],
                    category=d["category"])
 
-    def _new_round(self, conn: sa.Connection, env: Envelope) -> None:
+    def _new_round(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._case(conn, env, status=ASSIGNED, rounds=d["round"], lead_unit=d["lead_unit"])
         self._add_units(conn, env)
@@ -803,28 +797,27 @@ class Statistics(Projection):
     on_ProposalAssigned = _new_round
     on_RehandlingStarted = _new_round
 
-    def on_ProposalReassigned(self, conn: sa.Connection, env: Envelope) -> None:
-        d, u = env.data, self.units.c
+    def on_ProposalReassigned(self, conn: ViewConnection, env: Envelope) -> None:
+        d = env.data
         self._case(conn, env, lead_unit=d["lead_unit"])
-        conn.execute(self.units.delete().where(u.proposal_id == d["proposal_id"],
-                                               u.round == d["round"]))
+        conn.delete(self.units, proposal_id=d["proposal_id"], round=d["round"])
         self._add_units(conn, env)
 
-    def on_ProposalReplied(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalReplied(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
         self._case(conn, env, status=REPLIED)
-        conn.execute(self.replies.insert().values(
-            proposal_id=d["proposal_id"], round=d["round"], unit=d["unit"],
-            reply_class=d["reply_class"], on_time=bool(d["on_time"]),
-            replied_on=d.get("replied_on") or env.occurred_at.astimezone(SHANGHAI).date().isoformat()))
+        replied_on = d.get("replied_on") or env.occurred_at.astimezone(SHANGHAI).date().isoformat()
+        conn.insert(self.replies,
+                    proposal_id=d["proposal_id"], round=d["round"], unit=d["unit"],
+                    reply_class=d["reply_class"], on_time=bool(d["on_time"]), replied_on=replied_on)
 
-    def on_ReplyRated(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ReplyRated(self, conn: ViewConnection, env: Envelope) -> None:
         d = env.data
-        conn.execute(self.ratings.insert().values(
-            proposal_id=d["proposal_id"], round=d["round"], rater=d["rater"], unit=d["unit"],
-            reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"]))
+        conn.insert(self.ratings,
+                    proposal_id=d["proposal_id"], round=d["round"], rater=d["rater"], unit=d["unit"],
+                    reply_rating=d["reply_rating"], attitude_rating=d["attitude_rating"])
 
-    def on_ProposalClosed(self, conn: sa.Connection, env: Envelope) -> None:
+    def on_ProposalClosed(self, conn: ViewConnection, env: Envelope) -> None:
         self._case(conn, env, status=CLOSED)
 
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from xieshang.kernel.store import sql
 from xieshang.kernel.store.memory import MemoryEventStore
 from xieshang.kernel.store.sql import SqlEventStore, postgres_engine, sqlite_engine
 
@@ -50,6 +51,25 @@ class TestPostgresStore(StoreContract):
         s = SqlEventStore(postgres_engine(PG_URL), DEPLOYMENT, schema=pg_schema)
         yield s
         s.close()
+
+
+@pytest.mark.postgres
+class TestPostgresStoreOneTripAlways(TestPostgresStore):
+    """The contract again with every append at an expected version in one round trip
+    (``xs_append()``), single events too."""
+
+    @pytest.fixture(autouse=True)
+    def one_trip_always(self, monkeypatch):
+        monkeypatch.setattr(sql, "ONE_TRIP_MIN_EVENTS", 1)
+
+
+@pytest.mark.postgres
+class TestPostgresStoreTwoTripsAlways(TestPostgresStore):
+    """The contract again with every append in two round trips, batches too."""
+
+    @pytest.fixture(autouse=True)
+    def two_trips_always(self, monkeypatch):
+        monkeypatch.setattr(sql, "ONE_TRIP_MIN_EVENTS", 10**9)
 
 
 ESDB_URI = os.environ.get("ESDB_URI")

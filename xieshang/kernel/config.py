@@ -14,6 +14,11 @@ service's data directory 0700, the files with their -wal/-shm 0600: ``store/sqli
 | ESDB_URI         | EventStoreDB connection string (event_store=esdb)   | —                                |
 | COMMITTEE_CODE   | the deployment's committee code                     | 640200 (石嘴山市政协, the demo)   |
 | COMMITTEE_LEVEL  | city or county                                      | city                             |
+| XIESHANG_RPC_QUEUE_TYPE | classic or quorum: how each service declares ``rpc-<service>`` | classic           |
+| XIESHANG_RPC_DELIVERY_LIMIT | quorum only: redeliveries of a call before it is dead-lettered | 3              |
+
+The two RPC settings are read by ``RpcQueues.load`` (``xieshang.kernel.rpc`` says what they do);
+every instance of a service must have the same, or the broker refuses the later ones.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ from typing import Any, Mapping
 from .envelope import Deployment
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+RPC_QUEUE_TYPE_KEY = "XIESHANG_RPC_QUEUE_TYPE"
+RPC_DELIVERY_LIMIT_KEY = "XIESHANG_RPC_DELIVERY_LIMIT"
+RPC_QUEUE_TYPES = ("classic", "quorum")
+DEFAULT_RPC_DELIVERY_LIMIT = 3
 
 
 class ConfigError(ValueError):
@@ -50,9 +59,7 @@ class Settings:
     @classmethod
     def load(cls, service: str, config: Mapping[str, Any] | None = None) -> "Settings":
         """Settings for ``service`` from a nameko config mapping, falling back to the environment."""
-        src: dict[str, Any] = dict(os.environ)
-        if config:
-            src.update({k: v for k, v in config.items() if isinstance(v, (str, int))})
+        src = _source(config)
         s = cls(
             service=service,
             amqp_uri=str(src.get("AMQP_URI") or DEFAULT_AMQP_URI),
@@ -91,6 +98,48 @@ class Settings:
         return f"{self.pg_schema_prefix}{self.service}_views"
 
 
+@dataclass(frozen=True)
+class RpcQueues:
+    """How a service declares its RPC queue ``rpc-<service>`` (``xieshang.kernel.rpc``).
+
+    ``classic`` is nameko's own durable queue, as before; ``quorum`` a durable quorum queue that
+    dead-letters a call after ``delivery_limit`` redeliveries (to ``rpc-<service>.dead``).
+    """
+
+    queue_type: str = "classic"
+    delivery_limit: int = DEFAULT_RPC_DELIVERY_LIMIT
+
+    @property
+    def quorum(self) -> bool:
+        return self.queue_type == "quorum"
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any] | None = None) -> "RpcQueues":
+        """From a nameko config mapping, falling back to the environment; ConfigError if wrong."""
+        src = _source(config)
+        queue_type = str(src.get(RPC_QUEUE_TYPE_KEY) or "classic").strip().lower()
+        if queue_type not in RPC_QUEUE_TYPES:
+            raise ConfigError(f"{RPC_QUEUE_TYPE_KEY} must be classic or quorum, not {queue_type!r}")
+        raw = src.get(RPC_DELIVERY_LIMIT_KEY)
+        raw = DEFAULT_RPC_DELIVERY_LIMIT if raw is None or str(raw).strip() == "" else raw
+        try:
+            limit = int(str(raw).strip())
+        except ValueError:
+            limit = -1
+        if limit < 0:
+            raise ConfigError(f"{RPC_DELIVERY_LIMIT_KEY} must be a whole number >= 0 (how often a "
+                              f"call may be delivered again after its first delivery), not {raw!r}")
+        return cls(queue_type, limit)
+
+
+def _source(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The environment, overridden by the nameko config's plain values."""
+    src: dict[str, Any] = dict(os.environ)
+    if config:
+        src.update({k: v for k, v in config.items() if isinstance(v, (str, int))})
+    return src
+
+
 def make_event_store(settings: Settings, **kw: Any):
     """Build the event store the settings ask for."""
     if settings.event_store == "sqlite":
@@ -101,8 +150,8 @@ def make_event_store(settings: Settings, **kw: Any):
     if settings.event_store == "postgres":
         from .store.sql import SqlEventStore, postgres_engine
 
-        return SqlEventStore(postgres_engine(_pg_url(settings.database_url)), settings.deployment,
-                             schema=settings.events_schema(), **kw)
+        return SqlEventStore(postgres_engine(sqlalchemy_pg_url(settings.database_url)),
+                             settings.deployment, schema=settings.events_schema(), **kw)
     from .store.esdb import EsdbEventStore
 
     return EsdbEventStore(settings.esdb_uri, settings.deployment, prefix=settings.service, **kw)
@@ -115,7 +164,7 @@ def make_views_engine(settings: Settings):
     if settings.event_store == "postgres" or (settings.database_url and settings.event_store == "esdb"):
         from .store.sql import postgres_engine
 
-        engine = postgres_engine(_pg_url(settings.database_url))
+        engine = postgres_engine(sqlalchemy_pg_url(settings.database_url))
         schema = settings.views_schema()
         with engine.begin() as conn:
             # Instances starting together race on CREATE SCHEMA IF NOT EXISTS (a duplicate-key
@@ -128,7 +177,8 @@ def make_views_engine(settings: Settings):
     return sqlite_engine(os.path.join(settings.service_dir(), "views.sqlite")), None
 
 
-def _pg_url(url: str | None) -> str:
+def sqlalchemy_pg_url(url: str | None) -> str:
+    """A DATABASE_URL as SQLAlchemy takes it (``postgresql://`` means psycopg2)."""
     assert url
     if url.startswith("postgresql://"):
         return "postgresql+psycopg2://" + url[len("postgresql://"):]

@@ -43,7 +43,9 @@ A body that is not an envelope is dead-lettered at once, with a log line naming 
 message id; it never reaches a handler and never stops the service.
 
 Operators list and replay dead letters with ``list_dead_letters`` and
-``replay_dead_letters`` (the ``xieshang`` CLI wraps them).
+``replay_dead_letters`` (the ``xieshang`` CLI wraps them). The RPC queues, when they are quorum
+queues (``xieshang.kernel.rpc``), dead-letter the same way, into ``rpc-<service>.dead``: those
+calls can be listed (the method is the routing key), never replayed.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from nameko.containers import WorkerContext
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.messaging import QueueConsumer
+from nameko.rpc import RPC_QUEUE_TEMPLATE
 from nameko.standalone.events import get_event_exchange
 from nameko.utils import sanitize_url
 
@@ -141,21 +144,30 @@ def event_queue(source_service: str, event_type: str, queue: str, max_deliveries
 
     Everything that declares this queue must pass the same arguments, or the broker refuses.
     """
+    # The broker dead-letters after max_deliveries + 1 deliveries: one more than the entrypoint
+    # allows, so it only steps in when the entrypoint never reached a verdict (see the module
+    # docstring).
     return Queue(
         queue, exchange=get_event_exchange(source_service, config or {}), routing_key=event_type,
         durable=True, auto_delete=False, exclusive=False,
-        queue_arguments={
-            "x-queue-type": "quorum",
-            # The broker dead-letters after max_deliveries + 1 deliveries: one more than the
-            # entrypoint allows, so it only steps in when the entrypoint never reached a
-            # verdict (see the module docstring).
-            "x-delivery-limit": max_deliveries,
-            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-            "x-dead-letter-routing-key": queue,
-            # Broker-side dead-lettering must not lose messages either.
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-        })
+        queue_arguments=quorum_queue_arguments(queue, max_deliveries))
+
+
+def quorum_queue_arguments(queue: str, delivery_limit: int) -> dict[str, Any]:
+    """The arguments of a durable quorum queue that the broker dead-letters into
+    ``dead_letter_queue(queue)`` once a message was returned to it more than ``delivery_limit``
+    times (``delivery_limit + 1`` deliveries in all). The event queues and, when configured,
+    the RPC queues (``xieshang.kernel.rpc``) are declared with them."""
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+        "x-dead-letter-routing-key": queue,
+        # Broker-side dead-lettering must not lose messages either (at-least-once needs
+        # reject-publish; no length limit is set, so nothing is ever rejected for it).
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
 
 
 # -- tracking helpers -----------------------------------------------------------
@@ -480,6 +492,8 @@ def describe_dead_letter(message) -> dict[str, Any]:  # noqa: ANN001
     props = message.properties
     info: dict[str, Any] = {
         "message_id": props.get("message_id"),
+        # An RPC call has no message id; its correlation id is what the caller's logs show.
+        "correlation_id": props.get("correlation_id"),
         "event_id": None, "event_type": None, "stream": None, "position": None,
         "deliveries": headers.get(DELIVERIES_HEADER),
         "error": headers.get(ERROR_HEADER),
@@ -534,6 +548,12 @@ def replay_dead_letters(amqp_uri: str, queue: str, message_ids: Iterable[str] | 
     queue. Returns how many were moved.
     """
     queue = _source_queue(queue)
+    if queue.startswith(RPC_QUEUE_TEMPLATE.format("")):
+        # A call is answered to a caller who waits seconds; by now it has timed out (told to try
+        # again), so sending the call again would only run it with nobody to answer.
+        raise DeadLetterError(
+            f"{queue!r} is an RPC queue: its dead letters are calls whose callers timed out long "
+            "ago, and are not replayed (list them to see which methods failed; the callers retry)")
     wanted = None if message_ids is None else set(message_ids)
     moved = 0
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:

@@ -140,27 +140,25 @@ class Envelope:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, position: int | None = None,
-                  prev_hash: str | None = None, hash: str | None = None) -> "Envelope":
+                  prev_hash: str | None = None, hash: str | None = None,
+                  deployment: Deployment | None = None) -> "Envelope":
+        """The envelope ``d`` encodes. Equal actors and deployments of decoded envelopes are
+        one shared (immutable) object; ``deployment``, e.g. a store's own, is the one used
+        when ``d`` names an equal deployment (reads of a log decode thousands of rows of one
+        deployment and a few actors, and building these per row cost a third of a read)."""
         try:
             dep = d["deployment"]
+            committee, level = dep["committee"], dep["level"]
+            if deployment is None or committee != deployment.committee or level != deployment.level:
+                deployment = _shared_deployment(committee, level)
             return cls(
-                event_id=d["event_id"],
-                stream=d["stream"],
-                version=int(d["version"]),
-                type=d["type"],
-                schema_version=int(d["schema_version"]),
-                occurred_at=_parse(d["occurred_at"]),
-                recorded_at=_parse(d["recorded_at"]),
-                position=int(position if position is not None else d["position"]),
-                actor=Actor.from_dict(d["actor"]),
-                on_behalf_of=d.get("on_behalf_of"),
-                reason=d.get("reason"),
-                correlation_id=d["correlation_id"],
-                causation_id=d.get("causation_id"),
-                data=d["data"],
-                deployment=Deployment(dep["committee"], dep["level"]),
-                prev_hash=prev_hash if prev_hash is not None else d.get("prev_hash", ""),
-                hash=hash if hash is not None else d.get("hash", ""),
+                d["event_id"], d["stream"], int(d["version"]), d["type"], int(d["schema_version"]),
+                _parse(d["occurred_at"]), _parse(d["recorded_at"]),
+                int(position if position is not None else d["position"]),
+                _shared_actor(d["actor"]), d.get("on_behalf_of"), d.get("reason"),
+                d["correlation_id"], d.get("causation_id"), d["data"], deployment,
+                prev_hash if prev_hash is not None else d.get("prev_hash", ""),
+                hash if hash is not None else d.get("hash", ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, EnvelopeError):
@@ -187,13 +185,53 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
 def _iso(dt: datetime) -> str:
     if dt.tzinfo is None:
         raise EnvelopeError("timestamps must be timezone-aware (UTC)")
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    return dt.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" written as "Z"
 
 
 def _parse(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
         return value
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    dt = datetime.fromisoformat(value)  # Python 3.11 reads the "Z" itself
     if dt.tzinfo is None:
         raise EnvelopeError(f"timestamp without timezone: {value!r}")
     return dt
+
+
+# Decoded envelopes share equal actors and deployments (both frozen). The caches are small and
+# start again when full: a log names a few hundred people, and one or two deployments.
+SHARED_LIMIT = 4096
+_actors: dict[tuple, Actor] = {}
+_deployments: dict[tuple, Deployment] = {}
+
+
+def _shared_actor(d: Mapping[str, Any]) -> Actor:
+    try:
+        key = (d["user_id"], d["role"], d["organisation"])
+        actor = _actors.get(key)
+    except (KeyError, TypeError):
+        return Actor.from_dict(d)  # raises its own error, or converts what it can as ever
+    if actor is None:
+        actor = Actor.from_dict(d)
+        # Only actors whose fields were strings are shared: str() made the others.
+        if all(type(v) is str for v in key):
+            if len(_actors) >= SHARED_LIMIT:
+                _actors.clear()
+            _actors[key] = actor
+    return actor
+
+
+def _shared_deployment(committee: Any, level: Any) -> Deployment:
+    key = (committee, level)
+    try:
+        deployment = _deployments.get(key)
+    except TypeError:  # not a hashable value: not shared (and most likely refused below)
+        deployment = None
+    if deployment is None:
+        deployment = Deployment(committee, level)  # validates
+        if type(committee) is str and type(level) is str:
+            if len(_deployments) >= SHARED_LIMIT:
+                _deployments.clear()
+            _deployments[key] = deployment
+    return deployment

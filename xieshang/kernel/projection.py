@@ -12,13 +12,20 @@ A projection owns a few tables and has one handler per event type it cares about
                                  sa.Column("title", sa.Text), sa.Column("state", sa.String(32)))
 
         def on_ProposalSubmitted(self, conn, envelope):
-            conn.execute(self.rows.insert().values(id=envelope.stream, title=envelope.data["title"],
-                                                   state="submitted"))
+            conn.insert(self.rows, id=envelope.stream, title=envelope.data["title"], state="submitted")
 
-The ProjectionRunner applies events in pages of ``batch`` events. Each page is written for
-each projection in one transaction together with that projection's checkpoint, so a crash,
-a failing handler or a second instance doing the same work never applies an event twice, and
-a rebuild from position 0 gives the same rows as the live model.
+        def on_ProposalClosed(self, conn, envelope):
+            conn.update(self.rows, {"id": envelope.stream}, state="closed")
+
+``conn`` is a ``ViewConnection`` (view_writes.py): ``insert``, ``insert_ignore``, ``update`` and
+``delete`` by key are built once and sent in batches, and ``conn.execute(...)`` of any SQLAlchemy
+statement works as on a plain connection (after the buffered writes are sent).
+
+The ProjectionRunner applies events in pages of ``batch`` events. Each page is written in one
+transaction for all of the service's projections, each projection in a savepoint together with
+its checkpoint: a failing handler rolls back its own projection's page alone, a crash or a
+second instance doing the same work never applies an event twice, and a rebuild from position
+0 gives the same rows as the live model.
 
 Projections read the contract: a runner given the service's ``registry`` checks at once that
 every ``on_<EventType>`` names an event the service publishes (a renamed event can never
@@ -45,21 +52,26 @@ from sqlalchemy import event as sa_event
 
 from .envelope import Envelope
 from .store.port import EventStore
+from .view_writes import ViewConnection, WriteFailed
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_TABLE = "projection_checkpoints"
-Handler = Callable[[sa.Connection, Envelope], None]
+Handler = Callable[[ViewConnection, Envelope], None]
 
 
 class ProjectionError(RuntimeError):
     """A projection's handler failed; its batch was rolled back and its checkpoint kept."""
 
-    def __init__(self, projection: str, envelope: Envelope, cause: BaseException):
+    def __init__(self, projection: str, envelope: Envelope, cause: BaseException,
+                 last: int | None = None):
         self.projection, self.position, self.cause = projection, envelope.position, cause
+        where = (f"the event at position {envelope.position} ({envelope.type} in stream "
+                 f"{envelope.stream!r})" if last is None or last == envelope.position else
+                 f"one of the events at positions {envelope.position} to {last} (their writes "
+                 "were sent together)")
         super().__init__(
-            f"projection {projection!r} failed on the event at position {envelope.position} "
-            f"({envelope.type} in stream {envelope.stream!r}): {cause!r}; its batch was rolled back "
+            f"projection {projection!r} failed on {where}: {cause!r}; its batch was rolled back "
             "and it stays at its last checkpoint")
 
 
@@ -120,6 +132,12 @@ class ProjectionRunner:
             sa.Column("position", sa.BigInteger, nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
         )
+        self._shapes: dict = {}   # the writers' statements, built once (view_writes.py)
+        cp = self.checkpoints
+        self._select_checkpoints = sa.select(cp.c.name, cp.c.position, cp.c.version)
+        self._move_checkpoint = (
+            f"UPDATE {engine.dialect.identifier_preparer.format_table(self.checkpoints)} "
+            "SET position = ? WHERE name = ?")
         self._defined = False
         self._ready = False
         self._lock = threading.RLock()       # one catch-up at a time in this process
@@ -185,9 +203,8 @@ class ProjectionRunner:
 
     # -- positions ------------------------------------------------------------
     def _stored(self) -> dict[str, tuple[int, int]]:
-        cp = self.checkpoints
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(cp.c.name, cp.c.position, cp.c.version)).all()
+            rows = conn.execute(self._select_checkpoints).all()
         return {name: (int(pos), int(ver)) for name, pos, ver in rows if name in self._by_name}
 
     def _locked_rows(self, conn: sa.Connection, names: list[str]) -> dict[str, tuple[int, int]]:
@@ -239,20 +256,12 @@ class ProjectionRunner:
             if not page:
                 break
             page = self._decoded(page)
-            applied_from: int | None = None
-            for p, pos in active:
-                if pos >= page[-1].position:
-                    continue
-                try:
-                    start = self._apply(p, page, after=pos)
-                except ProjectionError as exc:
-                    if failures:  # the first one is raised below; don't lose the others
-                        log.error("%s", exc)
-                    failures.append(exc)
-                    failed.add(p.name)
-                    continue
-                if start is not None:
-                    applied_from = start if applied_from is None else min(applied_from, start)
+            applied_from, page_failures = self._apply_page(active, page)
+            for exc in page_failures:
+                if failures:  # the first one is raised below; don't lose the others
+                    log.error("%s", exc)
+                failures.append(exc)
+                failed.add(exc.projection)
             if applied_from is not None:
                 n = sum(1 for e in page if e.position > applied_from)
                 total += n
@@ -260,6 +269,8 @@ class ProjectionRunner:
                     self._moved.notify_all()
                 if on_batch is not None:
                     on_batch(page[-1].position, n)
+            if len(page) < self.batch and not page_failures and applied_from is not None:
+                break   # the log ended inside this page: caught up (a later append wakes us)
         if failures:
             self.last_error = failures[0]
             raise failures[0]
@@ -271,31 +282,63 @@ class ProjectionRunner:
             return page
         return [self.registry.upcast(e) if e.type in self._handled else e for e in page]
 
-    def _apply(self, p: Projection, page: list[Envelope], after: int) -> int | None:
-        """Apply ``page`` to ``p`` in one transaction with its checkpoint. Returns the checkpoint
-        it applied from, or None if another runner moved the checkpoint meanwhile."""
-        cp = self.checkpoints
+    def _apply_page(self, active: list[tuple[Projection, int]], page: list[Envelope]
+                    ) -> tuple[int | None, list[ProjectionError]]:
+        """Apply ``page`` to every projection of ``active`` in one transaction, each in a savepoint
+        with its checkpoint, so a failing one rolls back alone. Returns the lowest checkpoint it
+        applied from (None if another runner had moved every one meanwhile) and the failures."""
+        failures: list[ProjectionError] = []
+        applied_from: int | None = None
+        last = page[-1].position
         with self._transaction() as conn:
-            row = self._locked_rows(conn, [p.name]).get(p.name)
-            if row is None or row[1] != p.version:
-                return None  # reset or upgraded by someone else: re-read
-            current = row[0]
-            if current < after:
-                return None  # moved back (a rebuild elsewhere): the page does not follow it
-            if current >= page[-1].position:
-                return None  # another instance already applied this page
-            for envelope in page:
-                if envelope.position <= current:
-                    continue
-                handler = p.handler(envelope.type)
-                if handler is None:
-                    continue
-                try:
-                    handler(conn, envelope)
-                except Exception as exc:
-                    raise ProjectionError(p.name, envelope, exc) from exc
-            conn.execute(cp.update().where(cp.c.name == p.name).values(position=page[-1].position))
-        return current
+            locked = self._locked_rows(conn, [p.name for p, _ in active])
+            writer = ViewConnection(conn, self._shapes)
+            try:
+                for p, after in active:
+                    row = locked.get(p.name)
+                    if row is None or row[1] != p.version:
+                        continue  # reset or upgraded by someone else: re-read
+                    current = row[0]
+                    if current < after or current >= last:
+                        continue  # moved back by a rebuild elsewhere, or already applied
+                    attempts = writer.attempts
+                    writer.raw("SAVEPOINT xs_projection")
+                    try:
+                        self._apply(p, writer, page, current)
+                        writer.raw(self._move_checkpoint, (last, p.name))
+                        writer.raw("RELEASE SAVEPOINT xs_projection")
+                        writer.flush()
+                    except ProjectionError as exc:
+                        writer.discard()
+                        if writer.attempts != attempts:  # the savepoint was sent
+                            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT xs_projection")
+                            conn.exec_driver_sql("RELEASE SAVEPOINT xs_projection")
+                        failures.append(exc)
+                        continue
+                    applied_from = current if applied_from is None else min(applied_from, current)
+            finally:
+                writer.close()
+        return applied_from, failures
+
+    def _apply(self, p: Projection, writer: ViewConnection, page: list[Envelope], current: int) -> None:
+        """Run ``p``'s handlers on the events of ``page`` after ``current`` (its checkpoint)."""
+        for envelope in page:
+            if envelope.position <= current:
+                continue
+            handler = p.handler(envelope.type)
+            if handler is None:
+                continue
+            writer.position = envelope.position
+            try:
+                handler(writer, envelope)
+            except WriteFailed as exc:
+                raise ProjectionError(p.name, _at(page, exc.first) or envelope, exc, exc.last) from exc
+            except Exception as exc:
+                raise ProjectionError(p.name, envelope, exc) from exc
+        try:
+            writer.flush()
+        except WriteFailed as exc:
+            raise ProjectionError(p.name, _at(page, exc.first) or page[-1], exc, exc.last) from exc
 
     def _warn_version(self, p: Projection, stored: int | None) -> None:
         if p.name not in self._warned:
@@ -452,3 +495,7 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _at(page: list[Envelope], position: int | None) -> Envelope | None:
+    return next((e for e in page if e.position == position), None) if position is not None else None

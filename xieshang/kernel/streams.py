@@ -8,7 +8,9 @@
 
 * ``read``/``load`` decode a stream through the service's registry (upcasters applied) and fold
   it; the version read is the one the append expects, so a concurrent change is a
-  ``ConcurrencyError``, never an overwrite.
+  ``ConcurrencyError``, never an overwrite. ``load_kept`` folds on from a state kept from the
+  last load of the same stream in this process, reading only the events recorded since: for
+  streams that grow long and are decided on often (a session's case numbers).
 * ``record`` stamps every event with the command context (actor, on whose behalf, why,
   correlation, causation) and ``occurred_at`` from the injected clock; an event whose
   ``identity()`` is set keeps that id (a repeated append of it is a no-op in the store).
@@ -26,7 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar
 
@@ -121,6 +126,48 @@ class Loaded(Generic[S]):
     events: list[DomainEvent]
 
 
+class KeptStates:
+    """The states ``Streams.load_kept`` folded, by (stream, fold), at most ``size`` of them (the
+    least recently used are forgotten first). One per store, shared by every ``Streams`` on it
+    (a worker's ``Streams`` lives for one call). A state is never changed once kept: folding on
+    makes a new one."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._states: OrderedDict[tuple, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> "Loaded | None":
+        with self._lock:
+            loaded = self._states.get(key)
+            if loaded is not None:
+                self._states.move_to_end(key)
+            return loaded
+
+    def keep(self, key: tuple, loaded: "Loaded") -> None:
+        """Keep ``loaded``, unless a state of a later version is kept already."""
+        with self._lock:
+            kept = self._states.get(key)
+            if kept is None or kept.version <= loaded.version:
+                self._states[key] = loaded
+                self._states.move_to_end(key)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+
+_KEPT: "weakref.WeakKeyDictionary[EventStore, KeptStates]" = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_states(store: EventStore) -> KeptStates:
+    """The states kept for ``store`` (made on first use, forgotten with the store)."""
+    with _KEPT_LOCK:
+        kept = _KEPT.get(store)
+        if kept is None:
+            kept = _KEPT[store] = KeptStates()
+        return kept
+
+
 class Streams:
     """Load, decide and record on one service's store."""
 
@@ -147,6 +194,22 @@ class Streams:
         if version == loaded.version:
             return loaded
         return Loaded(loaded.stream, fold_on(loaded.state, events), version, events)
+
+    def load_kept(self, stream: str, empty: S, fold_on: Callable[[S, list[DomainEvent]], S]) -> Loaded[S]:
+        """``stream`` folded to its head, as ``load`` gives it, but folded on (``catch_up``) from
+        the state this process kept of it at its last ``load_kept`` with the same ``fold_on``
+        (``empty``, the state of no events, the first time): only the events recorded since are
+        read. ``fold_on(state, events)`` must give what folding all the events at once gives,
+        and must be the same function at every call (e.g. one defined in a module): it is part
+        of the key. ``events`` of the answer are the events read this time. Meant for streams
+        whose events are never rewritten (the log is append-only)."""
+        kept = kept_states(self.store)
+        key = (stream, fold_on)
+        start = kept.get(key) or Loaded(stream, empty, 0, [])
+        loaded = self.catch_up(start, fold_on)
+        if loaded is not start:
+            kept.keep(key, Loaded(stream, loaded.state, loaded.version, []))
+        return loaded
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, ctx: CommandContext, stream: str, expected_version: int,

@@ -589,7 +589,8 @@ class EsdbEventStore(EventStore):
         return False
 
     # -- audit ------------------------------------------------------------
-    def verify(self) -> VerifyReport:
+    def verify(self, jobs: int = 1) -> VerifyReport:
+        """One walk in this process: ``jobs`` is ignored here."""
         return self._offload(self._verify)
 
     def _verify(self) -> VerifyReport:

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from ..envelope import Deployment, Envelope, NewEvent, utcnow
-from .port import (GENESIS_HASH, ConcurrencyError, DuplicateEventError, EventStore,
-                   Tracking, VerifyReport, chain_hash, seal, stamp, validate_append)
+from .port import (GENESIS_HASH, ConcurrencyError, DuplicateEventError, EventStore, Sealer,
+                   Tracking, VerifyReport, chain_hash, validate_append)
 
 
 class MemoryEventStore(EventStore):
@@ -40,19 +40,14 @@ class MemoryEventStore(EventStore):
             current = len(self._streams.get(stream, ()))
             if expected_version is not None and expected_version != current:
                 raise ConcurrencyError(stream, expected_version, current)
-            recorded_at = self.clock()
             prev = self._log[-1][0].hash if self._log else GENESIS_HASH
+            sealer = Sealer(stream, self.clock(), self.deployment)
             out = []
-            for i, new in enumerate(events):
-                env = stamp(new, stream, current + i + 1, recorded_at, self.deployment)
-                position = len(self._log) + 1
-                body, digest = seal(env.body(), prev, position)
-                env = env.with_position(position, prev, digest)
+            for env, body in sealer.chain(events, current, len(self._log), prev):
                 self._log.append((env, body))
-                self._streams.setdefault(stream, []).append(position)
-                self._ids[env.event_id] = position
+                self._streams.setdefault(stream, []).append(env.position)
+                self._ids[env.event_id] = env.position
                 out.append(env)
-                prev = digest
             if tracking is not None:
                 self._processed.add((tracking.consumer, tracking.event_id))
         self._notify(out[-1].position)
@@ -92,7 +87,8 @@ class MemoryEventStore(EventStore):
                 return True
             return False
 
-    def verify(self) -> VerifyReport:
+    def verify(self, jobs: int = 1) -> VerifyReport:
+        """The walk in this process (``jobs`` is ignored: the log is in memory)."""
         report = VerifyReport()
         prev = GENESIS_HASH
         for env, body in self._log:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Sequence
 
-from ..envelope import Deployment, Envelope, NewEvent, encode_body
+from ..envelope import Deployment, Envelope, NewEvent, _iso, encode_body
 
 GENESIS_HASH = "0" * 64
 
@@ -148,9 +148,10 @@ class EventStore(abc.ABC):
 
     # -- audit ------------------------------------------------------------
     @abc.abstractmethod
-    def verify(self) -> VerifyReport:
+    def verify(self, jobs: int = 1) -> VerifyReport:
         """Walk the hash chain; name the first position that was modified, deleted,
-        inserted or reordered."""
+        inserted or reordered. ``jobs``: how many processes may share the walk, where the
+        backend can split it (the SQL store); the others walk in one and ignore it."""
 
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:  # pragma: no cover - trivial
@@ -184,6 +185,50 @@ def stamp(new: NewEvent, stream: str, version: int, recorded_at: datetime,
         position=0, actor=new.actor, on_behalf_of=new.on_behalf_of, reason=new.reason,
         correlation_id=new.correlation_id or new.event_id, causation_id=new.causation_id,
         data=new.data, deployment=deployment)
+
+
+class Sealer:
+    """Builds the stored events of one append: for each ``NewEvent`` its canonical body and
+    its ``Envelope``, each built once (``stamp`` then ``Envelope.with_position`` built every
+    envelope twice, which cost more than hashing it). The bytes are those of ``Envelope.body()``
+    encoded; the append's recorded-at time and the deployment are encoded once per append."""
+
+    __slots__ = ("stream", "recorded_at", "deployment", "_recorded_at", "_deployment")
+
+    def __init__(self, stream: str, recorded_at: datetime, deployment: Deployment):
+        self.stream, self.recorded_at, self.deployment = stream, recorded_at, deployment
+        self._recorded_at = _iso(recorded_at)
+        self._deployment = deployment.to_dict()
+
+    def body(self, new: NewEvent, version: int) -> bytes:
+        """The canonical body of ``new`` stored at ``version`` of the stream."""
+        return encode_body({
+            "event_id": new.event_id, "stream": self.stream, "version": version, "type": new.type,
+            "schema_version": new.schema_version, "occurred_at": _iso(new.occurred_at),
+            "recorded_at": self._recorded_at, "actor": new.actor.to_dict(),
+            "on_behalf_of": new.on_behalf_of, "reason": new.reason,
+            "correlation_id": new.correlation_id or new.event_id,
+            "causation_id": new.causation_id, "deployment": self._deployment, "data": new.data})
+
+    def envelope(self, new: NewEvent, version: int, position: int, prev_hash: str,
+                 digest: str) -> Envelope:
+        """The envelope of ``new`` as stored at ``version`` and ``position``."""
+        return Envelope(new.event_id, self.stream, version, new.type, new.schema_version,
+                        new.occurred_at, self.recorded_at, position, new.actor, new.on_behalf_of,
+                        new.reason, new.correlation_id or new.event_id, new.causation_id, new.data,
+                        self.deployment, prev_hash, digest)
+
+    def chain(self, events: Sequence[NewEvent], version: int, position: int,
+              prev_hash: str) -> list[tuple[Envelope, bytes]]:
+        """``events`` as stored after ``version`` of the stream and ``position`` of the log,
+        chained from ``prev_hash``: (envelope, body) each."""
+        out = []
+        for i, new in enumerate(events, 1):
+            body = self.body(new, version + i)
+            digest = chain_hash(prev_hash, position + i, body)
+            out.append((self.envelope(new, version + i, position + i, prev_hash, digest), body))
+            prev_hash = digest
+        return out
 
 
 def validate_append(stream: str, events: Sequence[NewEvent]) -> None:

@@ -1,0 +1,31 @@
+"""Checks shared by the read models' tests: rows written by the fast writes (view_writes.py)
+are stored exactly as SQLAlchemy Core would have stored them."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+
+
+def as_stored(conn: sa.Connection, table: sa.Table) -> list[tuple]:
+    """The table's rows as the database holds them: JSON as its text, every other column
+    without SQLAlchemy's result processing (booleans as SQLite's integers, …)."""
+    raw = [sa.cast(c, sa.Text) if isinstance(c.type, sa.JSON)
+           else sa.type_coerce(c, sa.types.NullType()) for c in table.c]
+    return [tuple(r) for r in conn.execute(sa.select(*raw).order_by(*table.primary_key.columns))]
+
+
+def assert_stored_as_core_stores(engine: sa.Engine, schema: str | None, tables: Iterable[sa.Table]) -> None:
+    """Copy each (non-empty) table through Core into a twin with the same columns and compare
+    what the database holds for both."""
+    twins = sa.MetaData(schema=schema)
+    with engine.begin() as conn:
+        for table in tables:
+            rows = [dict(r) for r in conn.execute(sa.select(table)).mappings()]
+            assert rows, f"{table.name} is empty: nothing to compare"
+            twin = sa.Table(f"core_{table.name}", twins, *(
+                sa.Column(c.name, c.type, primary_key=c.primary_key) for c in table.c))
+            twin.create(conn)
+            conn.execute(twin.insert(), rows)
+            assert as_stored(conn, table) == as_stored(conn, twin), table.name
