@@ -548,8 +548,8 @@ class MembersService:
             priced["rules"] = self._rules(year)
             return domain.award(ledger, credits, priced["rules"])
 
-        receipt = self.streams.decide(ctx, domain.ledger_stream(member_id), _ledger_fold(member_id), award,
-                                      retry=True, tracking=tracking)
+        receipt = self.streams.decide(ctx, domain.ledger_stream(member_id), None, award, retry=True,
+                                      tracking=tracking, load=self._kept_ledger(member_id))
         if receipt.recorded and self._rules(year).version != priced["rules"].version:
             # The year's rules changed between our reading them and our append: the recompute
             # that followed the change may not have seen this entry.
@@ -557,8 +557,15 @@ class MembersService:
                             member_id, year)
 
     def _recompute(self, ctx: CommandContext, member_id: str, year: int) -> None:
-        self.streams.decide(ctx, domain.ledger_stream(member_id), _ledger_fold(member_id),
-                            lambda ledger: domain.recompute_year(ledger, self._rules(year)), retry=True)
+        self.streams.decide(ctx, domain.ledger_stream(member_id), None,
+                            lambda ledger: domain.recompute_year(ledger, self._rules(year)), retry=True,
+                            load=self._kept_ledger(member_id))
+
+    def _kept_ledger(self, member_id: str):
+        # The member's ledger folded on from the copy this process kept: a credit costs the same
+        # for a member with hundreds of entries as for a new one (only the entries since are read).
+        stream = domain.ledger_stream(member_id)
+        return lambda: self.streams.load_kept(stream, domain.Ledger(member_id), domain.fold_ledger_on)
 
     # -- the streams of this service ------------------------------------------------------------------
     @property

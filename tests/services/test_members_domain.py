@@ -436,6 +436,24 @@ def test_a_rule_change_recomputes_the_year_and_a_concluded_assessment_stays():
     assert again.changes == [{"credit_key": "f4", "activity": "proposal_filed", "before": 5, "after": 3}]
 
 
+def test_a_ledger_folded_on_from_any_point_equals_the_whole_fold():
+    v1 = d.fold_point_rules("c", 2024, [])
+    events = d.award(d.Ledger("m-001"), [credit(event="f1"), credit(event="f2"),
+                                         credit(activity="reply_rated", event="r1"),
+                                         credit(event="f3", year=2023)], v1)
+    [assessed] = conclude_assessment(STAFF, appointed(), d.fold_ledger("m-001", events), v1,
+                                     outcome="commended")
+    v2 = d.fold_point_rules("c", 2024, set_point_rules(STAFF, v1, points={"proposal_filed": 3}))
+    [recomputed] = d.recompute_year(d.fold_ledger("m-001", events + [assessed]), v2)
+    again = d.award(d.Ledger("m-001"), [credit(event="f1"), credit(event="f9")], v1)  # f1 repeated
+    history = events + [assessed, recomputed] + again
+    whole = d.fold_ledger("m-001", history)
+    for split in range(len(history) + 1):
+        kept = d.fold_ledger("m-001", history[:split])
+        assert d.fold_ledger_on(kept, history[split:]) == whole, split
+    assert d.fold_ledger_on(whole, []) is whole
+
+
 def test_assessment_refusals():
     rules = d.PointRules("c", 2024)
     with pytest.raises(NotAllowed):

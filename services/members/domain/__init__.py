@@ -40,7 +40,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
     "contacts": ("ContactDetails", "check_contact_details", "change_contact_details",
         "erase_contact_details"),
     "points": ("PointRules", "fold_point_rules", "set_point_rules", "Credit", "Ledger",
-        "capped_total", "fold_ledger", "award_points", "award", "recompute_year"),
+        "capped_total", "fold_ledger", "fold_ledger_on", "award_points", "award", "recompute_year"),
     "assessments": ("conclude_assessment",),
     "credits": ("proposal_credits", "CaseNotes", "fold_case", "note_case", "key_credits"),
     "activities": ("Activity", "fold_activity", "record_activity", "activity_credits"),

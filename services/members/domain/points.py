@@ -133,9 +133,18 @@ def capped_total(points: Iterable[tuple[str, int]], caps: Mapping[str, int]) -> 
 
 
 def fold_ledger(member_id: str, events: Iterable[DomainEvent]) -> Ledger:
-    entries: dict[str, DutyPointsAwarded] = {}
-    recomputations: list[DutyPointsRecomputed] = []
-    assessments: dict[int, AnnualAssessmentConcluded] = {}
+    return fold_ledger_on(Ledger(member_id), events)
+
+
+def fold_ledger_on(ledger: Ledger, events: Iterable[DomainEvent]) -> Ledger:
+    """``ledger`` brought up to date with the member's ``events`` recorded after it (what
+    ``fold_ledger`` of all the events gives): a service folds only the credits since its last one."""
+    events = list(events)
+    if not events:
+        return ledger
+    entries: dict[str, DutyPointsAwarded] = {e.credit_key: e for e in ledger.entries}
+    recomputations: list[DutyPointsRecomputed] = list(ledger.recomputations)
+    assessments: dict[int, AnnualAssessmentConcluded] = dict(ledger.assessments)
     for e in events:
         if isinstance(e, DutyPointsAwarded):
             key = e.credit_key or e.source_event_id   # entries recorded before credit keys
@@ -149,7 +158,7 @@ def fold_ledger(member_id: str, events: Iterable[DomainEvent]) -> Ledger:
             recomputations.append(e)
         elif isinstance(e, AnnualAssessmentConcluded):
             assessments.setdefault(e.year, e)
-    return Ledger(member_id, tuple(entries.values()), tuple(recomputations), assessments)
+    return Ledger(ledger.member_id, tuple(entries.values()), tuple(recomputations), assessments)
 
 
 def award_points(ledger: Ledger, *, activity: str, source_service: str, source_event_id: str,
