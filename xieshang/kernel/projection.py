@@ -106,9 +106,10 @@ class ProjectionRunner:
     """Keeps a service's projections up to date with its event store (see the module docstring)."""
 
     def __init__(self, store: EventStore, engine: sa.Engine, projections: Sequence[Projection], *,
-                 schema: str | None = None, batch: int = 1000, registry=None):
-        if batch < 1:
-            raise ValueError(f"batch must be at least 1, not {batch}")
+                 schema: str | None = None, batch: int = 1000, registry=None,
+                 rebuild_batch: int = 2500):
+        if batch < 1 or rebuild_batch < 1:
+            raise ValueError(f"batch must be at least 1, not {min(batch, rebuild_batch)}")
         names = [p.name for p in projections]
         if not all(names):
             raise ValueError(f"every projection needs a name: {list(projections)!r}")
@@ -123,6 +124,10 @@ class ProjectionRunner:
         self.engine = engine
         self.schema = schema
         self.batch = batch
+        # A rebuild commits less often: each commit writes every page it dirtied (WAL), and the
+        # same hot pages are dirtied again by the next page of events. The page stays in memory
+        # (a few MB), so a rebuild's memory does not grow with the log.
+        self.rebuild_batch = max(batch, rebuild_batch)
         self.projections = list(projections)
         self._by_name = {p.name: p for p in self.projections}
         self.metadata = sa.MetaData(schema=schema)
@@ -233,7 +238,9 @@ class ProjectionRunner:
         with self._lock:
             return self._catch_up(list(self._by_name))
 
-    def _catch_up(self, names: list[str], on_batch: Callable[[int, int], None] | None = None) -> int:
+    def _catch_up(self, names: list[str], on_batch: Callable[[int, int], None] | None = None,
+                  page_size: int | None = None) -> int:
+        size = page_size or self.batch
         failures: list[ProjectionError] = []
         failed: set[str] = set()
         total = 0
@@ -252,7 +259,7 @@ class ProjectionRunner:
             if not active:
                 break
             after = min(pos for _, pos in active)
-            page = self.store.read_all(after, self.batch)
+            page = self.store.read_all(after, size)
             if not page:
                 break
             page = self._decoded(page)
@@ -269,7 +276,7 @@ class ProjectionRunner:
                     self._moved.notify_all()
                 if on_batch is not None:
                     on_batch(page[-1].position, n)
-            if len(page) < self.batch and not page_failures and applied_from is not None:
+            if len(page) < size and not page_failures and applied_from is not None:
                 break   # the log ended inside this page: caught up (a later append wakes us)
         if failures:
             self.last_error = failures[0]
@@ -423,7 +430,8 @@ class ProjectionRunner:
             self._warned.difference_update(chosen)
             bar = _ProgressBar(out, self.store.head(), ", ".join(chosen)) if progress else None
             try:
-                events = self._catch_up(chosen, on_batch=bar.update if bar else None)
+                events = self._catch_up(chosen, on_batch=bar.update if bar else None,
+                                        page_size=self.rebuild_batch)
             except BaseException:
                 if bar:
                     bar.out.write("\n")

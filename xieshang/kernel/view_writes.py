@@ -30,16 +30,23 @@ class _Shape:
     """One statement's SQL text and its parameters' bind processors (and, for a read, its
     columns' names and result processors), built once."""
 
-    __slots__ = ("sql", "processors", "results")
+    __slots__ = ("sql", "processors", "results", "_processed")
 
     def __init__(self, sql: str, processors: Sequence[Callable[[Any], Any] | None],
                  results: Sequence[tuple[str, Callable[[Any], Any] | None]] = ()):
         self.sql = sql
         self.processors = tuple(processors)
         self.results = tuple(results)
+        # Only the columns that have a processor (JSON, booleans on SQLite) are touched per row.
+        self._processed = tuple((i, p) for i, p in enumerate(self.processors) if p is not None)
 
     def params(self, values: Iterable[Any]) -> tuple:
-        return tuple(v if p is None else p(v) for p, v in zip(self.processors, values))
+        if not self._processed:
+            return tuple(values)
+        out = list(values)
+        for i, process in self._processed:
+            out[i] = process(out[i])
+        return tuple(out)
 
 
 class WriteFailed(RuntimeError):
