@@ -162,3 +162,52 @@ def test_a_value_the_driver_cannot_send_fails_its_projection_alone(env):
     assert runner.position("unsendable") == 5
     assert runner.position("tally") == head
     assert totals(env, runner) == expected_totals(env.store)
+
+
+class Drifted(Projection):
+    """A table whose stored shape no longer matches the code (a column dropped by hand)."""
+
+    name = "drifted"
+
+    def __init__(self, duplicate: bool = False):
+        self.duplicate = duplicate
+
+    def define(self, metadata):
+        self.t = _columns("drifted_rows", metadata)
+
+    def on_Added(self, conn, env):
+        row = dict(stream=f"{env.stream}-{env.position}", tags=[], flag=False, count=1, note="n")
+        conn.insert(self.t, **row)
+        if self.duplicate:
+            conn.insert(self.t, **row)   # the same key again: the trip fails after its PREPARE
+
+
+def test_a_statement_the_database_refuses_fails_its_projection_alone(env):
+    head = record(env.store, 8, streams=("a",))
+    runner = runner_for(env, Drifted(), Tally(), batch=4)
+    with env.views.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {_qualified(env, 'drifted_rows')} DROP COLUMN note")
+    with pytest.raises(ProjectionError, match="'drifted'"):
+        runner.catch_up()
+    assert runner.position("drifted") == 0
+    assert runner.position("tally") == head     # the page's other projection went on
+    with env.views.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {_qualified(env, 'drifted_rows')} ADD COLUMN note TEXT")
+    runner.catch_up()
+    assert runner.position() == head
+
+
+def test_a_trip_that_failed_after_preparing_does_not_poison_the_session(env):
+    head = record(env.store, 6, streams=("a",))
+    runner = runner_for(env, Drifted(duplicate=True), Tally(), batch=3)
+    with pytest.raises(ProjectionError, match="'drifted'"):
+        runner.catch_up()
+    assert runner.position("tally") == head
+    # Fixed code, same database sessions: the statement prepared by the failed trip is found.
+    fixed = runner_for(env, Drifted(), Tally(), batch=3)
+    fixed.catch_up()
+    assert fixed.position() == head
+
+
+def _qualified(env, table: str) -> str:
+    return f'"{env.schema}".{table}' if env.schema else table

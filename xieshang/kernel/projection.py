@@ -314,7 +314,10 @@ class ProjectionRunner:
                         self._apply(p, writer, page, current)
                         writer.raw(self._move_checkpoint, (last, p.name))
                         writer.raw("RELEASE SAVEPOINT xs_projection")
-                        writer.flush()
+                        try:
+                            writer.flush()
+                        except WriteFailed as failed:   # the checkpoint's own write
+                            raise ProjectionError(p.name, page[-1], failed) from failed
                     except ProjectionError as exc:
                         writer.discard()
                         if writer.attempts != attempts:  # the savepoint was sent

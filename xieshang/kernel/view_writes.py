@@ -199,31 +199,48 @@ class ViewConnection:
     def _send_pg(self, buffer: list[tuple[str, tuple]]) -> None:
         cur = self._cursor
         # Our statements run as prepared statements of the session: the server plans each shape
-        # once instead of parsing and planning every statement (~25% of its time per row).
-        # Prepared statements outlive a rollback; a session reset (a pooler in transaction
-        # mode) would lose them — point read models at PostgreSQL directly or in session mode.
+        # once instead of parsing and planning every statement (~25% of its time per row). A
+        # shape new to the session is prepared in the same trip, right before its first use, so
+        # it comes after the projection's SAVEPOINT and a failing PREPARE rolls back like any
+        # write. A session reset the pool does not know of (a pooler in transaction mode) would
+        # lose them: point read models at PostgreSQL directly or through a pooler in session mode.
         prepared = self._prepared()
-        executes = []
+        preparing: list[str] = []
+        statements = []
         for sql, params in buffer:
             name = self._pg_names.get(sql)
             if name is None:
-                executes.append(cur.mogrify(sql, params))
+                statements.append(cur.mogrify(sql, params))
                 continue
-            if name not in prepared:
-                cur.execute(f"PREPARE {name} AS {_numbered(sql)}")
-                prepared.add(name)
-            executes.append(cur.mogrify(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
-                                        if params else f"EXECUTE {name}", params))
+            if name not in prepared and name not in preparing:
+                statements.append(f"PREPARE {name} AS {_numbered(sql)}".encode())
+                preparing.append(name)
+            statements.append(cur.mogrify(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
+                                          if params else f"EXECUTE {name}", params))
         # Rendered before anything is sent: a value the driver cannot render sends nothing.
-        trips = [b";".join(executes[start:start + PG_STATEMENTS_PER_TRIP])
-                 for start in range(0, len(executes), PG_STATEMENTS_PER_TRIP)]
+        trips = [b";".join(statements[start:start + PG_STATEMENTS_PER_TRIP])
+                 for start in range(0, len(statements), PG_STATEMENTS_PER_TRIP)]
         self.attempts += 1
-        for trip in trips:
-            cur.execute(trip)
+        try:
+            for trip in trips:
+                cur.execute(trip)
+        except Exception:
+            # A PREPARE may have run before the failure (a prepared statement outlives the
+            # rollback): ask the session what it holds before the next trip.
+            self._conn.connection.info["xieshang_prepared_unsure"] = True
+            raise
+        prepared.update(preparing)
 
     def _prepared(self) -> set[str]:
-        """The names prepared in this database session (kept with the pooled connection)."""
-        return self._conn.connection.info.setdefault("xieshang_prepared", set())
+        """The names prepared in this database session (kept with the pooled connection); read
+        from the session itself after a failed trip left it unsure."""
+        info = self._conn.connection.info
+        names = info.setdefault("xieshang_prepared", set())
+        if info.pop("xieshang_prepared_unsure", False):
+            self._cursor.execute("SELECT name FROM pg_prepared_statements")
+            names.clear()
+            names.update(row[0] for row in self._cursor.fetchall())
+        return names
 
     # -- statements ---------------------------------------------------------------------
     def _add(self, shape: _Shape, values: Iterable[Any]) -> None:
