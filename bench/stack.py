@@ -228,6 +228,22 @@ def client_async(mode: str, args: dict[str, Any]) -> subprocess.Popen:
                              mode, json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def log_tails(stack: "Stack", names) -> None:  # noqa: ANN001
+    """The end of each named service's log, after a failed run."""
+    for name in names:
+        log(f"  --- {name} log tail ---\n{stack.log_tail(name, 800)}")
+
+
+def tear_down(stack: "Stack", admin: "RabbitAdmin", vhost: str, workdir: str) -> None:
+    """Stop the stack, delete its virtual host and its folder (whatever the run left)."""
+    stack.stop()
+    try:
+        admin.delete_vhost(vhost)
+    except Exception as exc:
+        log(f"  could not delete vhost {vhost}: {exc}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def best(levels: dict[str, dict]) -> tuple[str, dict]:
     return max(((c, r) for c, r in levels.items() if c != "1"), key=lambda cr: cr[1]["per_s"] or 0)
 
@@ -289,17 +305,11 @@ def run_sqlite(admin: RabbitAdmin, overview: dict, *, quick: bool, smoke: bool) 
             f"{half['e2e']['p50_ms']:.1f} ms p99 {half['e2e']['p99_ms']:.1f} ms")
     except Exception as exc:
         log(f"  stack failed: {exc}")
-        for name in STARTED:
-            log(f"  --- {name} log tail ---\n{stack.log_tail(name, 800)}")
+        log_tails(stack, STARTED)
         stack.stop()
         return skipped(f"stack failed: {type(exc).__name__}: {str(exc)[:300]}")
     finally:
-        stack.stop()
-        try:
-            admin.delete_vhost(vhost)
-        except Exception as exc:
-            log(f"  could not delete vhost {vhost}: {exc}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(stack, admin, vhost, workdir)
 
     gw_c, gw = best(tp["gateway_public"])
     ref_gw = tp["noop_http_rpc"][gw_c]
@@ -393,17 +403,11 @@ def run_scale_out(admin: RabbitAdmin, *, quick: bool, smoke: bool, pg_url: str,
                 f"({r['errors']} refused or failed)")
         except Exception as exc:
             log(f"  scale-out with {count} instance(s) failed: {exc}")
-            for name in stack.procs:
-                log(f"  --- {name} log tail ---\n{stack.log_tail(name, 800)}")
+            log_tails(stack, stack.procs)
             return skipped_scale_out(f"the run with {count} {SCALED} instance(s) failed: "
                                      f"{type(exc).__name__}: {str(exc)[:300]}")
         finally:
-            stack.stop()
-            try:
-                admin.delete_vhost(vhost)
-            except Exception as exc:
-                log(f"  could not delete vhost {vhost}: {exc}")
-            shutil.rmtree(workdir, ignore_errors=True)
+            tear_down(stack, admin, vhost, workdir)
             try:
                 schemas.drop_prefixed(prefix)
             except Exception as exc:  # drop_all tries again at the end of the run

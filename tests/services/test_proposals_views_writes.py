@@ -6,42 +6,21 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from services.proposals import domain
 from services.proposals import views as v
 from tests.conftest import DEPLOYMENT
 from tests.services.test_proposals_domain import do as run
-from tests.services.test_proposals_views import (STAFF, Desk, domain_system, member, proj, query,
-                                                 year_scenario)
+from tests.services.test_proposals_views import (  # noqa: F401 - desk, runner, store: fixtures
+    STAFF, Desk, desk, domain_system, member, proj, query, runner, store, year_scenario)
 from xieshang.kernel.projection import ProjectionRunner
 from xieshang.kernel.store.memory import MemoryEventStore
-from xieshang.kernel.store.sql import sqlite_engine
 
 from ..support.views import assert_stored_as_core_stores
 
 # This file's projections (the directory has its own tests).
 PROPOSAL_VIEWS = (v.Worklist, v.UnitInbox, v.ProposerCases, v.PublicCases, v.Statistics)
-
-
-@pytest.fixture
-def store() -> MemoryEventStore:
-    return MemoryEventStore(DEPLOYMENT)
-
-
-@pytest.fixture
-def desk(store) -> Desk:
-    return Desk(store)
-
-
-@pytest.fixture
-def runner(store, tmp_path):
-    engine = sqlite_engine(str(tmp_path / "views.sqlite"))
-    r = ProjectionRunner(store, engine, v.PROJECTIONS())
-    r.setup()
-    yield r
-    engine.dispose()
 
 
 def test_rows_are_stored_as_sqlalchemy_core_stores_them(views_engine):

@@ -111,22 +111,11 @@ class Envelope:
     # -- encoding ---------------------------------------------------------
     def body(self) -> dict[str, Any]:
         """The immutable part, fixed when the event is written (no position, no hashes)."""
-        return {
-            "event_id": self.event_id,
-            "stream": self.stream,
-            "version": self.version,
-            "type": self.type,
-            "schema_version": self.schema_version,
-            "occurred_at": _iso(self.occurred_at),
-            "recorded_at": _iso(self.recorded_at),
-            "actor": self.actor.to_dict(),
-            "on_behalf_of": self.on_behalf_of,
-            "reason": self.reason,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "deployment": self.deployment.to_dict(),
-            "data": self.data,
-        }
+        return envelope_body(self.event_id, self.stream, self.version, self.type,
+                             self.schema_version, _iso(self.occurred_at), _iso(self.recorded_at),
+                             self.actor.to_dict(), self.on_behalf_of, self.reason,
+                             self.correlation_id, self.causation_id, self.deployment.to_dict(),
+                             self.data)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.body()
@@ -175,6 +164,31 @@ class Envelope:
 
     def with_position(self, position: int, prev_hash: str, hash: str) -> "Envelope":
         return replace(self, position=position, prev_hash=prev_hash, hash=hash)
+
+
+def envelope_body(event_id: str, stream: str, version: int, type_: str, schema_version: int,
+                  occurred_at: str, recorded_at: str, actor: Mapping[str, str],
+                  on_behalf_of: str | None, reason: str | None, correlation_id: str,
+                  causation_id: str | None, deployment: Mapping[str, str],
+                  data: Mapping[str, Any]) -> dict[str, Any]:
+    """An envelope's body from its encoded parts (times as ISO strings, actor and deployment
+    as dicts): the one list of the hashed keys, for ``Envelope.body`` and the stores' sealer."""
+    return {
+        "event_id": event_id,
+        "stream": stream,
+        "version": version,
+        "type": type_,
+        "schema_version": schema_version,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "on_behalf_of": on_behalf_of,
+        "reason": reason,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "deployment": deployment,
+        "data": data,
+    }
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Sequence
 
-from ..envelope import Deployment, Envelope, NewEvent, _iso, encode_body
+from ..envelope import Deployment, Envelope, NewEvent, _iso, encode_body, envelope_body
 
 GENESIS_HASH = "0" * 64
 
@@ -202,13 +202,10 @@ class Sealer:
 
     def body(self, new: NewEvent, version: int) -> bytes:
         """The canonical body of ``new`` stored at ``version`` of the stream."""
-        return encode_body({
-            "event_id": new.event_id, "stream": self.stream, "version": version, "type": new.type,
-            "schema_version": new.schema_version, "occurred_at": _iso(new.occurred_at),
-            "recorded_at": self._recorded_at, "actor": new.actor.to_dict(),
-            "on_behalf_of": new.on_behalf_of, "reason": new.reason,
-            "correlation_id": new.correlation_id or new.event_id,
-            "causation_id": new.causation_id, "deployment": self._deployment, "data": new.data})
+        return encode_body(envelope_body(
+            new.event_id, self.stream, version, new.type, new.schema_version, _iso(new.occurred_at),
+            self._recorded_at, new.actor.to_dict(), new.on_behalf_of, new.reason,
+            new.correlation_id or new.event_id, new.causation_id, self._deployment, new.data))
 
     def envelope(self, new: NewEvent, version: int, position: int, prev_hash: str,
                  digest: str) -> Envelope:
