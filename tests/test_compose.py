@@ -63,10 +63,13 @@ def compose(env: dict[str, str]) -> dict:
     return interpolate(yaml.load(COMPOSE.read_text(), Loader=yaml.FullLoader), env)
 
 
-def nameko_services(doc: dict) -> dict[str, tuple[str, dict[str, str]]]:
-    """Each compose service that runs a nameko service: (its module, its environment)."""
+def nameko_services(doc: dict, profile: str | None = None) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each compose service that runs a nameko service: (its module, its environment); those
+    started without a profile, or those of ``profile``."""
     found = {}
     for name, service in doc["services"].items():
+        if (profile not in service.get("profiles", [])) if profile else service.get("profiles"):
+            continue
         command = service.get("command") or []
         if command[:2] == ["nameko", "run"]:
             assert command[2:4] == ["--config", "infra/nameko.yaml"], name
@@ -188,3 +191,32 @@ def test_the_operators_other_settings_reach_the_services(monkeypatch):
     gateway = nameko_config(nameko_services(compose(env))["gateway"][1], monkeypatch)
     assert TrustedProxies.from_config(gateway).trusts("10.1.2.3")
     assert gateway["XIESHANG_ADMIN_USER"] == "admin"
+
+
+def test_the_upper_profile_runs_a_linked_upper_level_on_a_broker_of_its_own(monkeypatch):
+    from xieshang.kernel.levels import Links
+
+    env = {**OPERATOR, "XIESHANG_LINKS": "upper:640000:province:宁夏回族自治区政协"}
+    doc = compose(env)
+    upper = nameko_services(doc, "upper")
+    assert set(upper) == {f"{p}-upper" for p in PROCESSES}
+    lower_config = nameko_config(nameko_services(doc)["feedback"][1], monkeypatch)
+    lower = Settings.load("feedback", lower_config).deployment
+    assert Links.load(lower_config, lower).upper[0].committee == "640000"
+    for name, (module, environment) in upper.items():
+        config = nameko_config(environment, monkeypatch)
+        assert starts(module, config) == name.removesuffix("-upper")
+        deployment = Settings.load("feedback", config).deployment
+        assert (deployment.committee, deployment.level) == ("640000", "province")
+        assert config["AMQP_URI"].startswith("amqp://guest:guest@rabbitmq-upper:5672")
+        assert config["PG_SCHEMA_PREFIX"] == "upper_"  # its own stores
+        [link] = Links.load(config, deployment).lower
+        assert (link.committee, link.level) == (lower.committee, lower.level)
+    assert doc["services"]["rabbitmq-upper"]["profiles"] == ["upper"]
+    command = doc["services"]["levels-link"]["command"]
+    assert command[:3] == ["xieshang", "levels", "link"]
+    option = dict(zip(command[3::2], command[4::2]))
+    assert option["--lower-committee"] == "640200" and option["--upper-committee"] == "640000"
+    assert "rabbitmq-upper" in option["--upper-amqp"] and "rabbitmq:" in option["--lower-amqp"]
+    from tools.levels import link_command
+    assert {f"--{p.name.replace('_', '-')}" for p in link_command.params} >= set(option)

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from nameko.testing.utils import find_free_port
 
 from tools.cli import main
-from tools.demo import MEMBERS, OPINION_REPORTS, PROPOSALS
+from tools.demo import MEMBERS, PROPOSALS, feedback_events
 from tools.stack import ADMIN_PASSWORD_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,8 +104,8 @@ def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
     assert services["proposals"]["head"] > len(PROPOSALS)
     assert services["members"]["head"] >= len(MEMBERS) + len(filed)
     assert services["notify"]["head"] > 0
-    # the opinion report, and the proposal converted into one (提案转社情民意)
-    assert services["feedback"]["head"] == len(OPINION_REPORTS) + 1
+    # the opinion reports with their steps, and the proposal converted into one (提案转社情民意)
+    assert services["feedback"]["head"] == feedback_events()
     assert f"credited duty points for {len(filed)} filed proposals" in text
 
     # The README's first authenticated call: log in as the demo staff and read the worklist.
@@ -218,3 +218,60 @@ def test_up_without_a_broker_says_how_to_start_one(tmp_path, monkeypatch):
     assert "rabbitmq-server -detached" in result.output and "AMQP_URI" in result.output
     assert "secret" not in result.output
     assert not (tmp_path / "data").exists()  # nothing was started or written
+
+
+def test_up_with_upper_reports_up_and_the_instructions_come_back(rabbit_config, rabbit_manager, tmp_path):
+    """`xieshang up --with-upper`: the region above the demo city runs as a deployment of its
+    own (its own vhost and stores), linked by shovels; the demo's report goes up, is adopted,
+    reported and instructed there, and the decisions come back to the city."""
+    import uuid
+
+    from tools.demo import DEMO_PASSWORD, STAFF, UPPER, UPPER_STAFF
+
+    vhost = f"xieshang-upper-test-{uuid.uuid4().hex[:8]}"
+    port, upper_port = find_free_port(), find_free_port()
+    out = tmp_path / "up.out"
+    env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"]}
+    for key in ("EVENT_STORE", "DATABASE_URL", "XIESHANG_DATA_DIR"):
+        env.pop(key, None)
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "xieshang"), "up", "--with-upper",
+                                 "--data-dir", str(tmp_path / "data"), "--web", f"127.0.0.1:{port}",
+                                 "--upper-web", f"127.0.0.1:{upper_port}", "--upper-vhost", vhost],
+                                cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        text = wait_for_line(out, "READY", proc, timeout=180)
+        assert "its decisions are back here" in text
+
+        def statistics(base: str, user: str) -> dict:
+            login = requests.post(f"{base}/api/auth/login", timeout=10,
+                                  json={"user_id": user, "password": DEMO_PASSWORD})
+            assert login.status_code == 200, login.text
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+            year = datetime.now(ZoneInfo("Asia/Shanghai")).year
+            answer = requests.get(f"{base}/api/opinion-statistics/{year}", timeout=10,
+                                  headers={"Authorization": f"Bearer {login.json()['token']}"})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        city = statistics(f"http://127.0.0.1:{port}", STAFF.user_id)
+        region = statistics(f"http://127.0.0.1:{upper_port}", UPPER_STAFF.user_id)
+        assert city["reported"]["upper"] == {UPPER[0]: 1}
+        outcomes = city["upper_outcomes"][UPPER[0]]
+        assert (outcomes["adopted"], outcomes["reported"], outcomes["instructed"]) == (1, 1, 1)
+        assert region["received_from_below"]["by_committee"] == {"640200": 1}
+        assert (region["adopted"], region["instructed"]) == (1, 1)
+        assert (tmp_path / "data" / "upper" / "feedback" / "events.sqlite").exists()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        try:
+            rabbit_manager.delete_vhost(vhost)
+        except Exception:
+            pass

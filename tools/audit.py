@@ -344,3 +344,51 @@ def report(year: int, out_dir: str, public: bool) -> None:
         engine.dispose()
     for path in written:
         click.echo(str(path))
+
+
+# -- opinion-report -----------------------------------------------------------
+def _upper_names(service: str) -> dict[str, str]:
+    """The upper committees' names by code, as the links setting (``XIESHANG_LINKS``) names
+    them, in its order."""
+    from xieshang.kernel.levels import Links
+
+    try:
+        links = Links.load(None, catalog.settings(service).deployment)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}")
+    return {link.committee: link.name for link in links.upper}
+
+
+@click.command("opinion-report")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder to write the files into (created if missing).")
+@data_dir_option
+def opinion_report(year: int, out_dir: str) -> None:
+    """The opinion reports (社情民意信息) year report for YEAR: the statistics and the table of
+    the year's reports as CSV and XLSX.
+
+    Upper committees are named as the links setting (XIESHANG_LINKS) names them. The read models
+    are first brought up to date with the event store, so the report reflects everything
+    recorded.
+    """
+    from services.feedback.report import write_year_report
+    from xieshang.kernel.projection import ProjectionRunner
+    from xieshang.kernel.store.memory import MemoryEventStore
+
+    service = "feedback"
+    names = _upper_names(service)
+    store = _open(service) or MemoryEventStore(catalog.settings(service).deployment)
+    engine, schema = catalog.views_engine(service)
+    try:
+        runner = ProjectionRunner(store, engine, catalog.projections(service), schema=schema,
+                                  registry=contract_of(service))
+        runner.setup()
+        runner.catch_up()
+        with engine.connect() as conn:
+            written = write_year_report(conn, runner, year, out_dir, names=names)
+    finally:
+        store.close()
+        engine.dispose()
+    for path in written:
+        click.echo(str(path))

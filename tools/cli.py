@@ -24,8 +24,10 @@ COMMANDS = {
     "verify": ("tools.audit", "verify"),
     "rebuild": ("tools.audit", "rebuild"),
     "report": ("tools.audit", "report"),
+    "opinion-report": ("tools.audit", "opinion_report"),
     "relay": ("tools.ops", "relay"),
     "dead-letters": ("tools.ops", "dead_letters"),
+    "levels": ("tools.levels", "levels"),
     # The benchmarks live beside the product (bench/), installed with it from a checkout.
     "bench": ("bench.cli", "bench"),
 }

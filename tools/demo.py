@@ -158,11 +158,114 @@ PROPOSALS = [
             ("staff", "merge_proposal", {"into": "@4"})]),  # 并案 into the charging-piles case
 ]
 
-OPINION_REPORTS = [  # (member id, title, content, category)
-    ("m-szs-006", "打通惠企政策服务“最后一公里”",
-     "部分中小企业反映惠企政策分散在多个部门，申报流程复杂，建议建立一站式惠企政策服务平台，"
-     "推行“免申即享”。", "economy"),
+CHECKS = [("staff", "record_opinion_check", {"check": c, "passed": True, "note": note})
+          for c, note in (("political", "导向正确"), ("facts", "情况属实"), ("content", "建议具体可行"),
+                          ("wording", "文字规范"))]
+OpinionStep = tuple[str, str, dict]  # (who: staff, leader or a unit id, command, arguments)
+
+
+@dataclass
+class DemoOpinion:
+    submitter: str
+    title: str
+    content: str
+    category: str
+    steps: list[OpinionStep] = field(default_factory=list)
+    upper: bool = False  # with an upper-level deployment (`xieshang up --with-upper`): reported there
+
+
+OPINION_REPORTS = [  # 社情民意: every step records one event of the report's stream
+    DemoOpinion("m-szs-006", "打通惠企政策服务“最后一公里”",
+                "部分中小企业反映惠企政策分散在多个部门，申报流程复杂，建议建立一站式惠企政策服务平台，"
+                "推行“免申即享”。", "economy", steps=[
+                    *CHECKS, ("staff", "adopt_opinion_report", {"note": "反映问题具有普遍性"}),
+                    ("staff", "report_opinion", {"party_committee": True, "government": True,
+                                                 "leaders": [LEADER.user_id]}),
+                    ("staff", "forward_opinion", {"units": ["u-szs-scj"], "deadline": "@+30"}),
+                    ("u-szs-scj", "send_opinion_feedback",
+                     {"text": "已在政务服务中心设立惠企政策专窗，12项政策实现免申即享。"}),
+                    (LEADER.user_id, "record_leader_instruction",
+                     {"text": "请市场监管局会同有关部门抓好落实。", "leader_level": "city",
+                      "office": "committee"}),
+                    ("staff", "inform_submitter", {"text": "您的信息已被采用，报送市委、市政府，获领导批示，"
+                                                           "市市场监管局已书面反馈办理情况。"})]),
+    DemoOpinion("m-szs-003", "关于加强黄河湿地保护的建议",
+                "沙湖周边湿地退化，部分河段存在违规取砂现象，建议建立跨部门巡查机制，加大生态修复投入。",
+                "ecology", steps=[*CHECKS, ("staff", "adopt_opinion_report", {})], upper=True),
+    DemoOpinion("m-szs-002", "关于规范社区药店执业药师在岗的建议",
+                "部分社区药店执业药师挂证不在岗，群众买药缺少用药指导，建议开展专项检查。", "society",
+                steps=[("staff", "record_opinion_check", {"check": "political", "passed": True,
+                                                          "note": "导向正确"}),
+                       ("staff", "return_opinion_report", {"reason": "请补充调查涉及的药店数量和具体情况"})]),
 ]
+# The upper level of `xieshang up --with-upper`: 宁夏回族自治区政协 above 石嘴山市政协.
+DEPLOYMENT = ("640200", "city", "石嘴山市政协")
+UPPER = ("640000", "province", "宁夏回族自治区政协")
+UPPER_STAFF = Actor("staff-nx-001", "staff", "nx-office")
+UPPER_LEADER = Actor("leader-nx-01", "leader", "nx-government")
+
+
+def feedback_events(with_upper: bool = False) -> int:
+    """How many events the demo records in the feedback service (the converted proposal too;
+    with the upper level: the reporting there and the three decisions that come back)."""
+    return sum(1 + len(o.steps) + (4 if with_upper and o.upper else 0) for o in OPINION_REPORTS) + 1
+
+
+def _opinion(rpc: Proxy, o: DemoOpinion) -> dict[str, Any]:
+    """Submit the demo report ``o`` and take its steps; what it made."""
+    from datetime import date, timedelta
+
+    receipt = rpc(_member(o.submitter)).feedback.submit_opinion_report(
+        o.title, o.content, channel="member", category=o.category)
+    report_id = receipt["report_id"]
+    for who, command, kwargs in o.steps:
+        actor = STAFF if who == "staff" else LEADER if who == LEADER.user_id else _unit(who)
+        if kwargs.get("deadline", "").startswith("@+"):
+            kwargs = {**kwargs, "deadline": (date.today() + timedelta(days=int(kwargs["deadline"][2:])))
+                      .isoformat()}
+        receipt = getattr(rpc(actor).feedback, command)(report_id, **kwargs)
+    return {"report_id": report_id, "title": o.title, "stream": receipt["stream"],
+            "position": receipt["position"], "upper": o.upper}
+
+
+def load_upper(rpc: Proxy, upper_rpc: Proxy, reports: list[dict[str, Any]],
+               say: Callable[[str], None] = print, wait_seconds: float = 60.0) -> dict:
+    """With an upper-level deployment (``upper_rpc``), linked: report the demo reports marked
+    ``upper`` to it, let it adopt, report to its government and instruct, and wait until its
+    decisions are back on our reports."""
+    from nameko.exceptions import RemoteError
+
+    going = [r for r in reports if r["upper"]]
+    for r in going:
+        rpc(STAFF).feedback.report_opinion(r["report_id"], upper=[UPPER[0]])
+    say(f"reported {len(going)} opinion report(s) to {UPPER[2]}")
+    staff = upper_rpc(UPPER_STAFF).feedback
+    deadline = time.monotonic() + wait_seconds
+    while staff.opinion_inbox()["total"] < len(going):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{UPPER[2]} has not received the reports after {wait_seconds:.0f} s: "
+                               "is the link running (xieshang levels status)?")
+        time.sleep(0.2)
+    for item in staff.opinion_inbox()["items"]:
+        rid = item["report_id"]
+        for _, command, kwargs in CHECKS:
+            getattr(staff, command)(rid, **kwargs)
+        staff.adopt_opinion_report(rid, note="采用，报送自治区政府")
+        staff.report_opinion(rid, government=True, leaders=[UPPER_LEADER.user_id])
+        upper_rpc(UPPER_LEADER).feedback.record_leader_instruction(
+            rid, "请自治区林草局会同石嘴山市研究湿地保护措施。", "province", "government")
+    while True:
+        try:
+            back = [rpc(STAFF).feedback.get_opinion_report(r["report_id"])["decisions_above"] for r in going]
+        except RemoteError:
+            back = []
+        if back and all(len(b) >= 3 for b in back):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{UPPER[2]}'s decisions have not come back after {wait_seconds:.0f} s")
+        time.sleep(0.2)
+    say(f"{UPPER[2]} adopted, reported and instructed on them; its decisions are back here")
+    return {"reported_upward": len(going)}
 
 
 def _unit(unit_id: str) -> Actor:
@@ -250,10 +353,7 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
         say(f"  {receipt['stream']}  {case['case_number'] or '-':<9} {case['status']:<10} {p.title}")
     say(f"recorded {len(PROPOSALS)} proposals, from submitted to closed")
 
-    reports = []
-    for member_id, title, content, category in OPINION_REPORTS:
-        reports.append(rpc(_member(member_id)).feedback.submit_opinion_report(
-            title, content, channel="member", category=category))
+    reports = [_opinion(rpc, o) for o in OPINION_REPORTS]
     say(f"recorded {len(reports)} opinion report(s)")
 
     # The members and notify services act on the proposals' events once the relay has published
@@ -288,8 +388,15 @@ def demo_accounts() -> list[tuple[Actor, str]]:
     return people
 
 
-def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str], None] = print) -> int:
-    """Open a gateway account (password DEMO_PASSWORD) for every demo user who has none yet."""
+def upper_accounts() -> list[tuple[Actor, str]]:
+    """The demo users of the upper level (`xieshang up --with-upper`)."""
+    return [(UPPER_STAFF, "自治区政协工作人员"), (UPPER_LEADER, "自治区政府领导")]
+
+
+def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str], None] = print,
+                    people: list[tuple[Actor, str]] | None = None) -> int:
+    """Open a gateway account (password DEMO_PASSWORD) for every demo user (``people``, by
+    default ``demo_accounts()``) who has none yet."""
     import requests
 
     login = requests.post(f"{gateway_url}/api/auth/login", timeout=30,
@@ -297,7 +404,7 @@ def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str
     login.raise_for_status()
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     made = 0
-    for actor, name in demo_accounts():
+    for actor, name in people or demo_accounts():
         answer = requests.post(f"{gateway_url}/api/accounts", headers=headers, timeout=30, json={
             "user_id": actor.user_id, "role": actor.role, "organisation": actor.organisation,
             "display_name": name, "password": DEMO_PASSWORD})
@@ -307,7 +414,8 @@ def create_accounts(gateway_url: str, admin: tuple[str, str], say: Callable[[str
             raise RuntimeError(f"could not open the demo account {actor.user_id}: "
                                f"{answer.status_code} {answer.text}")
     if made:
-        say(f"opened {made} demo accounts (password {DEMO_PASSWORD!r}), e.g. {STAFF.user_id}")
+        say(f"opened {made} demo accounts (password {DEMO_PASSWORD!r}), e.g. "
+            f"{(people or demo_accounts())[0][0].user_id}")
     return made
 
 

@@ -17,8 +17,10 @@ from .audit import EXIT_BAD, _fail, _table, data_dir_option, service_option
 
 
 def handler_queues() -> list[tuple[str, str, str]]:
-    """(service, method, queue) of every event handler the services declare."""
+    """(service, method, queue) of every event handler the services declare, and of the link
+    inbox (the messages other committees send)."""
     from xieshang.kernel.consumer import EventEntrypoint, event_queue_name
+    from xieshang.kernel.levels import INBOX_QUEUE, LinkInbox
 
     found = []
     for service in catalog.SERVICES:
@@ -35,6 +37,8 @@ def handler_queues() -> list[tuple[str, str, str]]:
                     if isinstance(ep, EventEntrypoint):
                         found.append((cls.name, method_name, event_queue_name(
                             ep.source_service, ep.event_type, cls.name, method_name)))
+                    elif isinstance(ep, LinkInbox):
+                        found.append((cls.name, method_name, INBOX_QUEUE))
     return sorted(found)
 
 

@@ -41,6 +41,10 @@ ADMIN_PASSWORD_FILE = Path("gateway") / "admin-password"
 STOP_TIMEOUT = 20.0
 EXIT_NO_BROKER = 3
 EXIT_START_FAILED = 4
+# `xieshang up --with-upper`: the upper level's virtual host on the same broker, and what it runs
+# (what an upper level needs for opinion reports).
+UPPER_VHOST = "xieshang-upper"
+UPPER_SERVICES = ("members", "feedback", GATEWAY)
 
 
 def nameko_config() -> Path:
@@ -412,7 +416,16 @@ def scaled_stack(amqp_uri: str, database_url: str, data_dir: Path, *, proposals:
               show_default="127.0.0.1:8000", help="Address the HTTP gateway listens on.")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo data.")
 @click.option("--start-timeout", default=90.0, show_default=True, help="Seconds to wait for health.")
-def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) -> None:
+@click.option("--with-upper", is_flag=True,
+              help="Also run the upper level (宁夏回族自治区政协, a province) as a deployment of its "
+                   "own in a RabbitMQ virtual host of its own, linked by shovels; the demo "
+                   "reports opinion reports up and the instructions come back.")
+@click.option("--upper-web", "upper_web", default="127.0.0.1:8001", show_default=True,
+              help="Address the upper level's gateway listens on (with --with-upper).")
+@click.option("--upper-vhost", default=UPPER_VHOST, show_default=True,
+              help="The upper level's RabbitMQ virtual host (with --with-upper; made if missing).")
+def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float, with_upper: bool,
+       upper_web: str, upper_vhost: str) -> None:
     """Run every service (SQLite stores, the RabbitMQ at AMQP_URI) with demo data, until Ctrl-C."""
     amqp_uri = os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
     problem = broker_problem(amqp_uri)
@@ -420,7 +433,19 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) ->
         click.echo(no_broker_message(amqp_uri, problem), err=True)
         sys.exit(EXIT_NO_BROKER)
     data_dir = data_dir.resolve()
-    stack = Stack(data_dir, amqp_uri, web_address)
+    upper = None
+    if with_upper:
+        from .demo import DEPLOYMENT, UPPER
+
+        upper_uri = with_vhost(amqp_uri, upper_vhost)
+        ensure_vhost(amqp_uri, upper_vhost)
+        stack = Stack(data_dir, amqp_uri, web_address, Layout(env=deployment_env(
+            DEPLOYMENT, f"upper:{UPPER[0]}:{UPPER[1]}:{UPPER[2]}")))
+        upper = Stack(data_dir / "upper", upper_uri, upper_web, Layout(
+            services=UPPER_SERVICES, env=deployment_env(
+                UPPER, f"lower:{DEPLOYMENT[0]}:{DEPLOYMENT[1]}:{DEPLOYMENT[2]}")))
+    else:
+        stack = Stack(data_dir, amqp_uri, web_address)
     stopping: list[int] = []
 
     def on_signal(signum, _frame):
@@ -434,9 +459,18 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) ->
     signal.signal(signal.SIGTERM, on_signal)
     click.echo(f"starting {', '.join(PROCESSES)} against {safe_uri(amqp_uri)}; data in {data_dir}")
     stack.start()
+    if upper is not None:
+        click.echo(f"starting the upper level's {', '.join(UPPER_SERVICES)} against "
+                   f"{safe_uri(upper.amqp_uri)}; data in {upper.data_dir}")
+        upper.start()
     try:
         try:
             health = stack.wait_healthy(start_timeout)
+            if upper is not None:
+                upper.wait_healthy(start_timeout)
+                link_levels(amqp_uri, upper.amqp_uri)
+                click.echo(f"linked 石嘴山市政协 (city) and its upper level 宁夏回族自治区政协 "
+                           f"(province) by shovels (xieshang levels status)")
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(EXIT_START_FAILED)
@@ -457,7 +491,13 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float) ->
 
             demo.create_accounts(base, stack.admin(), say=click.echo)
             with rpc_as_factory(amqp_uri) as rpc:
-                demo.load(rpc, say=click.echo)
+                loaded = demo.load(rpc, say=click.echo)
+                if upper is not None:
+                    demo.create_accounts(f"http://{upper.local_address()}", upper.admin(),
+                                         say=click.echo, people=demo.upper_accounts())
+                    if loaded.get("loaded"):
+                        with rpc_as_factory(upper.amqp_uri) as upper_rpc:
+                            demo.load_upper(rpc, upper_rpc, loaded["opinion_reports"], say=click.echo)
         click.echo(f"""
 xieshang is running. Logs: {stack.log_dir}
   curl {base}/health
@@ -466,21 +506,80 @@ xieshang is running. Logs: {stack.log_dir}
   xieshang history <stream> --data-dir {data_dir}     (a stream from the list above)
   xieshang verify --data-dir {data_dir}
   xieshang rebuild all --data-dir {data_dir}
-Press Ctrl-C to stop.
-READY""")
+Press Ctrl-C to stop.""" + (f"""
+The upper level 宁夏回族自治区政协: http://{upper.local_address()} (logs: {upper.log_dir}; its data
+in {upper.data_dir}, e.g. xieshang history <stream> --data-dir {upper.data_dir})""" if upper else "")
+                   + "\nREADY")
         while True:
-            dead = stack.exited()
-            if dead:
-                service, code = next(iter(dead.items()))
-                click.echo(f"error: the {service} service stopped (exit code {code}):\n"
-                           f"{stack.log_tail(service)}", err=True)
-                sys.exit(EXIT_START_FAILED)
+            for running in (stack, upper):
+                dead = running.exited() if running is not None else {}
+                if dead:
+                    service, code = next(iter(dead.items()))
+                    click.echo(f"error: the {service} service stopped (exit code {code}):\n"
+                               f"{running.log_tail(service)}", err=True)
+                    sys.exit(EXIT_START_FAILED)
             time.sleep(0.5)
     except KeyboardInterrupt:
         click.echo("stopping the services…")
     finally:
         stack.stop()
+        if upper is not None:
+            upper.stop()
     click.echo("stopped")
+
+
+# -- an upper level beside the local stack (`xieshang up --with-upper`) ----------------------------
+
+
+def with_vhost(amqp_uri: str, vhost: str) -> str:
+    """``amqp_uri`` naming the virtual host ``vhost`` instead of its own."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(amqp_uri)._replace(path="/" + quote(vhost, safe="")))
+
+
+def ensure_vhost(amqp_uri: str, vhost: str) -> None:
+    """Create ``vhost`` on the broker of ``amqp_uri`` (management API) unless it exists, and let
+    the URI's user use it."""
+    import requests
+
+    from .levels import Endpoint
+
+    endpoint = Endpoint(amqp_uri, None, "")
+    api, auth = endpoint.management + "/api", endpoint.credentials
+    from urllib.parse import quote
+
+    try:
+        made = requests.put(f"{api}/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=10)
+        made.raise_for_status()
+        allowed = requests.put(f"{api}/permissions/{quote(vhost, safe='')}/{quote(auth[0], safe='')}",
+                               auth=auth, timeout=10,
+                               json={"configure": ".*", "write": ".*", "read": ".*"})
+        allowed.raise_for_status()
+    except requests.RequestException as exc:
+        raise click.ClickException(f"could not create the RabbitMQ virtual host {vhost!r} through "
+                                   f"the management API at {endpoint.management} ({exc}); enable "
+                                   "the rabbitmq_management plugin") from None
+
+
+def deployment_env(deployment: tuple[str, str, str], links: str) -> dict[str, str]:
+    code, level, _ = deployment
+    return {"COMMITTEE_CODE": code, "COMMITTEE_LEVEL": level, "XIESHANG_LINKS": links}
+
+
+def link_levels(lower_uri: str, upper_uri: str) -> None:
+    """Link the local stack (the demo's city) and the upper level's by shovels, and wait until
+    both run."""
+    from .demo import DEPLOYMENT, UPPER
+    from .levels import Endpoint, LevelsError, link, wait_running
+
+    lower = Endpoint(lower_uri, None, DEPLOYMENT[0], DEPLOYMENT[1])
+    upper = Endpoint(upper_uri, None, UPPER[0], UPPER[1])
+    try:
+        link(lower, upper)
+        wait_running(lower, upper)
+    except LevelsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("demo")

@@ -35,7 +35,8 @@ COMMITTEE = frozenset({STAFF, MEMBER, LEADER, AUDITOR, SUBSCRIBER})
 # RPCs whose decision takes the body's reason as an argument (it is also recorded as the events' reason)
 TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_assignment",
                           "dismiss_objection", "unpublish_proposal", "moderate_comment",
-                          "close_organisation", "resign_member", "erase_contact_details"})
+                          "close_organisation", "resign_member", "erase_contact_details",
+                          "return_opinion_report", "not_adopt_opinion_report"})
 
 MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
@@ -378,6 +379,88 @@ class Assessment(Body):
     note: str = Field(default="", max_length=1000)
 
 
+# -- opinion reports 社情民意 (the feedback service) ------------------------------------------------
+# The feedback service's vocabulary, written out (services/feedback/domain/vocabulary.py):
+# tests/services/test_gateway_vocabulary.py compares the two.
+OpinionChannel = Literal["leader", "committee", "member", "activity", "proposal", "meeting"]  # CHANNELS
+OpinionCheck = Literal["political", "facts", "content", "wording"]                  # CHECKS
+OpinionStatus = Literal["submitted", "returned", "combined", "adopted", "not_adopted"]  # STATE_COMMANDS
+LeaderLevel = Literal["national", "province", "city", "county"]                    # LEVELS
+LeaderOffice = Literal["party_committee", "government", "committee"]               # LEADER_OFFICES
+MAX_OPINION_SOURCES = 50                                                            # MAX_SOURCES
+MAX_OPINION_UNITS = 20
+MAX_OPINION_LEADERS = 20
+MAX_UPPER_COMMITTEES = 10
+OPINION_TITLE = Field(min_length=2, max_length=200, description="标题")
+OPINION_CONTENT = Field(min_length=10, max_length=20_000, description="正文: what was heard and what is "
+                                                                      "suggested")
+
+
+class SubmitOpinion(Body):
+    title: str = OPINION_TITLE
+    content: str = OPINION_CONTENT
+    channel: OpinionChannel = Field(default="member", description="渠道 (六条渠道): leader 领导点, "
+                                    "committee 专委会搜, member 委员提, activity 活动找, proposal 提案转, "
+                                    "meeting 会议集")
+    category: Category = "society"
+
+
+class OpinionCheckBody(Body):
+    check: OpinionCheck = Field(description="四关: political 政治关, facts 事实关, content 内容关, "
+                                            "wording 文字关")
+    passed: bool
+    note: str = Field(min_length=2, max_length=2000, description="why it passed or not 审核意见")
+
+
+class ReviseOpinion(Body):
+    title: str = OPINION_TITLE
+    content: str = OPINION_CONTENT
+    category: Category
+
+
+class CombineOpinions(Body):
+    sources: list[IdStr] = Field(min_length=2, max_length=MAX_OPINION_SOURCES,
+                                 description="the reports combined 综合 (each becomes part of the new one)")
+    title: str = OPINION_TITLE
+    content: str = OPINION_CONTENT
+    category: Category
+
+
+class AdoptOpinion(Body):
+    note: str = Field(default="", min_length=2, max_length=2000, description="采用意见 (optional)")
+
+
+class ReportOpinionBody(Body):
+    """Where the adopted report goes 报送: never twice to the same target."""
+
+    party_committee: bool = Field(default=False, description="the same level's party committee 党委")
+    government: bool = Field(default=False, description="the same level's government 政府")
+    upper: list[IdStr] = Field(default_factory=list, max_length=MAX_UPPER_COMMITTEES,
+                               description="committee codes of linked upper committees 上级政协 "
+                                           "(GET /api/levels lists them)")
+    leaders: list[IdStr] = Field(default_factory=list, max_length=MAX_OPINION_LEADERS,
+                                 description="the leaders it is put before for instruction 呈领导批示")
+
+
+class ForwardOpinion(Body):
+    units: list[IdStr] = Field(min_length=1, max_length=MAX_OPINION_UNITS,
+                               description="the handling units 承办单位 it is forwarded to 转交")
+    deadline: date = Field(description="written feedback due by 反馈期限")
+
+
+class OpinionText(Body):
+    text: str = Field(min_length=2, max_length=10_000)
+
+
+class LeaderInstruction(Body):
+    text: str = Field(min_length=2, max_length=10_000, description="批示内容")
+    leader_level: LeaderLevel = Field(description="the leader's level 全国、省/自治区、市、县/区")
+    office: LeaderOffice = Field(description="where the leader sits 党委、政府、政协")
+    leader: str | None = Field(default=None, pattern=ID_PATTERN,
+                               description="the leader (staff entering a paper instruction); default: "
+                                           "the caller")
+
+
 # -- accounts (handled by the gateway itself) ----------------------------------------------------
 
 class Login(BaseModel):
@@ -497,6 +580,24 @@ class DossierQuery(Query):
     year: int | None = Field(default=None, ge=2000, le=2100, description="one year (default: every year)")
 
 
+class OpinionDeskQuery(Page):
+    status: OpinionStatus | None = None
+    channel: OpinionChannel | None = None
+    check_pending: OpinionCheck | None = Field(default=None, description="reports whose check this is "
+                                                                         "still pending 待审")
+    from_below: bool | None = Field(default=None, description="received from a lower committee 下级报送")
+    year: int | None = Field(default=None, ge=2000, le=2100)
+
+
+class UnitOpinionQuery(Page):
+    open_only: bool = Field(default=True, description="only those still awaiting the unit's feedback")
+
+
+class LeaderOpinionQuery(Page):
+    pending_only: bool = Field(default=True, description="only those still awaiting the leader's "
+                                                         "instruction")
+
+
 # -- responses (JSON Schema) -------------------------------------------------------------------
 
 # Every command of every service answers this receipt (xieshang.kernel.streams.Receipt).
@@ -517,6 +618,7 @@ RECEIPT = {
         "activity_id": {"type": "string"}, "menu_id": {"type": "string"},
         "rules": {"type": "object"}, "deadlines_moved": {"type": "integer"},
         "user_id": {"type": "string"}, "key_id": {"type": "string"},
+        "report_id": {"type": "string"},
     },
 }
 
@@ -639,6 +741,37 @@ DOSSIER = {
     },
 }
 
+OPINION_REPORT = {  # a unit it was forwarded to sees the report and its own ``forward`` only
+    "type": "object", "required": ["report_id", "status", "title", "next_commands"],
+    "properties": {"report_id": STR, "status": STR, "title": STR, "content": STR, "channel": STR,
+                   "category": STR, "submitters": STRS, "pending_checks": STRS, "next_commands": STRS,
+                   "checks": {"type": "array", "items": {
+                       "type": "object", "required": ["check", "passed", "note"],
+                       "properties": {"check": STR, "passed": BOOL, "note": STR}}},
+                   "forwards": {"type": "array", "items": {"type": "object"}},
+                   "forward": {"type": ["object", "null"]},
+                   "instructions": {"type": "array", "items": {"type": "object"}}},
+}
+_COUNT = {"type": "integer", "minimum": 0}
+OPINION_STATISTICS = {
+    "type": "object", "required": ["year", "reports", "collected", "by_channel", "adopted", "not_adopted",
+                                   "reported", "forwarded", "fed_back", "instructed", "summary"],
+    "properties": {"year": INT, "reports": _COUNT, "collected": _COUNT, "adopted": _COUNT,
+                   "not_adopted": _COUNT, "instructed": _COUNT, "informed": _COUNT,
+                   "by_channel": {"type": "object", "additionalProperties": _COUNT},
+                   "by_submitter_kind": {"type": "object", "additionalProperties": _COUNT},
+                   "reported": {"type": "object"}, "forwarded": {"type": "object"},
+                   "fed_back": {"type": "object"}, "summary": STR},
+}
+_LINK = {"type": "object", "required": ["direction", "committee", "level", "name"],
+         "properties": {"direction": {"enum": ["upper", "lower"]}, "committee": STR, "level": STR,
+                        "name": STR}}
+LEVELS_ANSWER = {  # committee codes, levels and names only: no addresses, no credentials
+    "type": "object", "required": ["committee", "level", "upper", "lower"],
+    "properties": {"committee": STR, "level": STR, "upper": {"type": "array", "items": _LINK},
+                   "lower": {"type": "array", "items": _LINK}},
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -679,6 +812,16 @@ def _members(method: str, path: str, rpc: str, summary: str, roles: frozenset[st
     """A route to the members service (commands answer with the receipt)."""
     return Route(method, path, summary, "members", rpc, frozenset(roles), body=body, query=query,
                  status=status, response=response or RECEIPT, tag=tag)
+
+
+OPINIONS = "opinion-reports"
+OPINION_READERS = frozenset({STAFF, LEADER, AUDITOR})  # who reads every report and the figures
+
+
+def _opinion(path: str, rpc: str, summary: str, roles: set[str], body: type[Body] = Body) -> Route:
+    """A command on one opinion report (it answers the receipt)."""
+    return Route("POST", f"/api/opinion-reports/<report_id>/{path}", summary, "feedback", rpc,
+                 frozenset(roles), body=body, response=RECEIPT, tag=OPINIONS)
 
 
 ROUTES: list[Route] = [
@@ -838,6 +981,55 @@ ROUTES: list[Route] = [
              query=DossierQuery, response=DOSSIER, tag="duty"),
     _members("GET", "/api/rankings/<int:year>", "ranking", "The year's points ranking 履职积分排名",
              COMMITTEE, query=RankingQuery, response=RANKING, tag="duty"),
+    # -- the feedback service: opinion reports 社情民意 (征-编-报-督-复) ----------------------------
+    # 征: members and informants submit
+    Route("POST", "/api/opinion-reports", "Submit an opinion report 报送社情民意信息", "feedback",
+          "submit_opinion_report", frozenset({MEMBER, INFORMANT}), body=SubmitOpinion, status=201,
+          response=RECEIPT, tag=OPINIONS),
+    Route("GET", "/api/opinion-reports/mine", "The caller's own opinion reports 我的社情民意", "feedback",
+          "my_opinion_reports", frozenset({MEMBER, INFORMANT}), query=Page, response=PAGE(OBJECT),
+          tag=OPINIONS),
+    Route("GET", "/api/opinion-reports/<report_id>", "An opinion report as the caller may see it",
+          "feedback", "get_opinion_report", frozenset({STAFF, LEADER, AUDITOR, MEMBER, INFORMANT, UNIT}),
+          query=Query, response=OPINION_REPORT, tag=OPINIONS),
+    # 编: the four checks, return and revision, combining, adoption
+    _opinion("checks", "record_opinion_check", "Record one of the four checks 四关 (政治关、事实关、"
+             "内容关、文字关)", {STAFF}, OpinionCheckBody),
+    _opinion("return", "return_opinion_report", "Return for revision 退回修改", {STAFF}, Reason),
+    _opinion("revision", "revise_opinion_report", "Revise a returned report 修改", {MEMBER, INFORMANT},
+             ReviseOpinion),
+    Route("POST", "/api/opinion-reports/combinations", "Combine reports into a new one 综合", "feedback",
+          "combine_opinion_reports", frozenset({STAFF}), body=CombineOpinions, status=201,
+          response=RECEIPT, tag=OPINIONS),
+    _opinion("adoption", "adopt_opinion_report", "Adopt 采用 (every check passed)", {STAFF}, AdoptOpinion),
+    _opinion("non-adoption", "not_adopt_opinion_report", "Do not adopt 不予采用", {STAFF}, Reason),
+    # 报: to the party committee, the government, upper committees; 督: units, leaders
+    _opinion("reporting", "report_opinion", "Report to the party committee, government or upper "
+             "committees 报送", {STAFF}, ReportOpinionBody),
+    _opinion("forwarding", "forward_opinion", "Forward to units with a deadline 转交", {STAFF},
+             ForwardOpinion),
+    _opinion("feedback", "send_opinion_feedback", "A unit's written feedback 书面反馈", {UNIT}, OpinionText),
+    _opinion("instructions", "record_leader_instruction", "Record a leader's instruction 领导批示",
+             {LEADER, STAFF}, LeaderInstruction),
+    # 复: the submitters told what became of it
+    _opinion("notice", "inform_submitter", "Tell the submitters what happened 情况通报", {STAFF},
+             OpinionText),
+    # the lists
+    Route("GET", "/api/opinion-desk", "The editors' desk 编辑工作台 with filters", "feedback",
+          "opinion_desk", OPINION_READERS, query=OpinionDeskQuery, response=PAGE(OBJECT), tag=OPINIONS),
+    Route("GET", "/api/units/<unit>/opinion-reports", "The reports forwarded to a unit, with deadlines",
+          "feedback", "unit_opinion_reports", frozenset({UNIT, STAFF, AUDITOR}), query=UnitOpinionQuery,
+          response=PAGE(OBJECT), tag=OPINIONS),
+    Route("GET", "/api/leaders/<leader>/opinion-reports", "The reports put before a leader 待批示",
+          "feedback", "leader_opinion_reports", frozenset({LEADER, STAFF, AUDITOR}),
+          query=LeaderOpinionQuery, response=PAGE(OBJECT), tag=OPINIONS),
+    Route("GET", "/api/opinion-inbox", "Reports received from lower committees 下级报送", "feedback",
+          "opinion_inbox", OPINION_READERS, query=Page, response=PAGE(OBJECT), tag=OPINIONS),
+    Route("GET", "/api/opinion-statistics/<int:year>", "The year's opinion report figures 社情民意统计",
+          "feedback", "opinion_statistics", OPINION_READERS, query=Query, response=OPINION_STATISTICS,
+          tag=OPINIONS),
+    Route("GET", "/api/levels", "This committee's level and the committees it is linked to 上下级政协",
+          "feedback", "levels", ANYONE_SIGNED_IN, response=LEVELS_ANSWER, tag="levels"),
     # last, so that a walk over the routes with one token per role ends each session at the end
     _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
              ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),

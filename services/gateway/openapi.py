@@ -124,7 +124,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     else:
         op["responses"]["401"] = _problem("not signed in, or the token expired")
         op["responses"]["403"] = _problem("signed in without the right: missing names it")
-    op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu or route")
+    op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu, opinion report or route")
     if route.query is not None:  # the web server's own answer, before the gateway reads a byte
         op["responses"]["414"] = {"description": "the URL is longer than the web server takes (8 KB, "
                                                  "percent-encoding included)"}
@@ -148,7 +148,8 @@ def document(title: str = "xieshang 协商 API", version: str = "0.1.0",
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
-                 "description": "Casework of a political consultative committee: proposals, members. "
+                 "description": "Casework of a political consultative committee: proposals, members, "
+                                "opinion reports 社情民意. "
                                 "Errors are application/problem+json (RFC 9457). Commands answer with "
                                 "the position of their last event; pass it as wait_for to a query to "
                                 "read your own writes."},

@@ -12,6 +12,8 @@ Duty points come from events, each consumed by a handler:
 
 * the proposals service's events, by type name from ``proposals.events`` (its contract is
   services/proposals' events module, documented there, not imported);
+* the feedback service's events (opinion reports adopted, adopted above, instructed on), the
+  same way from ``feedback.events`` (``domain.opinion_credits``);
 * this service's own events (activities recorded, menu sign-ups, a year's rules set), so that
   every credit takes the same at-least-once, idempotent path whatever its source.
 
@@ -51,7 +53,7 @@ from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import domain, roster, views
 from .contacts import ContactBook, Contacts
-from .domain import CONTACT_FIELDS, PROPOSALS, SELF, ContactDetails, access
+from .domain import CONTACT_FIELDS, FEEDBACK, PROPOSALS, SELF, ContactDetails, access
 from .domain import commands as c
 
 log = logging.getLogger(__name__)
@@ -384,6 +386,23 @@ class MembersService:
         """The rater took part in the evaluation 评."""
         self._credit(envelope, self._proposal_credits(envelope), tracking=self.tracking(envelope))
 
+    # -- reactions: the feedback service's events (opinion reports 社情民意) -------------------------
+    @handle_event(FEEDBACK, "OpinionReportAdopted")
+    def on_opinion_report_adopted(self, envelope: Envelope) -> None:
+        """社情民意信息被采用: every member among the submitters, once per report."""
+        self._credit(envelope, self._opinion_credits(envelope), tracking=self.tracking(envelope))
+
+    @handle_event(FEEDBACK, "OpinionDecidedAbove")
+    def on_opinion_decided_above(self, envelope: Envelope) -> None:
+        """An upper committee adopted the report (once per upper committee) or a leader there
+        instructed on it (once per instruction); its other decisions earn nothing."""
+        self._credit(envelope, self._opinion_credits(envelope), tracking=self.tracking(envelope))
+
+    @handle_event(FEEDBACK, "LeaderInstructionRecorded")
+    def on_leader_instruction_recorded(self, envelope: Envelope) -> None:
+        """领导批示 at this level: every member among the submitters, once per instruction."""
+        self._credit(envelope, self._opinion_credits(envelope), tracking=self.tracking(envelope))
+
     # -- reactions: this service's own events --------------------------------------------------------
     @handle_event(SELF, "ActivityRecorded")
     def on_activity_recorded(self, envelope: Envelope) -> None:
@@ -509,6 +528,10 @@ class MembersService:
     def _proposal_credits(self, envelope: Envelope) -> list[domain.Credit]:
         return domain.proposal_credits(envelope.type, envelope.data, event_id=envelope.event_id,
                                        stream=envelope.stream, year=_year_of(envelope))
+
+    def _opinion_credits(self, envelope: Envelope) -> list[domain.Credit]:
+        return domain.opinion_credits(envelope.type, envelope.data, event_id=envelope.event_id,
+                                      stream=envelope.stream, year=_year_of(envelope))
 
     def _note_case(self, envelope: Envelope) -> None:
         """Note what the event says about its case, then credit the key designation to every

@@ -90,7 +90,7 @@ def test_the_decoder_still_reads_other_deployments_and_odd_actors_as_before():
     with pytest.raises(EnvelopeError, match="actor needs user_id"):
         Envelope.from_dict({**d, "actor": {"user_id": "x"}}, position=1)
     with pytest.raises(EnvelopeError):
-        Envelope.from_dict({**d, "deployment": {"committee": "640200", "level": "province"}},
+        Envelope.from_dict({**d, "deployment": {"committee": "640200", "level": "township"}},
                            position=1)
     with pytest.raises(EnvelopeError, match="without timezone"):
         Envelope.from_dict({**d, "occurred_at": "2026-11-25T08:30:15"}, position=1)

@@ -17,6 +17,7 @@ from nameko.rpc import rpc
 from nameko.testing.utils import find_free_port
 from pydantic import BaseModel
 
+from services.feedback.service import FeedbackService
 from services.gateway import api
 from services.gateway.openapi import _PARAM
 from services.gateway.service import GatewayService
@@ -68,6 +69,9 @@ def gateway(container_factory, config):
     seed_directory(proposals, members=["m-001", "leader-01"], units=["mzj"])  # who the cases name
     members = container_factory(MembersService, {**config, "XIESHANG_FIXED_TIME": START})
     members.start()
+    # the opinion report routes (test_gateway_feedback.py walks the loop itself)
+    feedback = container_factory(FeedbackService, {**config, "XIESHANG_FIXED_TIME": START})
+    feedback.start()
     container_factory(GatewayService, web).start()
     client = Client(f"http://127.0.0.1:{port}")
     client.tokens["admin"] = client.login("admin", ADMIN_PASSWORD)
@@ -80,7 +84,7 @@ def gateway(container_factory, config):
     key = client.call("POST", "/api/api-keys", "admin", json={"system": "OA", "organisation": "oa"})
     assert key.status_code == 201, key.text
     client.tokens["subscriber"] = {"X-API-Key": key.json()["api_key"]}
-    client.proposals, client.members = proposals, members
+    client.proposals, client.members, client.feedback = proposals, members, feedback
     for path, body in TREE:  # through the gateway, as staff would
         made = client.call("POST", path, "staff", json=body)
         assert made.status_code == 201, made.text
@@ -200,6 +204,28 @@ EXPECTED = {
     "POST /api/members/<member_id>/assessments": {"staff"},
     "GET /api/members/<member_id>/dossier": {"staff", "leader", "auditor", "member"},
     "GET /api/rankings/<int:year>": {"staff", "member", "leader", "auditor", "subscriber"},
+    # the feedback service: opinion reports 社情民意 (informants submit too: see
+    # test_gateway_feedback.py, whose fixture has an informant account)
+    "POST /api/opinion-reports": {"member"},
+    "GET /api/opinion-reports/mine": {"member"},
+    "GET /api/opinion-reports/<report_id>": {"staff", "leader", "auditor", "member", "unit"},
+    "POST /api/opinion-reports/<report_id>/checks": {"staff"},
+    "POST /api/opinion-reports/<report_id>/return": {"staff"},
+    "POST /api/opinion-reports/<report_id>/revision": {"member"},
+    "POST /api/opinion-reports/combinations": {"staff"},
+    "POST /api/opinion-reports/<report_id>/adoption": {"staff"},
+    "POST /api/opinion-reports/<report_id>/non-adoption": {"staff"},
+    "POST /api/opinion-reports/<report_id>/reporting": {"staff"},
+    "POST /api/opinion-reports/<report_id>/forwarding": {"staff"},
+    "POST /api/opinion-reports/<report_id>/feedback": {"unit"},
+    "POST /api/opinion-reports/<report_id>/instructions": {"leader", "staff"},
+    "POST /api/opinion-reports/<report_id>/notice": {"staff"},
+    "GET /api/opinion-desk": {"staff", "leader", "auditor"},
+    "GET /api/units/<unit>/opinion-reports": {"unit", "staff", "auditor"},
+    "GET /api/leaders/<leader>/opinion-reports": {"leader", "staff", "auditor"},
+    "GET /api/opinion-inbox": {"staff", "leader", "auditor"},
+    "GET /api/opinion-statistics/<int:year>": {"staff", "leader", "auditor"},
+    "GET /api/levels": EVERYONE,
 }
 
 
@@ -210,7 +236,8 @@ def test_every_endpoint_as_every_role_is_allowed_or_denied(gateway):
     assert appointed.status_code == 201, appointed.text
     values = {"proposal_id": pid, "comment_id": "c-none", "unit": "mzj", "member_id": "m-001",
               "int:year": "2024", "case_number": "2024-001", "user_id": "m-001", "key_id": "k-none",
-              "org_id": "s-jj", "station_id": "st-wuma", "menu_id": "menu-none"}
+              "org_id": "s-jj", "station_id": "st-wuma", "menu_id": "menu-none",
+              "report_id": "r-none", "leader": "leader-01"}
     for route in api.ROUTES:
         path = route.path
         for name, value in values.items():
@@ -259,7 +286,7 @@ def test_the_members_vocabulary_is_the_members_domains():
     assert api.COMMITTEE >= set(d.READERS_OF_ALL)
 
 
-SERVICES = {"proposals": ProposalsService, "members": MembersService}
+SERVICES = {"proposals": ProposalsService, "members": MembersService, "feedback": FeedbackService}
 
 
 def _rpc_arguments(route: api.Route) -> set[str]:

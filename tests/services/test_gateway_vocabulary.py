@@ -9,6 +9,7 @@ import typing
 import annotated_types
 import pytest
 
+from services.feedback.domain import vocabulary as feedback
 from services.gateway import api, openapi
 from services.proposals.domain import access as proposals_access
 from services.proposals.domain import vocabulary as proposals
@@ -97,11 +98,57 @@ def test_text_limits_are_the_domains(rpc, name, field):
         assert _bounds(field) == (low, high), f"{rpc}.{name}"
 
 
+def test_the_feedback_vocabulary_is_the_feedback_domains():
+    assert _values(api.OpinionChannel) == set(feedback.CHANNELS)
+    assert _values(api.OpinionCheck) == set(feedback.CHECKS)
+    assert _values(api.OpinionStatus) == set(feedback.STATE_COMMANDS)
+    assert _values(api.LeaderLevel) == set(feedback.LEVELS)
+    assert _values(api.LeaderOffice) == set(feedback.LEADER_OFFICES)
+    assert _values(api.Category) == set(feedback.CATEGORIES)
+    assert _values(_field(api.SubmitOpinion, "channel").annotation) == set(feedback.CHANNELS)
+    assert _values(_field(api.OpinionDeskQuery, "status").annotation) == set(feedback.STATE_COMMANDS)
+    assert _values(_field(api.OpinionDeskQuery, "check_pending").annotation) == set(feedback.CHECKS)
+    assert api.MAX_OPINION_SOURCES == feedback.MAX_SOURCES
+    assert _bounds(_field(api.CombineOpinions, "sources")) == (2, feedback.MAX_SOURCES)
+
+
+def _feedback_text_fields():
+    for route in api.ROUTES:
+        if route.service != "feedback" or route.body is None:
+            continue
+        for name, field in route.body.model_fields.items():
+            if name == "reason":
+                if route.rpc in api.TAKES_REASON:
+                    yield route.rpc, "reason", field
+            elif name in feedback.TEXT_LIMITS:
+                yield route.rpc, name, field
+
+
+def test_every_feedback_text_field_is_checked():
+    checked = {(rpc, name) for rpc, name, _ in _feedback_text_fields()}
+    assert {("submit_opinion_report", "title"), ("submit_opinion_report", "content"),
+            ("revise_opinion_report", "content"), ("combine_opinion_reports", "title"),
+            ("record_opinion_check", "note"), ("adopt_opinion_report", "note"),
+            ("return_opinion_report", "reason"), ("not_adopt_opinion_report", "reason"),
+            ("send_opinion_feedback", "text"), ("record_leader_instruction", "text"),
+            ("inform_submitter", "text")} <= checked
+
+
+@pytest.mark.parametrize("rpc,name,field", list(_feedback_text_fields()),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_feedback_text_limits_are_the_domains(rpc, name, field):
+    assert _bounds(field) == feedback.TEXT_LIMITS[name], f"{rpc}.{name}"
+
+
 def test_the_gateway_knows_every_role_the_domains_act_on():
     domain_roles = {proposals.MEMBER, proposals.STAFF, proposals.UNIT, proposals.LEADER,
                     proposals.PUBLIC, proposals.AUDITOR, proposals.SUBSCRIBER}
     assert domain_roles <= set(api.ANYONE_SIGNED_IN)
     assert set(api.READERS) == set(proposals_access.READERS_OF_ALL)
+    assert set(feedback.SUBMITTERS) | set(feedback.READERS) | {feedback.UNIT} <= set(api.ANYONE_SIGNED_IN)
+    assert set(api.OPINION_READERS) == set(feedback.READERS)
+    submit = next(r for r in api.ROUTES if r.rpc == "submit_opinion_report")
+    assert submit.roles == set(feedback.SUBMITTERS)
 
 
 def test_the_gateway_watches_every_service_the_tools_know():

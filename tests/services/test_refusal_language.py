@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 
-from services.feedback.domain import reports as feedback_reports
+from services.feedback.domain import submission as feedback_reports
 from services.gateway import api
 from services.gateway.domain import accounts as gateway_accounts
 from services.gateway.domain.vocabulary import ACCOUNT_ROLES, ROUTE_ACTIONS, SUBSCRIBER

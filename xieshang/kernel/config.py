@@ -13,7 +13,7 @@ service's data directory 0700, the files with their -wal/-shm 0600: ``store/sqli
 | PG_SCHEMA_PREFIX | prefix of each service's schemas on PostgreSQL      | "" (schemas: proposals, proposals_views) |
 | ESDB_URI         | EventStoreDB connection string (event_store=esdb)   | —                                |
 | COMMITTEE_CODE   | the deployment's committee code                     | 640200 (石嘴山市政协, the demo)   |
-| COMMITTEE_LEVEL  | city or county                                      | city                             |
+| COMMITTEE_LEVEL  | national, province, city or county                  | city                             |
 | XIESHANG_RPC_QUEUE_TYPE | classic or quorum: how each service declares ``rpc-<service>`` | classic           |
 | XIESHANG_RPC_DELIVERY_LIMIT | quorum only: redeliveries of a call before it is dead-lettered | 3              |
 

@@ -42,6 +42,10 @@ harmless because the effect is tracked.
 A body that is not an envelope is dead-lettered at once, with a log line naming its
 message id; it never reaches a handler and never stops the service.
 
+The queue, retry and dead-letter machinery is ``DeadLetteringEntrypoint``; the event handlers
+(``EventEntrypoint``) and the inbox of messages from linked committees
+(``xieshang.kernel.levels.link_inbox``) are its two kinds.
+
 Operators list and replay dead letters with ``list_dead_letters`` and
 ``replay_dead_letters`` (the ``xieshang`` CLI wraps them). The RPC queues, when they are quorum
 queues (``xieshang.kernel.rpc``), dead-letter the same way, into ``rpc-<service>.dead``: those
@@ -90,6 +94,7 @@ REPLAYS_HEADER = "x-xieshang-replays"
 
 REASON_HANDLER_FAILED = "handler_failed"
 REASON_MALFORMED = "malformed"
+REASON_REFUSED = "refused"  # the handler's error says another delivery would not help
 
 # Broker headers that describe one trip through a queue; a replayed message starts afresh.
 _TRIP_HEADERS = ("x-delivery-count", "x-death", "x-first-death-reason", "x-first-death-queue",
@@ -217,21 +222,31 @@ class EventConsumer(QueueConsumer):
                 pass
 
 
-class EventEntrypoint(Entrypoint):
-    """Calls the decorated method with each ``Envelope`` of ``source_service``'s ``event_type``.
+class DeadLetteringEntrypoint(Entrypoint):
+    """What every entrypoint on one of our durable quorum queues shares: its queue and the
+    queue's dead-letter queue declared at start, undecoded messages handed over one by one
+    (``_handle``, of the subclass), a handler that raises retried up to ``max_deliveries``
+    deliveries and then dead-lettered with the error, messages refused at once dead-lettered
+    with a reason (``_dead_letter_now``), and the optional pre-check whether an effect was
+    recorded already.
 
-    ``outcomes`` counts what happened to each message once it was settled (handled,
-    skipped, retried, dead_lettered, malformed), for monitoring and tests.
+    A subclass sets ``consumer`` (its tracking name), ``queue_name`` and ``queue`` in its
+    ``setup`` and then calls ``_start_consuming``. ``outcomes`` counts what happened to each
+    message once it was settled, for monitoring and tests.
     """
 
     queue_consumer = EventConsumer()
 
-    def __init__(self, source_service: str, event_type: str, *, max_deliveries: int = 5,
-                 precheck: bool = True, **kwargs: Any):
+    consumer: str
+    queue_name: str
+    queue: Queue
+    # Errors of the handler that another delivery cannot cure: dead-lettered at once
+    # (reason ``refused``) instead of retried.
+    refused_at_once: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, *, max_deliveries: int = 5, precheck: bool = True, **kwargs: Any):
         if max_deliveries < 1:
             raise ValueError(f"max_deliveries must be at least 1, not {max_deliveries}")
-        self.source_service = source_service
-        self.event_type = event_type
         self.max_deliveries = max_deliveries
         self.precheck = precheck
         self.outcomes: Counter[str] = Counter()
@@ -239,22 +254,10 @@ class EventEntrypoint(Entrypoint):
         super().__init__(**kwargs)
 
     # -- lifecycle ----------------------------------------------------------
-    def setup(self) -> None:
-        service = self.container.service_name
-        self.consumer = consumer_name(service, self.method_name)
-        self.queue_name = event_queue_name(self.source_service, self.event_type, service,
-                                           self.method_name)
-        self.queue = event_queue(self.source_service, self.event_type, self.queue_name,
-                                 self.max_deliveries, self.container.config)
+    def _start_consuming(self) -> None:
+        """Find the pre-check, declare the queues and register with the queue consumer."""
         if self.precheck:
             self._is_processed = _find_processed_lookup(self.container)
-        # Read the producer's contract: a subscription to an event it does not publish (a
-        # rename) stops the service at start, instead of silently never firing.
-        self.registry = contract_of(self.source_service)
-        if self.registry is not None and self.event_type not in self.registry:
-            raise ConsumerSetupError(
-                f"{self.consumer} subscribes to {self.source_service}.{self.event_type}, which "
-                f"{self.source_service} does not publish; it publishes {self.registry.names()}")
         self._declare_topology()
         self.queue_consumer.register_provider(self)
 
@@ -272,19 +275,24 @@ class EventEntrypoint(Entrypoint):
         with get_connection(uri, **self._amqp) as conn:
             channel = conn.channel()
             try:
-                dead_letter_queue(self.queue_name)(channel).declare()
-                self.queue(channel).declare()
+                self._declare(channel)
             except PreconditionFailed as exc:
-                raise ConsumerSetupError(
-                    f"queue {self.queue_name!r} exists with other arguments than a quorum queue "
-                    f"with x-delivery-limit={self.max_deliveries} ({exc.reply_text}); a queue "
-                    "declared by nameko's own event_handler or with another max_deliveries must "
-                    "be drained and deleted first") from None
+                raise ConsumerSetupError(self._conflict(exc)) from None
             finally:
                 try:
                     channel.close()
                 except Exception:  # the channel may already be closed by the error
                     pass
+
+    def _declare(self, channel) -> None:  # noqa: ANN001
+        """Declare what the entrypoint consumes from (its dead-letter queue first)."""
+        dead_letter_queue(self.queue_name)(channel).declare()
+        self.queue(channel).declare()
+
+    def _conflict(self, exc: PreconditionFailed) -> str:
+        return (f"queue {self.queue_name!r} exists with other arguments than a quorum queue "
+                f"with x-delivery-limit={self.max_deliveries} ({exc.reply_text}); it must be "
+                "drained and deleted first")
 
     # -- messages ------------------------------------------------------------
     def handle_message(self, body: bytes, message) -> None:  # noqa: ANN001
@@ -299,64 +307,59 @@ class EventEntrypoint(Entrypoint):
                 self.outcomes["retried"] += 1
 
     def _handle(self, body: bytes, message) -> None:  # noqa: ANN001
-        try:
-            envelope = self._decoded(Envelope.from_json(body))
-        except EnvelopeError as exc:
-            _log.error("%s: message %s is not an event envelope (%s); dead-lettering it",
-                       self.consumer, _message_id(message), exc)
-            if not self._dead_letter(message, exc, REASON_MALFORMED):
-                self.queue_consumer.reject_message(message)  # the broker dead-letters it
-            self.outcomes["malformed"] += 1
-            return
-        if self._already_processed(envelope):
-            self.queue_consumer.ack_message(message)
-            self.outcomes["skipped"] += 1
-            return
+        raise NotImplementedError
+
+    def _earlier_deliveries(self, message) -> int:  # noqa: ANN001
+        """How often this queue delivered the message before (the quorum queue counts)."""
+        return _delivery_count(message)
+
+    def _spawn(self, message, subject: Any) -> None:  # noqa: ANN001
+        """Run the handler on ``subject`` (what the message decoded to)."""
         try:
             self.container.spawn_worker(
-                self, (envelope,), {}, context_data=_context_data(message),
-                handle_result=partial(self.handle_result, message, envelope))
+                self, (subject,), {}, context_data=_context_data(message),
+                handle_result=partial(self.handle_result, message, subject))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
-    def _decoded(self, envelope: Envelope) -> Envelope:
-        """The envelope with its data decoded through the producer's registry (upcast)."""
-        if self.registry is None:
-            return envelope
-        try:
-            return self.registry.upcast(envelope)
-        except Exception as exc:  # not the contract's shape: as unreadable as a broken body
-            raise EnvelopeError(f"{envelope.type} v{envelope.schema_version} does not decode "
-                                f"through {self.source_service}'s contract: {exc!r}") from None
+    def _dead_letter_now(self, message, exc: BaseException, reason: str) -> None:  # noqa: ANN001
+        """Dead-letter a message refused before any handler ran (``reason`` says why)."""
+        if not self._dead_letter(message, exc, reason):
+            self.queue_consumer.reject_message(message)  # the broker dead-letters it
 
-    def _already_processed(self, envelope: Envelope) -> bool:
+    def _already_processed(self, event_id: str) -> bool:
         if self._is_processed is None:
             return False
         try:
-            return bool(self._is_processed(self.consumer, envelope.event_id))
+            return bool(self._is_processed(self.consumer, event_id))
         except Exception as exc:  # only an optimisation: let the handler and its tracking decide
             _log.warning("%s: could not check whether event %s was processed (%s: %s)",
-                         self.consumer, envelope.event_id, type(exc).__name__, exc)
+                         self.consumer, event_id, type(exc).__name__, exc)
             return False
 
-    def handle_result(self, message, envelope: Envelope, worker_ctx: WorkerContext,  # noqa: ANN001
-                      result: Any = None, exc_info: Any = None) -> tuple[Any, Any]:
+    def _settle(self, message, what: str, result: Any, exc_info: Any) -> tuple[Any, Any]:  # noqa: ANN001
+        """Ack a handled message; retry a failed one, or dead-letter it on its last delivery.
+        ``what`` names the message in log lines (ids only)."""
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             self.outcomes["handled"] += 1
             return result, exc_info
         exc = exc_info[1]
-        attempt = _delivery_count(message) + 1
+        attempt = self._earlier_deliveries(message) + 1
+        if isinstance(exc, self.refused_at_once):
+            _log.error("%s: %s refused: %s; dead-lettering to %s", self.consumer, what,
+                       describe_error(exc), dead_letter_queue_name(self.queue_name))
+            self._dead_letter_now(message, exc, REASON_REFUSED)
+            self.outcomes[REASON_REFUSED] += 1
+            return result, exc_info
         if attempt < self.max_deliveries:
-            _log.warning("%s: event %s (%s) failed on delivery %d of %d: %s; will retry",
-                         self.consumer, envelope.event_id, envelope.type, attempt,
-                         self.max_deliveries, describe_error(exc))
+            _log.warning("%s: %s failed on delivery %d of %d: %s; will retry",
+                         self.consumer, what, attempt, self.max_deliveries, describe_error(exc))
             self.queue_consumer.requeue_message(message)
             self.outcomes["retried"] += 1
         else:
-            _log.error("%s: event %s (%s) failed on delivery %d of %d: %s; dead-lettering to %s",
-                       self.consumer, envelope.event_id, envelope.type, attempt,
-                       self.max_deliveries, describe_error(exc),
+            _log.error("%s: %s failed on delivery %d of %d: %s; dead-lettering to %s",
+                       self.consumer, what, attempt, self.max_deliveries, describe_error(exc),
                        dead_letter_queue_name(self.queue_name))
             if self._dead_letter(message, exc, REASON_HANDLER_FAILED, attempt):
                 self.outcomes["dead_lettered"] += 1
@@ -377,12 +380,17 @@ class EventEntrypoint(Entrypoint):
         headers.update({
             ERROR_HEADER: describe_error(exc),
             REASON_HEADER: reason,
-            DELIVERIES_HEADER: deliveries if deliveries is not None else _delivery_count(message) + 1,
+            DELIVERIES_HEADER: deliveries if deliveries is not None else self._earlier_deliveries(message) + 1,
             CONSUMER_HEADER: self.consumer,
             DEAD_AT_HEADER: datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
-        # A replayed message arrives by its queue's name: keep the event's own routing key.
-        headers.setdefault(ROUTING_KEY_HEADER, message.delivery_info.get("routing_key", ""))
+        # A replayed message arrives by its queue's name: keep the event's own routing key. One
+        # that came by an exchange has its routing key there, whatever its headers claim.
+        info = message.delivery_info or {}
+        if info.get("exchange"):
+            headers[ROUTING_KEY_HEADER] = info.get("routing_key", "")
+        else:
+            headers.setdefault(ROUTING_KEY_HEADER, info.get("routing_key", ""))
         try:
             with get_producer(self.container.config[AMQP_URI_CONFIG_KEY], True,
                               **self._amqp) as producer:
@@ -397,6 +405,74 @@ class EventEntrypoint(Entrypoint):
             return False
         self.queue_consumer.ack_message(message)
         return True
+
+
+class EventEntrypoint(DeadLetteringEntrypoint):
+    """Calls the decorated method with each ``Envelope`` of ``source_service``'s ``event_type``.
+
+    ``outcomes`` counts what happened to each message once it was settled (handled,
+    skipped, retried, dead_lettered, malformed), for monitoring and tests.
+    """
+
+    def __init__(self, source_service: str, event_type: str, *, max_deliveries: int = 5,
+                 precheck: bool = True, **kwargs: Any):
+        self.source_service = source_service
+        self.event_type = event_type
+        super().__init__(max_deliveries=max_deliveries, precheck=precheck, **kwargs)
+
+    # -- lifecycle ----------------------------------------------------------
+    def setup(self) -> None:
+        service = self.container.service_name
+        self.consumer = consumer_name(service, self.method_name)
+        self.queue_name = event_queue_name(self.source_service, self.event_type, service,
+                                           self.method_name)
+        self.queue = event_queue(self.source_service, self.event_type, self.queue_name,
+                                 self.max_deliveries, self.container.config)
+        # Read the producer's contract: a subscription to an event it does not publish (a
+        # rename) stops the service at start, instead of silently never firing.
+        self.registry = contract_of(self.source_service)
+        if self.registry is not None and self.event_type not in self.registry:
+            raise ConsumerSetupError(
+                f"{self.consumer} subscribes to {self.source_service}.{self.event_type}, which "
+                f"{self.source_service} does not publish; it publishes {self.registry.names()}")
+        self._start_consuming()
+
+    def _conflict(self, exc: PreconditionFailed) -> str:
+        return (f"queue {self.queue_name!r} exists with other arguments than a quorum queue "
+                f"with x-delivery-limit={self.max_deliveries} ({exc.reply_text}); a queue "
+                "declared by nameko's own event_handler or with another max_deliveries must "
+                "be drained and deleted first")
+
+    # -- messages ------------------------------------------------------------
+    def _handle(self, body: bytes, message) -> None:  # noqa: ANN001
+        try:
+            envelope = self._decoded(Envelope.from_json(body))
+        except EnvelopeError as exc:
+            _log.error("%s: message %s is not an event envelope (%s); dead-lettering it",
+                       self.consumer, _message_id(message), exc)
+            self._dead_letter_now(message, exc, REASON_MALFORMED)
+            self.outcomes["malformed"] += 1
+            return
+        if self._already_processed(envelope.event_id):
+            self.queue_consumer.ack_message(message)
+            self.outcomes["skipped"] += 1
+            return
+        self._spawn(message, envelope)
+
+    def _decoded(self, envelope: Envelope) -> Envelope:
+        """The envelope with its data decoded through the producer's registry (upcast)."""
+        if self.registry is None:
+            return envelope
+        try:
+            return self.registry.upcast(envelope)
+        except Exception as exc:  # not the contract's shape: as unreadable as a broken body
+            raise EnvelopeError(f"{envelope.type} v{envelope.schema_version} does not decode "
+                                f"through {self.source_service}'s contract: {exc!r}") from None
+
+    def handle_result(self, message, envelope: Envelope, worker_ctx: WorkerContext,  # noqa: ANN001
+                      result: Any = None, exc_info: Any = None) -> tuple[Any, Any]:
+        return self._settle(message, f"event {envelope.event_id} ({envelope.type})", result,
+                            exc_info)
 
 
 def handle_event(source_service: str, event_type: str, *, max_deliveries: int = 5,
@@ -575,6 +651,10 @@ def replay_dead_letters(amqp_uri: str, queue: str, message_ids: Iterable[str] | 
                     continue
                 headers = {k: v for k, v in (message.headers or {}).items()
                            if k not in _TRIP_HEADERS}
+                deaths = (message.headers or {}).get("x-death") or []
+                if ROUTING_KEY_HEADER not in headers and deaths and deaths[0].get("routing-keys"):
+                    # dead-lettered by the broker: the routing key it came by is in x-death
+                    headers[ROUTING_KEY_HEADER] = deaths[0]["routing-keys"][0]
                 headers[REPLAYS_HEADER] = int(headers.get(REPLAYS_HEADER) or 0) + 1
                 try:
                     producer.publish(message.body, exchange="", routing_key=queue, mandatory=True,

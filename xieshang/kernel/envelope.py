@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 import orjson
 
-LEVELS = ("city", "county")
+# Committee levels, highest first: 全国、省/自治区、市、县/区 (a deployment is one committee of one).
+LEVELS = ("national", "province", "city", "county")
 
 
 class EnvelopeError(ValueError):

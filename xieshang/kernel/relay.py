@@ -14,6 +14,14 @@ republishes from it, so consumers may see an event twice and deduplicate by even
 Only the holder of the store lease ``relay:<exchange>`` publishes, so several instances
 of a service can each run a relay and one of them does the work.
 
+A relay may publish other messages than the raw envelopes: given ``messages``, a function
+of an envelope to the ``Outgoing`` messages it makes (none, one or several), it publishes
+those instead, with the same guarantees (position order, confirms awaited, the checkpoint
+moved only past a confirmed batch; a batch that makes no message just moves it). Such a
+relay has a name of its own (``name``, or the default ``relay:<exchange>`` of its own
+exchange), so it keeps its own checkpoint and lease beside the service's event relay
+(``xieshang.kernel.levels.LinkOutbox`` publishes link messages so).
+
 Running one::
 
     relay = Relay(store, amqp_uri, service="proposals")
@@ -33,8 +41,9 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import kombu
 
@@ -48,7 +57,22 @@ STOP_CHECK = 0.25  # seconds: how soon an idle loop notices its stop event
 
 
 class RelayError(Exception):
-    """The broker did not confirm a batch: it nacked a message or did not answer in time."""
+    """The broker did not confirm a batch: it nacked a message, did not answer in time, or
+    returned a mandatory message that no queue took."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message a relay with ``messages`` publishes for an event: to the relay's exchange
+    with ``routing_key``, the ``body`` as is, the AMQP ``message_id`` (what consumers
+    deduplicate by) and ``headers``; persistent."""
+
+    routing_key: str
+    body: bytes
+    message_id: str
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    type: str | None = None
+    content_type: str = "application/json"
 
 
 class Relay:
@@ -63,7 +87,16 @@ class Relay:
                  exchange: str | None = None, batch: int = 500, holder: str | None = None,
                  lease_ttl: float = 10.0, clock: Callable[[], datetime] = utcnow,
                  poll_interval: float = 0.5, max_backoff: float = 5.0,
-                 confirm_timeout: float = 30.0, connect_timeout: float = 5.0):
+                 confirm_timeout: float = 30.0, connect_timeout: float = 5.0,
+                 messages: Callable[[Envelope], Sequence[Outgoing]] | None = None,
+                 name: str | None = None, declare: Callable[[Any], None] | None = None,
+                 mandatory: bool = False):
+        """``messages``: publish what it makes of each event instead of the envelope (see the
+        module docstring); ``name``: the checkpoint and lease name (default
+        ``relay:<exchange>``); ``declare(channel)``: called on every new connection after the
+        exchange is declared, to declare what else the messages need (their queues);
+        ``mandatory``: a message no queue takes fails the batch instead of being dropped by
+        the broker."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
         if lease_ttl <= 0 or poll_interval <= 0:
@@ -72,7 +105,10 @@ class Relay:
         self.amqp_uri = amqp_uri
         self.service = service
         self.exchange_name = exchange or f"{service}.events"
-        self.name = f"relay:{self.exchange_name}"
+        self.name = name or f"relay:{self.exchange_name}"
+        self.messages = messages
+        self.declare = declare
+        self.mandatory = mandatory
         self.batch = batch
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ttl = lease_ttl
@@ -82,7 +118,8 @@ class Relay:
         self.confirm_timeout = confirm_timeout
         self.connect_timeout = connect_timeout
         # What this instance has done, for health checks and tests.
-        self.published = 0
+        self.published = 0  # events past the checkpoint (for ``messages``: also those making none)
+        self.sent = 0  # messages the broker confirmed (with ``messages``)
         self.failures = 0
         self.last_error: str | None = None
         self._wakeup = threading.Event()
@@ -170,6 +207,9 @@ class Relay:
     # -- one batch --------------------------------------------------------
     def _publish(self, envelopes: Sequence[Envelope]) -> None:
         """Publish ``envelopes`` in order and return once the broker confirmed them all."""
+        if self.messages is not None:
+            self._publish_messages([m for env in envelopes for m in self.messages(env)])
+            return
         self._connect()
         assert self._producer is not None and self._confirms is not None
         confirms = self._confirms
@@ -189,6 +229,32 @@ class Relay:
                 retry=False,
             )
         confirms.wait(self._conn, tags, self.confirm_timeout)
+
+    def _publish_messages(self, outgoing: Sequence[Outgoing]) -> None:
+        """Publish what ``messages`` made of a batch; nothing to publish needs no broker."""
+        if not outgoing:
+            return
+        self._connect()
+        assert self._producer is not None and self._confirms is not None
+        confirms = self._confirms
+        tags = confirms.expect(len(outgoing))
+        for out in outgoing:
+            self._producer.publish(
+                out.body,
+                routing_key=out.routing_key,
+                exchange=self.exchange_name,
+                content_type=out.content_type,
+                content_encoding="utf-8",
+                delivery_mode=PERSISTENT,
+                message_id=out.message_id,
+                type=out.type,
+                app_id=self.service,
+                headers=dict(out.headers),
+                mandatory=self.mandatory,
+                retry=False,
+            )
+        confirms.wait(self._conn, tags, self.confirm_timeout)
+        self.sent += len(outgoing)
 
     def _advance(self, position: int) -> None:
         """Move the checkpoint past a batch the broker confirmed."""
@@ -226,10 +292,13 @@ class Relay:
             confirms = _Confirms()
             channel.events["basic_ack"].add(confirms.on_ack)
             channel.events["basic_nack"].add(confirms.on_nack)
+            channel.events["basic_return"].add(confirms.on_return)
             channel.confirm_select()
             exchange = kombu.Exchange(self.exchange_name, type="topic", durable=True,
                                       delivery_mode=PERSISTENT)
             exchange(channel).declare()
+            if self.declare is not None:
+                self.declare(channel)
             producer = kombu.Producer(channel, exchange=exchange, auto_declare=False)
         except BaseException:
             _quietly(conn.release)
@@ -289,6 +358,7 @@ class _Confirms:
         self.sent = 0
         self.unconfirmed: set[int] = set()
         self.nacked = 0
+        self.returned = 0
 
     def expect(self, n: int) -> range:
         tags = range(self.sent + 1, self.sent + n + 1)
@@ -301,6 +371,10 @@ class _Confirms:
 
     def on_nack(self, delivery_tag: int, multiple: bool) -> None:
         self.nacked += len(self._settle(delivery_tag, multiple))
+
+    def on_return(self, exc: Any, exchange: str, routing_key: str, message: Any) -> None:
+        # A mandatory message no queue took; the broker returns it before confirming it.
+        self.returned += 1
 
     def _settle(self, tag: int, multiple: bool) -> set[int]:
         done = {t for t in self.unconfirmed if t <= tag} if multiple else {tag} & self.unconfirmed
@@ -320,6 +394,9 @@ class _Confirms:
                 pass
         if self.nacked:
             raise RelayError(f"the broker refused (nacked) {self.nacked} of {len(tags)} messages")
+        if self.returned:
+            raise RelayError(f"the broker returned {self.returned} of {len(tags)} messages: no "
+                             "queue is bound for their routing key")
 
 
 def _headers(env: Envelope) -> dict[str, Any]:

@@ -1,16 +1,33 @@
 """Opinion reports 社情民意信息: the feedback service's pure domain (no I/O, no framework).
 
-``events`` is the published contract; ``vocabulary`` the words; ``reports`` the decisions on a
-report; ``commands`` what callers ask for. Stream ``opinion-<uuid>``: one report, from
-submission on (editing under the four checks, adoption, reporting upward, forwarding,
-instructions and feedback to the submitter come later: DOMAIN.md §3).
+``events`` is the published contract; ``vocabulary`` the words; ``state`` a report folded from
+its stream (``opinion-<uuid>``); the decisions by stage of the 征-编-报-督-复 loop (DOMAIN.md §3):
+``submission`` (submit, convert a proposal, return, revise, combine), ``editing`` (the four checks,
+adopt or not), ``handling`` (report, forward, feedback, instructions, inform the submitter), and
+``levels`` (reports received from below, decisions coming back from above); ``access`` who reads
+what; ``commands`` what callers ask for.
 """
 
 from xieshang.kernel.exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), {
-    "commands": ("SubmitOpinionReport", "TakeUpConvertedProposal"),
-    "events": ("OpinionReportSubmitted", "registry"),
-    "reports": ("OpinionReport", "convert_proposal", "fold", "require", "submit_opinion_report"),
-    "vocabulary": ("CATEGORIES", "CHANNELS", "SUBMITTERS", "opinion_stream"),
+    "access": ("may_read", "require_reader", "require_list_reader", "report_as_seen_by"),
+    "commands": ("SubmitOpinionReport", "TakeUpConvertedProposal", "RecordOpinionCheck",
+                 "ReturnOpinionReport", "ReviseOpinionReport", "CombineOpinionReports",
+                 "AdoptOpinionReport", "NotAdoptOpinionReport", "ReportOpinion", "ForwardOpinion",
+                 "SendOpinionFeedback", "RecordLeaderInstruction", "InformSubmitter"),
+    "events": ("OpinionReportSubmitted", "OpinionReportReported", "OpinionReceivedFromBelow",
+               "OpinionDecidedAbove", "registry"),
+    "state": ("OpinionReport", "fold", "report_fold"),
+    "checks": ("require_report",),
+    "submission": ("submit_opinion_report", "convert_proposal", "return_opinion_report",
+                   "revise_opinion_report", "combine_opinion_reports", "mark_combined",
+                   "release_combined"),
+    "editing": ("record_opinion_check", "adopt_opinion_report", "not_adopt_opinion_report"),
+    "handling": ("report_opinion", "forward_opinion", "send_opinion_feedback",
+                 "record_leader_instruction", "inform_submitter"),
+    "levels": ("receive_from_below", "record_decision_from_above", "decision_for_below",
+               "reported_payload"),
+    "vocabulary": ("CATEGORIES", "CHANNELS", "CHECKS", "SUBMITTERS", "LEVELS", "opinion_stream",
+                   "received_report_id"),
 })

@@ -9,8 +9,8 @@ state and the allowed commands.
 * ``access``: who may see and do what (pure);
 * ``commands``: one frozen command per command of the service;
 * one module per aggregate: ``organisations``, ``members``, ``contacts``, ``points`` (rules and
-  ledgers), ``assessments``, ``credits`` (from the proposals service's events, case notes),
-  ``activities``, ``menus``.
+  ledgers), ``assessments``, ``credits`` (from the proposals service's events, case notes,
+  and from the feedback service's), ``activities``, ``menus``.
 
 Everything other code used from the single module of before is re-exported here.
 """
@@ -42,7 +42,8 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
     "points": ("PointRules", "fold_point_rules", "set_point_rules", "Credit", "Ledger",
         "capped_total", "fold_ledger", "fold_ledger_on", "award_points", "award", "recompute_year"),
     "assessments": ("conclude_assessment",),
-    "credits": ("proposal_credits", "CaseNotes", "fold_case", "note_case", "key_credits"),
+    "credits": ("proposal_credits", "CaseNotes", "fold_case", "note_case", "key_credits",
+        "FEEDBACK", "OPINION_CREDIT_EVENTS", "opinion_credits"),
     "activities": ("Activity", "fold_activity", "record_activity", "activity_credits"),
     "menus": ("Menu", "fold_menu", "publish_menu", "sign_up_for_menu", "menu_credits"),
     "checks": ("check_year",),

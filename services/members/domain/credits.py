@@ -1,7 +1,23 @@
 """Where credits come from outside this service: the proposals service's events (by type name
 and data, the contract being services/proposals' events, not imported), and what this service
 notes about a proposal case (stream ``case-<proposal id>``) so that a key designation credits
-every proposer whichever of the events arrives first."""
+every proposer whichever of the events arrives first; and the feedback service's events about
+opinion reports 社情民意信息 (the same way, services/feedback's events being the contract).
+
+``members`` on the feedback events are the members among the report's submitters (informants
+信息员 have no ledger here, so an event with none credits nobody). Each of their credits is keyed
+by what earns it, not by the event that carried it, so a redelivery or a second event saying the
+same thing credits nothing twice:
+
+* ``OpinionReportAdopted``: ``opinion_adopted`` once per report and member
+  (``opinion-adopted:<report>``);
+* ``OpinionDecidedAbove`` with decision ``adopted``: ``opinion_reported_upward`` once per
+  report, upper committee and member (``opinion-upper:<report>:<upper committee>``); with
+  decision ``instructed``: ``leader_instruction`` once per upper committee's event
+  (``opinion-instruction:<upper event id>``); its other decisions credit nothing;
+* ``LeaderInstructionRecorded`` (a leader of this level): ``leader_instruction`` once per
+  instruction event (``opinion-instruction:<event id>``).
+"""
 
 from __future__ import annotations
 
@@ -83,3 +99,54 @@ def key_credits(case: CaseNotes) -> list[Credit]:
     return [Credit(p, "proposal_made_key", PROPOSALS, k.source_event_id, k.source_stream, k.year,
                    f"key:{case.proposal_id}", "提案列为重点提案") for p in case.proposers]
 
+
+# -- the feedback service: opinion reports 社情民意信息 -------------------------------------------
+
+# The service whose events earn these credits (its published name).
+FEEDBACK = "feedback"
+
+# The event types credited here (the feedback service's contract names them).
+OPINION_CREDIT_EVENTS = ("OpinionReportAdopted", "OpinionDecidedAbove", "LeaderInstructionRecorded")
+
+# How a note names the level and the office of a leader who instructed (the feedback service's
+# LEVELS and LEADER_OFFICES); an unknown code is shown as it is.
+_LEVELS = {"national": "全国", "province": "省（自治区）", "city": "市", "county": "县（区）"}
+_OFFICES = {"party_committee": "党委", "government": "政府", "committee": "政协"}
+
+
+def opinion_credits(event_type: str, data: Mapping[str, Any], *, event_id: str, stream: str,
+                    year: int) -> list[Credit]:
+    """The credits a feedback event earns: one per member among the report's submitters."""
+    report_id = str(data.get("report_id") or "")
+    members = list(dict.fromkeys(str(m) for m in data.get("members") or ()))
+
+    def credits(activity: str, key: str, note: str) -> list[Credit]:
+        return [Credit(m, activity, FEEDBACK, event_id, stream, year, key, note) for m in members]
+
+    if event_type == "OpinionReportAdopted":
+        title = str(data.get("title") or "")
+        return credits("opinion_adopted", f"opinion-adopted:{report_id}",
+                       f"社情民意信息《{title}》被采用" if title else "社情民意信息被采用")
+    if event_type == "OpinionDecidedAbove":
+        upper = str(data.get("upper_committee") or "")
+        decision = data.get("decision")
+        if decision == "adopted":
+            return credits("opinion_reported_upward", f"opinion-upper:{report_id}:{upper}",
+                           f"社情民意信息被上级政协（{upper}）采用")
+        if decision == "instructed":
+            detail = data.get("detail") or {}
+            level = detail.get("leader_level") or detail.get("level")
+            return credits("leader_instruction", f"opinion-instruction:{data.get('upper_event_id') or event_id}",
+                           _instruction_note(level, detail.get("office"), f"经上级政协（{upper}）报送"))
+        return []
+    if event_type == "LeaderInstructionRecorded":
+        return credits("leader_instruction", f"opinion-instruction:{event_id}",
+                       _instruction_note(data.get("leader_level"), data.get("office")))
+    return []
+
+
+def _instruction_note(level: Any, office: Any, via: str = "") -> str:
+    """E.g. 社情民意信息获市政府领导批示."""
+    where = "".join(labels.get(str(code), str(code))
+                    for code, labels in ((level, _LEVELS), (office, _OFFICES)) if code)
+    return f"社情民意信息{via}获{where}领导批示"

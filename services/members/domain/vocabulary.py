@@ -68,9 +68,11 @@ ACTIVITIES: Mapping[str, str] = {
     "proposal_made_key": "提案列为重点提案",
     "proposal_merged": "提案并案办理",
     "reply_rated": "评价提案办理答复",
-    # from the feedback service's events (opinion reports 社情民意), once it publishes them
+    # from the feedback service's events (opinion reports 社情民意, credits.opinion_credits):
+    # adopted here, adopted by an upper committee it was reported to, a leader's instruction
+    # (of this level, or coming back from above)
     "opinion_adopted": "社情民意信息被采用",
-    "opinion_reported_upward": "社情民意信息被上级政协采用报送",
+    "opinion_reported_upward": "社情民意信息被上级政协采用",
     "leader_instruction": "社情民意信息获领导批示",
     # recorded by staff in this service
     "meeting_attended": "参加会议",
