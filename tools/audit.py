@@ -326,10 +326,17 @@ def report(year: int, out_dir: str, public: bool) -> None:
     everything recorded.
     """
     from services.proposals.report import write_year_report
+
+    _write_report("proposals", lambda conn, runner: write_year_report(conn, runner, year, out_dir,
+                                                                      public=public))
+
+
+def _write_report(service: str, write: Callable[[Any, Any], list]) -> None:
+    """Bring the service's read models up to date with its store, then ``write(conn, runner)``
+    the report and print the paths written."""
     from xieshang.kernel.projection import ProjectionRunner
     from xieshang.kernel.store.memory import MemoryEventStore
 
-    service = "proposals"
     store = _open(service) or MemoryEventStore(catalog.settings(service).deployment)
     engine, schema = catalog.views_engine(service)
     try:
@@ -338,7 +345,7 @@ def report(year: int, out_dir: str, public: bool) -> None:
         runner.setup()
         runner.catch_up()
         with engine.connect() as conn:
-            written = write_year_report(conn, runner, year, out_dir, public=public)
+            written = write(conn, runner)
     finally:
         store.close()
         engine.dispose()
@@ -373,22 +380,7 @@ def opinion_report(year: int, out_dir: str) -> None:
     recorded.
     """
     from services.feedback.report import write_year_report
-    from xieshang.kernel.projection import ProjectionRunner
-    from xieshang.kernel.store.memory import MemoryEventStore
 
-    service = "feedback"
-    names = _upper_names(service)
-    store = _open(service) or MemoryEventStore(catalog.settings(service).deployment)
-    engine, schema = catalog.views_engine(service)
-    try:
-        runner = ProjectionRunner(store, engine, catalog.projections(service), schema=schema,
-                                  registry=contract_of(service))
-        runner.setup()
-        runner.catch_up()
-        with engine.connect() as conn:
-            written = write_year_report(conn, runner, year, out_dir, names=names)
-    finally:
-        store.close()
-        engine.dispose()
-    for path in written:
-        click.echo(str(path))
+    names = _upper_names("feedback")
+    _write_report("feedback", lambda conn, runner: write_year_report(conn, runner, year, out_dir,
+                                                                     names=names))

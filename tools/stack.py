@@ -469,8 +469,8 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float, wi
             if upper is not None:
                 upper.wait_healthy(start_timeout)
                 link_levels(amqp_uri, upper.amqp_uri)
-                click.echo(f"linked 石嘴山市政协 (city) and its upper level 宁夏回族自治区政协 "
-                           f"(province) by shovels (xieshang levels status)")
+                click.echo("linked 石嘴山市政协 (city) and its upper level 宁夏回族自治区政协 "
+                           "(province) by shovels (xieshang levels status)")
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(EXIT_START_FAILED)

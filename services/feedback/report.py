@@ -9,19 +9,18 @@ the contributors of a combined one (no names, no contact details, no texts of th
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from xieshang.kernel.clock import SHANGHAI
+from xieshang.kernel.projection import find_projection
+from xieshang.kernel.tables import write_csv, write_xlsx
 
 from .domain.vocabulary import CHECKS, ROLE_LABELS
-from .views import OpinionReports, find_projection, statistics
+from .views import OpinionReports, statistics
 
 Row = dict[str, Any]
 
@@ -75,10 +74,11 @@ def write_year_report(conn: sa.Connection, projections: Sequence[Any] | Any, yea
     reports = report_rows(conn, projections, year)
     paths = [out / f"opinion-reports-{year}-statistics.csv",
              out / f"opinion-reports-{year}-reports.csv", out / f"opinion-reports-{year}.xlsx"]
-    _write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
-    _write_csv(paths[1], REPORT_COLUMNS, reports)
-    _write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
-                           ("reports", REPORT_COLUMNS, reports)])
+    write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
+    write_csv(paths[1], REPORT_COLUMNS, reports)
+    write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
+                          ("reports", REPORT_COLUMNS, reports)],
+               is_rate=_is_rate, wide=("title", "value", "label"))
     return paths
 
 
@@ -154,51 +154,8 @@ def _local_date(timestamp: str | None) -> str | None:
     return datetime.fromisoformat(timestamp).astimezone(SHANGHAI).date().isoformat() if timestamp else None
 
 
-# -- writers ------------------------------------------------------------------------------------
-
-def _header(columns: Iterable[tuple[str, str]]) -> list[str]:
-    return [f"{label} {key}" for key, label in columns]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ";".join(map(str, value))
-    return str(value)  # floats: the shortest text that reads back as the same number
-
-
-def _write_csv(path: Path, columns: Sequence[tuple[str, str]], rows: list[Row]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(_header(columns))
-        writer.writerows([_text(r.get(key)) for key, _ in columns] for r in rows)
-
-
-def _write_xlsx(path: Path, sheets: list[tuple[str, Sequence[tuple[str, str]], list[Row]]]) -> None:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, columns, rows in sheets:
-        ws = wb.create_sheet(title)
-        ws.append(_header(columns))
-        for r in rows:
-            ws.append([_cell(r.get(key)) for key, _ in columns])
-            for cell, (key, _) in zip(ws[ws.max_row], columns):
-                if isinstance(cell.value, float) and key == "value" \
-                        and str(r.get("item", "")).endswith("rate"):
-                    cell.number_format = "0.0%"
-        ws.freeze_panes = "A2"
-        for i, (key, label) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = \
-                40 if key in ("title", "value", "label") else max(12, len(label) * 2 + 4)
-    wb.save(path)
-
-
-def _cell(value: Any) -> Any:
-    # XLSX keeps numbers and booleans as such; lists become text.
-    return ";".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+def _is_rate(key: str, row: Row) -> bool:
+    return key == "value" and str(row.get("item", "")).endswith("rate")
 
 
 __all__ = ["write_year_report", "statistics_rows", "report_rows", "STATISTICS_COLUMNS",

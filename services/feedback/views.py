@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timezone
-from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.envelope import Envelope
-from xieshang.kernel.projection import Projection
+from xieshang.kernel.projection import Projection, find_projection
 from xieshang.kernel.view_writes import ViewConnection
 from xieshang.kernel.views import PageRequest, select_page
 
@@ -685,21 +685,6 @@ def summary(stats: Mapping[str, Any], names: Mapping[str, str] | None = None) ->
 
 # -- helpers --------------------------------------------------------------------------------
 
-P = TypeVar("P", bound=Projection)
-
-
-def find_projection(source: Any, cls: type[P]) -> P:
-    """The ``cls`` projection of ``source``: that projection itself, a holder of projections by
-    name (a service's ``Views``, a ProjectionRunner) or a sequence of projections."""
-    if isinstance(source, cls):
-        return source
-    if hasattr(source, "projection"):
-        found = source.projection(cls.name)
-    else:
-        found = next((p for p in source if isinstance(p, cls)), None)
-    if not isinstance(found, cls):
-        raise LookupError(f"no {cls.__name__} projection ({cls.name!r}) in {source!r}")
-    return found
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports

@@ -1,8 +1,8 @@
 """The year-end report of the proposals 两公开一公示一通报: the year's statistics, the per-case
 handling table and the units' results, as CSV, one XLSX workbook and two PNG charts.
 
-CSV files are UTF-8 with a byte order mark, which Excel in China needs to read them as UTF-8.
-Headers are "中文 english_key", so that people read them and programs can split them.
+CSV and XLSX as every report writes them (xieshang.kernel.tables: UTF-8 with a byte order mark
+for Excel in China, headers "中文 english_key").
 The public report (``public=True``) leaves out the proposers' ids and shows the satisfaction
 figures as the API shows them to leaders (``views.disclose_statistics``: none over fewer than
 3 ratings, nor one that would let a withheld figure be worked out); neither version shows a
@@ -11,7 +11,6 @@ rating of a single case (ratings are confidential: only rates per unit and overa
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -20,14 +19,13 @@ import sqlalchemy as sa
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from xieshang.kernel.clock import SHANGHAI
-from xieshang.kernel.projection import Projection
+from xieshang.kernel.projection import Projection, find_projection
+from xieshang.kernel.tables import write_csv, write_xlsx
 
 from .domain import REPLY_CLASSES
-from .views import (ProposerCases, Statistics, Worklist, disclose_statistics, find_projection,
+from .views import (ProposerCases, Statistics, Worklist, disclose_statistics,
                     proposers_by_case, statistics)
 
 Row = dict[str, Any]
@@ -79,10 +77,11 @@ def write_year_report(conn: sa.Connection, projections: Sequence[Projection] | A
     paths = [out / f"proposals-{year}-statistics.csv", out / f"proposals-{year}-cases.csv",
              out / f"proposals-{year}.xlsx", out / f"proposals-{year}-on-time-by-unit.png",
              out / f"proposals-{year}-satisfaction-by-unit.png"]
-    _write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
-    _write_csv(paths[1], case_columns, cases)
-    _write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
-                           ("cases", case_columns, cases), ("units", UNIT_COLUMNS, units)])
+    write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
+    write_csv(paths[1], case_columns, cases)
+    write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
+                          ("cases", case_columns, cases), ("units", UNIT_COLUMNS, units)],
+               is_rate=_is_rate)
     _bar_chart(paths[3], {u["unit"]: u["on_time_rate"] for u in units},
                f"On-time reply rate by unit, {year} (first-round replies)", "按时答复率")
     _bar_chart(paths[4], {u["unit"]: u["satisfaction_rate"] for u in units},
@@ -160,52 +159,6 @@ def unit_rows(stats: Row) -> list[Row]:
              "withheld": (f"{figures['withheld']['reason']} ({figures['withheld']['reason_en']})"
                           if figures.get("withheld") else None)}
             for unit, figures in stats["units"].items()]
-
-
-# -- writers ------------------------------------------------------------------------------------
-
-def _header(columns: Iterable[tuple[str, str]]) -> list[str]:
-    return [f"{label} {key}" for key, label in columns]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ";".join(map(str, value))
-    return str(value)  # floats: the shortest text that reads back as the same number
-
-
-def _write_csv(path: Path, columns: Sequence[tuple[str, str]], rows: list[Row]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(_header(columns))
-        writer.writerows([_text(r.get(key)) for key, _ in columns] for r in rows)
-
-
-def _write_xlsx(path: Path, sheets: list[tuple[str, Sequence[tuple[str, str]], list[Row]]]) -> None:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, columns, rows in sheets:
-        ws = wb.create_sheet(title)
-        ws.append(_header(columns))
-        for r in rows:
-            ws.append([_cell(r.get(key)) for key, _ in columns])
-            for cell, (key, _) in zip(ws[ws.max_row], columns):
-                if isinstance(cell.value, float) and _is_rate(key, r):
-                    cell.number_format = "0.0%"
-        ws.freeze_panes = "A2"
-        for i, (key, label) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = \
-                40 if key == "title" else max(12, len(label) * 2 + 4)
-    wb.save(path)
-
-
-def _cell(value: Any) -> Any:
-    # XLSX keeps numbers and booleans as such; lists become text.
-    return ";".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
 def _is_rate(key: str, row: Row) -> bool:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.envelope import Envelope
-from xieshang.kernel.projection import Handler, Projection
+from xieshang.kernel.projection import Handler, Projection, find_projection
 from xieshang.kernel.view_writes import ViewConnection
 from xieshang.kernel.views import PageRequest, select_page
 
@@ -1027,21 +1027,6 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-P = TypeVar("P", bound=Projection)
-
-
-def find_projection(source: Any, cls: type[P]) -> P:
-    """The ``cls`` projection of ``source``: that projection itself, a holder of projections by
-    name (a service's ``Views``, a ProjectionRunner) or a sequence of projections."""
-    if isinstance(source, cls):
-        return source
-    if hasattr(source, "projection"):
-        found = source.projection(cls.name)
-    else:
-        found = next((p for p in source if isinstance(p, cls)), None)
-    if not isinstance(found, cls):
-        raise LookupError(f"no {cls.__name__} projection ({cls.name!r}) in {source!r}")
-    return found
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports

@@ -19,29 +19,17 @@ from xieshang.kernel.consumer import REASON_MALFORMED, list_dead_letters, replay
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Deployment, NewEvent
 from xieshang.kernel.levels import (IN_EXCHANGE, INBOX_QUEUE, LINKS_KEY, OUT_EXCHANGE, REASON_MISADDRESSED,
                                     REASON_SENDER_MISMATCH, REASON_UNKNOWN, REASON_UNLINKED,
-                                    LinkInbox, LinkMessage, LinkOutbox, from_key, out_queue_name)
+                                    LinkInbox, LinkOutbox, from_key, out_queue_name)
 from xieshang.kernel.relay import Outgoing, Relay, RelayError
 from xieshang.kernel.store.memory import MemoryEventStore
 
 from ..conftest import AMQP_URI, unique
 from ..support.consumer_services import wait_until
-from ..support.levels_services import (RECEIVED, SEND, SERVICE, Behaviour, make_level_service,
-                                       send, store_of)
+from ..support.levels_services import (CITY, COUNTY, MANAGEMENT, RECEIVED, REGION, SEND, SERVICE,
+                                       Behaviour, make_level_service, send, store_of)
+from ..support.levels_services import report as _report
 from ..support.tcpproxy import TcpProxy
 
-COUNTY = Deployment("640302", "county")   # 利通区政协
-CITY = Deployment("640300", "city")       # 吴忠市政协
-REGION = Deployment("640000", "province")  # 宁夏回族自治区政协
-MANAGEMENT = "http://127.0.0.1:15672"
-
-
-def _envelope(deployment=COUNTY, type_=SEND, **data):
-    store = MemoryEventStore(deployment)
-    return store.append(f"report-{unique()}", None, [NewEvent(type_, data or {"n": 1}, SYSTEM_ACTOR)])[0]
-
-
-def _report(to=CITY.committee, sender=COUNTY, kind="opinion.reported", n=1) -> LinkMessage:
-    return LinkMessage.of(_envelope(sender, n=n), kind, to, {"n": n, "title": "关于加强农村饮水安全的建议"})
 
 
 @pytest.mark.rabbit

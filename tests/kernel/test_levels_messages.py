@@ -25,21 +25,9 @@ from xieshang.kernel.relay import Relay
 from xieshang.kernel.store.memory import MemoryEventStore
 
 from ..conftest import unique
-from ..support.levels_services import SEND, mapper, send
-
-COUNTY = Deployment("640302", "county")   # 利通区政协
-CITY = Deployment("640300", "city")       # 吴忠市政协
-REGION = Deployment("640000", "province")  # 宁夏回族自治区政协
-MANAGEMENT = "http://127.0.0.1:15672"
-
-
-def _envelope(deployment=COUNTY, type_=SEND, **data):
-    store = MemoryEventStore(deployment)
-    return store.append(f"report-{unique()}", None, [NewEvent(type_, data or {"n": 1}, SYSTEM_ACTOR)])[0]
-
-
-def _report(to=CITY.committee, sender=COUNTY, kind="opinion.reported", n=1) -> LinkMessage:
-    return LinkMessage.of(_envelope(sender, n=n), kind, to, {"n": n, "title": "关于加强农村饮水安全的建议"})
+from ..support.levels_services import CITY, COUNTY, REGION, mapper, send
+from ..support.levels_services import envelope as _envelope
+from ..support.levels_services import report as _report
 
 
 # -- links ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from xieshang.kernel import tables
 from services.feedback import report
 from services.feedback import views as v
 from tests.services.test_feedback_views import HERE, NAMES, NATIONAL, REGION, Log, year_scenario
@@ -51,7 +52,7 @@ def test_the_files_and_the_statistics_csv(scenario, runner, tmp_path):  # noqa: 
         stats = v.statistics(conn, runner, 2025, names=NAMES)
     header, *rows = read_csv(paths[0])
     assert header == ["分项 section", "指标 item", "名称 label", "数值 value"]
-    assert rows == [[r["section"], r["item"], r["label"], report._text(r["value"])]
+    assert rows == [[r["section"], r["item"], r["label"], tables.text(r["value"])]
                     for r in report.statistics_rows(stats)]
     figures = {(s, i): value for s, i, _, value in rows}
     labels = {(s, i): label for s, i, label, _ in rows}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from xieshang.kernel import tables
 from services.proposals import report
 from services.proposals import views as v
 from tests.services.test_proposals_views import Desk, proj, year_scenario
@@ -52,7 +53,7 @@ def test_the_report_files_and_the_statistics_csv(scenario, runner, tmp_path):
     header, *rows = read_csv(paths[0])
     assert header == ["分项 section", "指标 item", "数值 value"]
     expected = report.statistics_rows(stats)
-    assert rows == [[r["section"], r["item"], report._text(r["value"])] for r in expected]
+    assert rows == [[r["section"], r["item"], tables.text(r["value"])] for r in expected]
     # Read back, the figures are the statistics' own (floats to the last digit).
     figures = {(s, i): value for s, i, value in rows}
     assert figures[("replies", "first_round_on_time_rate")] == repr(2 / 3)

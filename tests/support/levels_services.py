@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xieshang.kernel.envelope import SYSTEM_ACTOR, Envelope, NewEvent
+import uuid
+
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Deployment, Envelope, NewEvent
 from xieshang.kernel.levels import LinkMessage, LinkOutbox, LinkTracking, link_inbox
 from xieshang.kernel.runtime import EventStoreDependency
+from xieshang.kernel.store.memory import MemoryEventStore
 from xieshang.kernel.store.port import EventStore
+
+# Three committees of the seeds, and the local broker's management API.
+COUNTY = Deployment("640302", "county")   # 利通区政协
+CITY = Deployment("640300", "city")       # 吴忠市政协
+REGION = Deployment("640000", "province")  # 宁夏回族自治区政协
+MANAGEMENT = "http://127.0.0.1:15672"
 
 SERVICE = "levels_test"
 SEND = "Send"
@@ -65,3 +74,16 @@ def make_level_service(behaviour: Behaviour) -> type:
                               tracking=self.tracking(message))
 
     return LevelService
+
+
+def envelope(deployment: Deployment = COUNTY, type_: str = SEND, **data) -> Envelope:
+    """One stored event of ``deployment`` (a fresh in-memory log)."""
+    store = MemoryEventStore(deployment)
+    return store.append(f"report-{uuid.uuid4().hex[:12]}", None,
+                        [NewEvent(type_, data or {"n": 1}, SYSTEM_ACTOR)])[0]
+
+
+def report(to: str = CITY.committee, sender: Deployment = COUNTY, kind: str = "opinion.reported",
+           n: int = 1) -> LinkMessage:
+    """A link message of ``kind`` from ``sender`` to ``to``."""
+    return LinkMessage.of(envelope(sender, n=n), kind, to, {"n": n, "title": "关于加强农村饮水安全的建议"})

@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import Any, Callable, Iterator, Sequence, TextIO, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -510,3 +510,20 @@ def _lock_key(name: str) -> int:
 
 def _at(page: list[Envelope], position: int | None) -> Envelope | None:
     return next((e for e in page if e.position == position), None) if position is not None else None
+
+
+P = TypeVar("P", bound=Projection)
+
+
+def find_projection(source: Any, cls: type[P]) -> P:
+    """The ``cls`` projection of ``source``: that projection itself, a holder of projections by
+    name (a service's ``Views``, a ProjectionRunner) or a sequence of projections."""
+    if isinstance(source, cls):
+        return source
+    if hasattr(source, "projection"):
+        found = source.projection(cls.name)
+    else:
+        found = next((p for p in source if isinstance(p, cls)), None)
+    if not isinstance(found, cls):
+        raise LookupError(f"no {cls.__name__} projection ({cls.name!r}) in {source!r}")
+    return found
