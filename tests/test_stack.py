@@ -45,19 +45,36 @@ def wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float)
     pytest.fail(f"run.sh did not print {text!r} within {timeout} s:\n{path.read_text(errors='replace')}")
 
 
+def started(command: list[str], amqp_uri: str, out: Path) -> subprocess.Popen:
+    """``command`` (a stack's start) in the background against ``amqp_uri``, on its own SQLite
+    stores whatever the caller's environment says, its output to ``out``."""
+    env = {**os.environ, "AMQP_URI": amqp_uri}
+    for key in ("EVENT_STORE", "DATABASE_URL", "XIESHANG_DATA_DIR"):
+        env.pop(key, None)
+    with open(out, "wb") as sink:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+
+def stopped(proc: subprocess.Popen, timeout: float) -> None:
+    """Ctrl-C, as a person stops it; a stack that does not stop within ``timeout`` fails."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
 @pytest.fixture
 def stack(rabbit_config, tmp_path, monkeypatch):
     """run.sh in the background; yields (data dir, gateway base URL, its output so far)."""
     data = tmp_path / "data"
     port = find_free_port()
     out = tmp_path / "run.out"
-    env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"]}
-    for key in ("EVENT_STORE", "DATABASE_URL", "XIESHANG_DATA_DIR"):
-        env.pop(key, None)
-    with open(out, "wb") as sink:
-        proc = subprocess.Popen(["bash", "infra/scripts/run.sh", "--data-dir", str(data),
-                                 "--web", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = started(["bash", "infra/scripts/run.sh", "--data-dir", str(data), "--web",
+                    f"127.0.0.1:{port}"], rabbit_config["AMQP_URI"], out)
     try:
         text = wait_for_line(out, "READY", proc, timeout=120)
         monkeypatch.setenv("XIESHANG_DATA_DIR", str(data))
@@ -65,13 +82,7 @@ def stack(rabbit_config, tmp_path, monkeypatch):
         monkeypatch.delenv("DATABASE_URL", raising=False)
         yield data, f"http://127.0.0.1:{port}", text, proc, out
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
+        stopped(proc, 40)
 
 
 def test_run_sh_brings_up_a_working_committee_and_stops_cleanly(stack):
@@ -231,15 +242,9 @@ def test_up_with_upper_reports_up_and_the_instructions_come_back(rabbit_config, 
     vhost = f"xieshang-upper-test-{uuid.uuid4().hex[:8]}"
     port, upper_port = find_free_port(), find_free_port()
     out = tmp_path / "up.out"
-    env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"]}
-    for key in ("EVENT_STORE", "DATABASE_URL", "XIESHANG_DATA_DIR"):
-        env.pop(key, None)
-    with open(out, "wb") as sink:
-        proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "xieshang"), "up", "--with-upper",
-                                 "--data-dir", str(tmp_path / "data"), "--web", f"127.0.0.1:{port}",
-                                 "--upper-web", f"127.0.0.1:{upper_port}", "--upper-vhost", vhost],
-                                cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+    proc = started([str(ROOT / ".venv" / "bin" / "xieshang"), "up", "--with-upper", "--data-dir",
+                    str(tmp_path / "data"), "--web", f"127.0.0.1:{port}", "--upper-web",
+                    f"127.0.0.1:{upper_port}", "--upper-vhost", vhost], rabbit_config["AMQP_URI"], out)
     try:
         text = wait_for_line(out, "READY", proc, timeout=180)
         assert "its decisions are back here" in text
@@ -265,13 +270,7 @@ def test_up_with_upper_reports_up_and_the_instructions_come_back(rabbit_config, 
         assert (region["adopted"], region["instructed"]) == (1, 1)
         assert (tmp_path / "data" / "upper" / "feedback" / "events.sqlite").exists()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         try:
+            stopped(proc, 60)
+        finally:
             rabbit_manager.delete_vhost(vhost)
-        except Exception:
-            pass

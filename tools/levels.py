@@ -159,6 +159,15 @@ def check_vhost(endpoint: Endpoint) -> None:
     _check(endpoint, response, f"reading vhost {endpoint.vhost!r}")
 
 
+def ensure_vhost(endpoint: Endpoint) -> None:
+    """Create the endpoint's vhost unless it exists, and let the management user (who is the
+    AMQP URI's user unless the management URL names another) use it."""
+    _check(endpoint, _call(endpoint, "PUT", "vhosts", endpoint.vhost), f"creating vhost {endpoint.vhost!r}")
+    _check(endpoint, _call(endpoint, "PUT", "permissions", endpoint.vhost, endpoint.credentials[0],
+                           json={"configure": ".*", "write": ".*", "read": ".*"}),
+           f"granting {endpoint.credentials[0]!r} the vhost {endpoint.vhost!r}")
+
+
 def _check_pair(lower: Endpoint, upper: Endpoint, *, levels: bool) -> None:
     from xieshang.kernel.levels import _CODE
 

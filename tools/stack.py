@@ -436,9 +436,14 @@ def up(data_dir: Path, web_address: str, no_demo: bool, start_timeout: float, wi
     upper = None
     if with_upper:
         from .demo import DEPLOYMENT, UPPER
+        from .levels import Endpoint, LevelsError, ensure_vhost
 
         upper_uri = with_vhost(amqp_uri, upper_vhost)
-        ensure_vhost(amqp_uri, upper_vhost)
+        try:
+            ensure_vhost(Endpoint(upper_uri, None, UPPER[0], UPPER[1]))
+        except LevelsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_START_FAILED)
         stack = Stack(data_dir, amqp_uri, web_address, Layout(env=deployment_env(
             DEPLOYMENT, f"upper:{UPPER[0]}:{UPPER[1]}:{UPPER[2]}")))
         upper = Stack(data_dir / "upper", upper_uri, upper_web, Layout(
@@ -536,30 +541,6 @@ def with_vhost(amqp_uri: str, vhost: str) -> str:
     from urllib.parse import quote, urlsplit, urlunsplit
 
     return urlunsplit(urlsplit(amqp_uri)._replace(path="/" + quote(vhost, safe="")))
-
-
-def ensure_vhost(amqp_uri: str, vhost: str) -> None:
-    """Create ``vhost`` on the broker of ``amqp_uri`` (management API) unless it exists, and let
-    the URI's user use it."""
-    import requests
-
-    from .levels import Endpoint
-
-    endpoint = Endpoint(amqp_uri, None, "")
-    api, auth = endpoint.management + "/api", endpoint.credentials
-    from urllib.parse import quote
-
-    try:
-        made = requests.put(f"{api}/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=10)
-        made.raise_for_status()
-        allowed = requests.put(f"{api}/permissions/{quote(vhost, safe='')}/{quote(auth[0], safe='')}",
-                               auth=auth, timeout=10,
-                               json={"configure": ".*", "write": ".*", "read": ".*"})
-        allowed.raise_for_status()
-    except requests.RequestException as exc:
-        raise click.ClickException(f"could not create the RabbitMQ virtual host {vhost!r} through "
-                                   f"the management API at {endpoint.management} ({exc}); enable "
-                                   "the rabbitmq_management plugin") from None
 
 
 def deployment_env(deployment: tuple[str, str, str], links: str) -> dict[str, str]:

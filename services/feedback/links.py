@@ -16,12 +16,9 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable, Mapping
 
-from nameko.extensions import DependencyProvider
-
-from xieshang.kernel.config import Settings
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor, Deployment, Envelope
-from xieshang.kernel.levels import LinkMessage, LinkOutbox, Links, link_inbox
+from xieshang.kernel.levels import LinkMessage, LinkOutbox, LinkOutboxState, link_inbox
 from xieshang.kernel.store.port import EventStore, Tracking
 from xieshang.kernel.streams import Streams
 
@@ -32,34 +29,21 @@ REPORTED, DECIDED = "opinion.reported", "opinion.decided"
 ORIGINS_KEPT = 4096
 
 
-class LinkedCommittees:
-    """This deployment and the committees it is linked to, as a worker sees them."""
-
-    def __init__(self, deployment: Deployment, links: Links):
-        self.deployment, self.links = deployment, links
-
-    def upper_codes(self) -> tuple[str, ...]:
-        return tuple(link.committee for link in self.links.upper)
-
-    def names(self) -> dict[str, str]:
-        return {link.committee: link.name for link in self.links}
-
-    def describe(self) -> dict[str, Any]:
-        return {"committee": self.deployment.committee, "level": self.deployment.level,
-                "upper": [link.to_dict() for link in self.links.upper],
-                "lower": [link.to_dict() for link in self.links.lower]}
+def upper_codes(outbox: LinkOutboxState) -> tuple[str, ...]:
+    """The upper committees this deployment reports to (its configured links)."""
+    return tuple(link.committee for link in outbox.links.upper)
 
 
-class Linked(DependencyProvider):
-    """Gives each worker the ``LinkedCommittees`` of the container's configuration
-    (``COMMITTEE_CODE``, ``COMMITTEE_LEVEL``, ``XIESHANG_LINKS``)."""
+def names(outbox: LinkOutboxState) -> dict[str, str]:
+    """The linked committees' names by code."""
+    return {link.committee: link.name for link in outbox.links}
 
-    def setup(self) -> None:
-        deployment = Settings.load(self.container.service_name, self.container.config).deployment
-        self.committees = LinkedCommittees(deployment, Links.load(self.container.config, deployment))
 
-    def get_dependency(self, worker_ctx) -> LinkedCommittees:
-        return self.committees
+def describe(outbox: LinkOutboxState) -> dict[str, Any]:
+    """This deployment and the committees it is linked to (no addresses, no credentials)."""
+    return {"committee": outbox.deployment.committee, "level": outbox.deployment.level,
+            "upper": [link.to_dict() for link in outbox.links.upper],
+            "lower": [link.to_dict() for link in outbox.links.lower]}
 
 
 # -- outbound ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.projection import find_projection
-from xieshang.kernel.tables import write_csv, write_xlsx
+from xieshang.kernel.tables import figure_rows, write_csv, write_xlsx
 
 from .domain.vocabulary import CHECKS, ROLE_LABELS
 from .views import OpinionReports, statistics
@@ -87,22 +87,7 @@ def statistics_rows(stats: Mapping[str, Any]) -> list[Row]:
     the path below it joined with dots (e.g. reported / upper.640000); the top-level figures
     (year, collected, adopted …, the summary) in section "overall"; ``label`` the figure's name
     in Chinese (codes of committees and units as they are)."""
-    rows: list[Row] = []
-
-    def walk(section: str, path: tuple[str, ...], value: Any) -> None:
-        if isinstance(value, dict):
-            for k, sub in value.items():
-                walk(section, (*path, str(k)), sub)
-        else:
-            rows.append({"section": section, "item": ".".join(path),
-                         "label": _label(section, path), "value": value})
-
-    for key, value in stats.items():
-        if isinstance(value, dict):
-            walk(key, (), value)
-        else:
-            walk("overall", (key,), value)
-    return rows
+    return figure_rows(stats, _label)
 
 
 def _label(section: str, path: tuple[str, ...]) -> str:

@@ -58,8 +58,7 @@ class FeedbackService:
     tracking = EffectTracking()
     clock: Clock = ClockProvider()
     views = ReadModels(views.PROJECTIONS)
-    linked = links.Linked()
-    link_outbox = links.outbox()
+    link_outbox = links.outbox()    # its state names this deployment and its links
     link_tracking = LinkTracking()
 
     # -- 征: collection --------------------------------------------------------------------------
@@ -155,7 +154,7 @@ class FeedbackService:
         (``upper``: their codes; the link outbox sends it to each)."""
         cmd = commands.ReportOpinion.parse(report_id=report_id, party_committee=party_committee,
                                            government=government, upper=upper, leaders=leaders)
-        linked = self.linked.upper_codes()
+        linked = links.upper_codes(self.link_outbox)
         return self._on_report(cmd, lambda actor, state: domain.report_opinion(
             actor, state, cmd, linked_upper=linked))
 
@@ -270,13 +269,13 @@ class FeedbackService:
         """The year's figures, as committees publish them (views.statistics says each one)."""
         access.require_list_reader(self.context.get().actor, "read the statistics")
         _check_year(year)
-        names = self.linked.names()
+        names = links.names(self.link_outbox)
         return self._read(after_position, lambda conn: views.statistics(conn, self.views, year, names=names))
 
     @rpc
     def levels(self) -> dict[str, Any]:
         """This deployment and the committees it is linked to (no addresses, no credentials)."""
-        return self.linked.describe()
+        return links.describe(self.link_outbox)
 
     @rpc
     def health(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.projection import Projection, find_projection
-from xieshang.kernel.tables import write_csv, write_xlsx
+from xieshang.kernel.tables import figure_rows, write_csv, write_xlsx
 
 from .domain import REPLY_CLASSES
 from .views import (ProposerCases, Statistics, Worklist, disclose_statistics,
@@ -94,21 +94,7 @@ def statistics_rows(stats: Row) -> list[Row]:
     """The statistics flattened: one row per figure, ``section`` the top-level key and ``item``
     the path below it joined with dots (e.g. units / mzj.on_time_rate); the top-level figures
     (year, proposals, filed) in section "overall"."""
-    rows: list[Row] = []
-
-    def walk(section: str, path: tuple[str, ...], value: Any) -> None:
-        if isinstance(value, dict):
-            for k, sub in value.items():
-                walk(section, (*path, str(k)), sub)
-        else:
-            rows.append({"section": section, "item": ".".join(path), "value": value})
-
-    for key, value in stats.items():
-        if isinstance(value, dict):
-            walk(key, (), value)
-        else:
-            walk("overall", (key,), value)
-    return rows
+    return figure_rows(stats)
 
 
 def case_rows(conn: sa.Connection, projections: Sequence[Projection] | Any, year: int, *,

@@ -11,9 +11,6 @@ Only HTTP: every step and every read goes through the gateway. Lists are read wi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 from nameko.testing.utils import find_free_port
@@ -24,7 +21,7 @@ from services.gateway.service import GatewayService
 from services.members.service import MembersService
 
 from .conftest import store_of
-from .test_gateway_http import ADMIN_PASSWORD, PASSWORD, SECRET, Client
+from .test_gateway_http import ADMIN_PASSWORD, PASSWORD, SECRET, Client, fuzz
 
 START = "2024-03-01T09:00:00+08:00"   # the services' clock: every report is of 2024
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -587,17 +584,4 @@ def test_schemathesis_finds_no_server_error_on_the_opinion_routes(gateway):
     command(gateway, report_id, "forwarding", units=["mzj"], deadline="2024-03-31")
     operations = [r for r in api.ROUTES if r.service == "feedback"]
     for role in ("informant", "leader"):
-        headers = [f"{k}: {v}" for k, v in gateway.tokens[role].items()]
-        result = subprocess.run(
-            [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run",
-             f"{gateway.base}/openapi.json", "--checks",
-             "not_a_server_error,response_schema_conformance,content_type_conformance,"
-             "status_code_conformance",
-             "--include-tag", "opinion-reports", "--include-tag", "levels",
-             "--max-examples", "8", "--phases", "examples,coverage,fuzzing", "--request-timeout", "20",
-             "--no-color", "--seed", "1", *[arg for h in headers for arg in ("-H", h)]],
-            capture_output=True, text=True, timeout=600)
-        first = max(result.stdout.find("FAILURES"), 0)
-        assert result.returncode == 0, (f"as {role}:\n" + result.stdout[first:first + 6000] + "\n…\n"
-                                        + result.stdout[-3000:] + result.stderr[-2000:])
-        assert f"Tested: {len(operations)}" in result.stdout, result.stdout[-3000:]
+        fuzz(gateway, role, len(operations), "--include-tag", "opinion-reports", "--include-tag", "levels")

@@ -18,6 +18,32 @@ Row = Mapping[str, Any]
 Columns = Sequence[tuple[str, str]]
 
 
+def figure_rows(stats: Mapping[str, Any],
+                label: Callable[[str, tuple[str, ...]], str] | None = None) -> list[dict[str, Any]]:
+    """Nested statistics flattened into one row per figure: ``section`` the top-level key,
+    ``item`` the path below it joined with dots (e.g. ``units`` / ``mzj.on_time_rate``), the
+    top-level figures in section "overall"; with ``label``, ``label(section, path)`` names each
+    figure for people."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(section: str, path: tuple[str, ...], value: Any) -> None:
+        if isinstance(value, Mapping):
+            for k, sub in value.items():
+                walk(section, (*path, str(k)), sub)
+            return
+        row = {"section": section, "item": ".".join(path)}
+        if label is not None:
+            row["label"] = label(section, path)
+        rows.append({**row, "value": value})
+
+    for key, value in stats.items():
+        if isinstance(value, Mapping):
+            walk(key, (), value)
+        else:
+            walk("overall", (key,), value)
+    return rows
+
+
 def header(columns: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{label} {key}" for key, label in columns]
 

@@ -135,9 +135,9 @@ def opinion_credits(event_type: str, data: Mapping[str, Any], *, event_id: str, 
                            f"社情民意信息被上级政协（{upper}）采用")
         if decision == "instructed":
             detail = data.get("detail") or {}
-            level = detail.get("leader_level") or detail.get("level")
             return credits("leader_instruction", f"opinion-instruction:{data.get('upper_event_id') or event_id}",
-                           _instruction_note(level, detail.get("office"), f"经上级政协（{upper}）报送"))
+                           _instruction_note(detail.get("leader_level"), detail.get("office"),
+                                             f"经上级政协（{upper}）报送"))
         return []
     if event_type == "LeaderInstructionRecorded":
         return credits("leader_instruction", f"opinion-instruction:{event_id}",
