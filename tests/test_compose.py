@@ -220,3 +220,31 @@ def test_the_upper_profile_runs_a_linked_upper_level_on_a_broker_of_its_own(monk
     assert "rabbitmq-upper" in option["--upper-amqp"] and "rabbitmq:" in option["--lower-amqp"]
     from tools.levels import link_command
     assert {f"--{p.name.replace('_', '-')}" for p in link_command.params} >= set(option)
+
+
+def test_notify_mails_through_mailpit_unless_the_operator_names_a_relay(monkeypatch):
+    from services.notify.channels import channels_from_config
+
+    doc = compose(OPERATOR)
+    mailpit = doc["services"]["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit") and not mailpit.get("profiles")
+    assert mailpit["ports"] == ["127.0.0.1:8025:8025"]  # the web UI, on this host only
+    notifies = {**nameko_services(doc), **nameko_services(doc, "upper")}
+    for name in ("notify", "notify-upper"):
+        channels = channels_from_config(nameko_config(notifies[name][1], monkeypatch))
+        assert set(channels) == {"email"}, name  # no SMS without its endpoint and keys
+        email = channels["email"]
+        assert (email.host, email.port, email.starttls, email.ssl, email.username) == (
+            "mailpit", 1025, False, False, None), name
+        assert email.sender == "政协提案委员会 <noreply@xieshang.local>"
+    for name, (module, environment) in nameko_services(doc).items():
+        if not name.startswith("notify"):
+            assert not any(key.startswith("XIESHANG_SMTP_") for key in environment), name
+
+    relay = {**OPERATOR, "XIESHANG_SMTP_HOST": "smtp.example.org", "XIESHANG_SMTP_PORT": "465",
+             "XIESHANG_SMTP_SSL": "1", "XIESHANG_SMTP_USERNAME": "notify",
+             "XIESHANG_SMTP_PASSWORD": "p", "XIESHANG_MAILPIT_UI_PORT": "18025"}
+    doc = compose(relay)
+    email = channels_from_config(nameko_config(nameko_services(doc)["notify"][1], monkeypatch))["email"]
+    assert (email.host, email.port, email.ssl, email.username) == ("smtp.example.org", 465, True, "notify")
+    assert doc["services"]["mailpit"]["ports"] == ["127.0.0.1:18025:8025"]

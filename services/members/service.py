@@ -5,8 +5,9 @@ Every command parses its arguments into its command (``domain.commands``) once, 
 through the kernel's one write path (``self.streams``): load the stream, fold it, let the domain
 decide, record at the version folded from (a concurrent change raises ConcurrencyError to the
 caller), and answer with the stream's ``Receipt``. Rights are checked from the actor in the
-call's context (``domain.access``). Contact details go to the private contact book
-(contacts.py), never into an event, a log line or a read model (ADR 0005).
+call's context (``domain.access``). Contact details (members' and organisations') go to the
+private contact book (contacts.py), never into an event, a log line or a read model (ADR 0005);
+the notify service asks where its notices go (``delivery_addresses``, as ``system`` only).
 
 Duty points come from events, each consumed by a handler:
 
@@ -44,7 +45,7 @@ from xieshang.kernel.clock import SHANGHAI, Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext, MissingActor
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound, NotYet
-from xieshang.kernel.envelope import Envelope
+from xieshang.kernel.envelope import Actor, Envelope
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError, Tracking
@@ -52,8 +53,8 @@ from xieshang.kernel.streams import Streams
 from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import domain, roster, views
-from .contacts import ContactBook, Contacts
-from .domain import CONTACT_FIELDS, FEEDBACK, PROPOSALS, SELF, ContactDetails, access
+from .contacts import ORGANISATIONS, ContactBook, Contacts
+from .domain import CONTACT_FIELDS, FEEDBACK, ORG_CONTACT_FIELDS, PROPOSALS, SELF, ContactDetails, access
 from .domain import commands as c
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,38 @@ class MembersService:
     def close_organisation(self, org_id: str, reason: str) -> dict[str, Any]:
         cmd = c.CloseOrganisation.parse(org_id=org_id, reason=reason)
         return self._decide_org(cmd.org_id, lambda actor, state: domain.close_organisation(actor, state, cmd))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_organisation_contact(self, org_id: str, phone: str | None = None,
+                                 email: str | None = None) -> dict[str, Any]:
+        """Replace an open organisation's phone and mailbox (staff): where notices to it (a
+        handling unit, the committee office) are delivered."""
+        cmd = c.SetOrganisationContact.parse(org_id=org_id, phone=phone, email=email)
+        details = domain.check_organisation_contact(cmd.phone, cmd.email)
+        receipt = self._decide_org(cmd.org_id, lambda actor, state: domain.change_organisation_contact(
+            actor, state, self.contacts.get(cmd.org_id, of=ORGANISATIONS), details))
+        self.contacts.put(cmd.org_id, details, of=ORGANISATIONS)
+        return receipt
+
+    @rpc(expected_exceptions=EXPECTED)
+    def erase_organisation_contact(self, org_id: str, reason: str = "") -> dict[str, Any]:
+        """Forget the organisation's contact details (staff; also once it is closed), saying why:
+        ``OrganisationContactErased`` records the reason and which fields were kept."""
+        cmd = c.EraseOrganisationContact.parse(org_id=org_id, reason=reason)
+        receipt = self._decide_org(cmd.org_id, lambda actor, state: domain.erase_organisation_contact(
+            actor, state, self.contacts.get(cmd.org_id, of=ORGANISATIONS), cmd))
+        self.contacts.erase(cmd.org_id, of=ORGANISATIONS)
+        return receipt
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_organisation_contact(self, org_id: str) -> dict[str, Any]:
+        """The organisation's phone and mailbox: for staff only."""
+        access.require_staff(self.context.get().actor, "get_organisation_contact",
+                             ("only committee staff read the organisations' contact details",
+                              "只有工作人员可以查看单位联系方式"))
+        domain.require_organisation(self._organisation(org_id), open_only=False)
+        details = self.contacts.get(org_id, of=ORGANISATIONS) or ContactDetails()
+        return {"org_id": org_id, **{f: getattr(details, f) for f in ORG_CONTACT_FIELDS}}
 
     # -- members -------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -198,6 +231,24 @@ class MembersService:
         access.require_contact_details_right(self.context.get().actor, member_id, "read contact details")
         domain.require_member(self._member(member_id))
         return {"member_id": member_id, **(self.contacts.get(member_id) or ContactDetails()).to_dict()}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delivery_addresses(self, party_ids: Sequence[str], channel: str) -> dict[str, str | None]:
+        """Where notices on ``channel`` ("email", "sms") reach each of ``party_ids`` (members and
+        organisations, at most MAX_DELIVERY_IDS): the e-mail, or the mobile number; None when
+        none is kept, it was erased, the member no longer serves or the organisation is closed.
+        For the notify service only (an actor of role ``system``). Nothing here logs the values."""
+        access.require_delivery_lookup_right(self._actor(), "delivery_addresses")
+        cmd = domain.check_delivery_query(c.DeliveryAddresses.parse(party_ids=party_ids, channel=channel))
+        if not self.views.wait_for(self.streams.store.head(), timeout=READ_TIMEOUT):
+            raise NotYet(("the member directory is behind the store; try again shortly",
+                          "委员名录尚未更新，请稍后再试"))
+        with self.views.connect() as conn:
+            members, orgs = views.statuses(conn, self.views.projection("member_directory"),
+                                           self.views.projection("organisations"), set(cmd.party_ids))
+        serving, open_orgs = domain.reachable(cmd.party_ids, members, orgs)
+        contacts = {**self.contacts.get_many(open_orgs, of=ORGANISATIONS), **self.contacts.get_many(serving)}
+        return domain.delivery_addresses(cmd, contacts)
 
     @rpc(expected_exceptions=EXPECTED)
     def import_roster(self, file_name: str, content_base64: str) -> dict[str, Any]:
@@ -461,7 +512,7 @@ class MembersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def get_organisation(self, org_id: str) -> dict[str, Any]:
-        state = self.streams.load(domain.org_stream(check_id(org_id, "org_id")), _org_fold(org_id)).state
+        state = self._organisation(org_id)
         if not state.exists:
             raise NotFound((f"no organisation {org_id!r}", f"没有组织 {org_id!r}"))
         return state.to_dict()
@@ -599,6 +650,9 @@ class MembersService:
         return self.streams.load(domain.member_stream(check_id(member_id, "member_id")),
                                  _member_fold(member_id)).state
 
+    def _organisation(self, org_id: str) -> domain.Organisation:
+        return self.streams.load(domain.org_stream(check_id(org_id, "org_id")), _org_fold(org_id)).state
+
     def _rules_stream(self, year: int) -> str:
         return domain.rules_stream(self._committee, year)
 
@@ -616,11 +670,15 @@ class MembersService:
         return self.streams.decide(ctx, domain.org_stream(org_id), _org_fold(org_id),
                                    lambda state: decide(ctx.actor, state), ids={"org_id": org_id}).to_dict()
 
-    def _actor_role(self) -> str | None:
+    def _actor(self) -> Actor | None:
         try:
-            return self.context.get().actor.role
-        except MissingActor:   # a query anyone may make
+            return self.context.get().actor
+        except MissingActor:   # a query anyone may make, or one refused without an actor
             return None
+
+    def _actor_role(self) -> str | None:
+        actor = self._actor()
+        return None if actor is None else actor.role
 
     def _ledger_after(self, member_id: str, after_position: int):
         """The member's ledger (loaded: state and version); after ``after_position``, once the

@@ -7,6 +7,8 @@ details: they are in no event.
 * ``Organisations``: the organisation tree, stations and the communities they cover.
                                               queries: ``organisations``, ``org_index``
 * ``MemberDirectory``: one row per member: sector, roles, station, status.   query: ``list_members``
+* statuses (MemberDirectory + Organisations): whether members serve and organisations are
+  open, for ``delivery_addresses``.           query: ``statuses``
 * ``DutyLedger``: every ledger entry as priced now, the caps of each year's rules, each member's
   total per year (caps applied), the concluded assessments.
                                               queries: ``ranking``, ``members_with_entries``
@@ -233,6 +235,17 @@ def _names(conn: sa.Connection, orgs: Organisations) -> dict[str, str]:
 
 def _ids_named(names: Mapping[str, str], ref: str) -> list[str]:
     return [ref] + [org_id for org_id, name in names.items() if name == ref]
+
+
+def statuses(conn: sa.Connection, directory: MemberDirectory, orgs: Organisations,
+             ids: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(the status of each member, of each organisation) among ``ids`` that the views know."""
+    ids = list(ids)
+    members = {r.member_id: r.status for r in conn.execute(
+        sa.select(directory.rows.c.member_id, directory.rows.c.status).where(directory.rows.c.member_id.in_(ids)))}
+    organisations = {r.org_id: r.status for r in conn.execute(
+        sa.select(orgs.rows.c.org_id, orgs.rows.c.status).where(orgs.rows.c.org_id.in_(ids)))}
+    return members, organisations
 
 
 def coverage(conn: sa.Connection, orgs: Organisations, directory: MemberDirectory, *,

@@ -1,36 +1,71 @@
-"""The notify service: turns other services' events into notices for the people concerned.
+"""The notify service: tells people what concerns them (docs/notifications.md).
 
-Each reaction is one append to ``notices-<subject stream>`` with the kernel's effect tracking,
-so a redelivered event queues nothing twice; notification ids derived from the cause give the
-same guarantee a second time.
+* **Reactions.** Every event of another service that concerns someone is one decision on the
+  case's ``notices-<stream>``: what it says of the case's audience, each recipient's notice
+  (once per recipient and cause; the kernel's effect tracking makes a redelivery a no-op) and the
+  deliveries their preferences ask for, all in one append, so a notice is never queued without
+  its deliveries.
+* **Delivery.** A timer sends what is due: it starts an attempt on the delivery's own stream
+  (the instance whose append wins sends; the other leaves it), asks the members service for the
+  address, hands the message to the channel, and records the outcome. Failures are retried with
+  backoff and end in the undeliverable list; an attempt whose sender died is taken up again when
+  its lease runs out.
+* **Digests.** A notice for a daily or weekly digest waits in its period; once the period is
+  over, the digest is closed with exactly the notices it holds (``DigestClosed``) and delivered
+  like a notice.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import re
+from typing import Any, Sequence
 
 import sqlalchemy as sa
-from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
+from nameko.exceptions import RemoteError
+from nameko.timer import timer
 
+from xieshang.kernel import directory_views
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext
-from xieshang.kernel.domain import NotAllowed
-from xieshang.kernel.envelope import Envelope
+from xieshang.kernel.directory_views import entries
+from xieshang.kernel.domain import InvalidCommand
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Envelope
 from xieshang.kernel.ids import check_id
+from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
+from xieshang.kernel.store.port import ConcurrencyError
 from xieshang.kernel.streams import Streams
-from xieshang.kernel.views import ReadModels, check_page
+from xieshang.kernel.views import PageRequest, ReadModels, select_page
 
 from . import domain
+from .channels import Message
+from .domain.vocabulary import COMMITTEE, REACTS_TO, SENT_CHANNELS
+from .sending import AddressBook, Channels, NotifySettings, Settings
 from .views import PROJECTIONS
 
-PROPOSALS = "proposals"
+log = logging.getLogger(__name__)
+
 MAX_LIST = 500
+DELIVERY_TICK_SECONDS = 1.0
+FOOTER = {"zh-CN": "\n\n——\n本通知由政协履职服务平台发送，详情请登录平台查看。",
+          "en": "\n\n--\nSent by the committee's casework system; sign in for the details."}
 
 
-class NotifyService:
-    """通知: the in-app inbox of members and handling units."""
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _reaction(service: str):
+    def react(self, envelope: Envelope) -> None:
+        self._react(service, envelope)
+    return react
+
+
+class NotifyService(directory_views.DirectoryFollower):
+    """通知: inbox, e-mail and SMS for members, units, staff, leaders and the public."""
 
     name = "notify"
 
@@ -39,48 +74,319 @@ class NotifyService:
     views = ReadModels(PROJECTIONS)
     tracking = EffectTracking()
     clock: Clock = ClockProvider()
+    settings: NotifySettings = Settings()
+    channels = Channels()
+    addresses = AddressBook()
 
-    # -- reactions ------------------------------------------------------------------------
-    @handle_event(PROPOSALS, domain.PROPOSAL_FILED)
-    def on_proposal_filed(self, envelope: Envelope) -> None:
-        self._queue(envelope)
+    # -- reactions: one handler (and queue) per upstream event type ------------------------
+    for _service, _types in REACTS_TO.items():
+        for _type in _types:
+            locals()[f"on_{_snake(_type)}"] = handle_event(_service, _type)(_reaction(_service))
+    del _service, _types, _type
 
-    @handle_event(PROPOSALS, domain.PROPOSAL_ASSIGNED)
-    def on_proposal_assigned(self, envelope: Envelope) -> None:
-        self._queue(envelope)
+    def _react(self, service: str, envelope: Envelope) -> None:
+        ctx = CommandContext.caused_by(envelope, reason=f"notify about {envelope.type}")
+        committee = self.streams.load(domain.preferences_stream(COMMITTEE), domain.fold_preferences).state
+        own: dict[str, domain.Preferences] = {}
+        known: dict[str, str | None] = {}
 
-    @handle_event(PROPOSALS, domain.PROPOSAL_REPLIED)
-    def on_proposal_replied(self, envelope: Envelope) -> None:
-        self._queue(envelope)
+        def preference(recipient: str, kind: str) -> domain.Preference:
+            if recipient not in own:
+                own[recipient] = self.streams.load(domain.preferences_stream(recipient),
+                                                   domain.fold_preferences).state
+            return domain.resolve(own[recipient], committee, kind)
 
-    # -- queries --------------------------------------------------------------------------
+        def names(party: str) -> str | None:
+            if party not in known:
+                entry = entries(self.streams, [party]).get(party)
+                known[party] = entry.name if entry is not None else None
+            return known[party]
+
+        def members_of(sector: str | None) -> list[str]:
+            t = self.views.projection("directory").entries
+            query = sa.select(t.c.entry_id).where(t.c.kind == "member", t.c.active.is_(True))
+            if sector:
+                query = query.where(t.c.sector == sector)
+            with self.views.connect() as conn:
+                return [r.entry_id for r in conn.execute(query.order_by(t.c.entry_id))]
+
+        now, office, available = self.clock.now(), self.settings.office, tuple(self.channels)
+        self.streams.decide(
+            ctx, domain.notices_stream(envelope.stream), domain.fold,
+            lambda case: domain.notices_for(
+                case, service=service, event_type=envelope.type, data=envelope.data,
+                subject=envelope.stream, source_event_id=envelope.event_id, office=office, now=now,
+                names=names, preference=preference, channels=available, members_of=members_of),
+            retry=True, tracking=self.tracking(envelope))
+
+    # -- the inbox ----------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def inbox(self, user_id: str, after_position: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Notices for ``user_id`` (a member's id or a unit's organisation id), newest first.
-        Readable by that user, by staff of that organisation, and by staff and auditors."""
+    def inbox(self, user_id: str, limit: int = 50, cursor: str | None = None, unread_only: bool = False,
+              subject: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """A page of the notices of ``user_id`` (a person's id or an organisation's), newest
+        first, with the unread count; ``subject`` (a case's stream) narrows it to one case.
+        Readable by that person, by people of that organisation, and by staff and auditors."""
         actor = self.context.get().actor
-        if not domain.may_read_inbox(actor, check_id(user_id, "user_id")):
-            raise NotAllowed("read_inbox", (f"it belongs to {user_id!r}, not to "
-                                            f"{actor.user_id!r} of {actor.organisation!r}",
-                                            f"这是 {user_id!r} 的收件箱，不是 {actor.organisation!r} 的 "
-                                            f"{actor.user_id!r} 的"))
-        check_page(limit, 0, MAX_LIST)
+        domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+        page = PageRequest.parse("inbox", limit, cursor, max_limit=MAX_LIST)
         self.views.read_after(after_position)
-        rows = self.views.projection("inbox").rows
-        query = (sa.select(rows).where(rows.c.recipient == user_id)
-                 .order_by(rows.c.position.desc()).limit(limit))
+        t = self.views.projection("inbox").rows
+        query = sa.select(t.c.notification_id, t.c.kind, t.c.subject, t.c.title, t.c.body, t.c.locale,
+                          t.c.queued_at, t.c.read_at, t.c.position).where(t.c.recipient == user_id)
+        if subject is not None:
+            query = query.where(t.c.subject == str(subject))
+        if unread_only:
+            query = query.where(t.c.read_at.is_(None))
         with self.views.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            found = select_page(conn, query, page, order=[(t.c.position, True)])
+            found["unread"] = self._unread(conn, t, user_id)
+        return found
+
+    @staticmethod
+    def _unread(conn, t, user_id: str) -> int:
+        return conn.execute(sa.select(sa.func.count()).where(
+            t.c.recipient == user_id, t.c.read_at.is_(None))).scalar_one()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def unread_count(self, user_id: str, after_position: int = 0) -> dict[str, Any]:
+        actor = self.context.get().actor
+        domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+        self.views.read_after(after_position)
+        t = self.views.projection("inbox").rows
+        with self.views.connect() as conn:
+            return {"user_id": user_id, "unread": self._unread(conn, t, user_id)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_read(self, user_id: str, notification_ids: Sequence[str], after_position: int = 0) -> dict[str, Any]:
+        """Mark notices of the inbox read (the person, or people of the organisation). Every id
+        must be a notice of this inbox (InvalidCommand naming each that is not)."""
+        ctx = self.context.get()
+        check_id(user_id, "user_id")
+        if (not isinstance(notification_ids, (list, tuple)) or not 1 <= len(notification_ids) <= MAX_LIST
+                or not all(isinstance(n, str) for n in notification_ids)):
+            raise InvalidCommand(("the notices to mark read are malformed", "要标为已读的通知有误"),
+                                 {"notification_ids": f"1 至 {MAX_LIST} 个通知编号 (1 to {MAX_LIST} notification ids)"})
+        self.views.read_after(after_position)
+        t = self.views.projection("inbox").rows
+        with self.views.connect() as conn:
+            mine = {r.notification_id for r in conn.execute(sa.select(t.c.notification_id).where(
+                t.c.recipient == user_id, t.c.notification_id.in_(list(notification_ids))))}
+        problems = {f"notification_ids[{i}]": "不是此收件箱的通知 (not a notice of this inbox)"
+                    for i, n in enumerate(notification_ids) if n not in mine}
+        if problems:
+            raise InvalidCommand(("the notices to mark read are malformed", "要标为已读的通知有误"), problems)
+        receipt = self.streams.decide(ctx, domain.reads_stream(user_id), domain.fold_reads,
+                                      lambda read: domain.mark_read(ctx.actor, user_id, read, notification_ids),
+                                      retry=True, ids={"user_id": user_id})
+        return receipt.to_dict()
+
+    # -- preferences ------------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def preferences(self, user_id: str) -> dict[str, Any]:
+        """How each kind of notice reaches ``user_id`` (their own setting, the committee's, or
+        the built-in one), and the channels this deployment has."""
+        actor = self.context.get().actor
+        if user_id != COMMITTEE:
+            domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+        own = self.streams.load(domain.preferences_stream(user_id), domain.fold_preferences).state
+        committee = self.streams.load(domain.preferences_stream(COMMITTEE), domain.fold_preferences).state
+        return {"user_id": user_id,
+                "kinds": {k: domain.resolve(own, committee, k).to_dict() for k in domain.KINDS},
+                "kinds_known": list(domain.KINDS),
+                "channels_available": ["inbox", *self.channels]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_preference(self, user_id: str, kind: str, channels: Sequence[str], cadence: str = "immediate",
+                       quiet_hours: str | None = None, locale: str | None = None) -> dict[str, Any]:
+        """Set how notices of ``kind`` (``*``: every kind) reach ``user_id``."""
+        return self._set_preference(check_id(user_id, "user_id"), kind, channels, cadence, quiet_hours, locale)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_committee_default(self, kind: str, channels: Sequence[str], cadence: str = "immediate",
+                              quiet_hours: str | None = None, locale: str | None = None) -> dict[str, Any]:
+        """Staff: the committee's default for ``kind``, for everyone who did not choose."""
+        return self._set_preference(COMMITTEE, kind, channels, cadence, quiet_hours, locale)
+
+    def _set_preference(self, user_id, kind, channels, cadence, quiet_hours, locale) -> dict[str, Any]:
+        ctx = self.context.get()
+        checked = domain.check_preference(kind, channels, cadence, quiet_hours, locale)
+        return self.streams.decide(ctx, domain.preferences_stream(user_id), domain.fold_preferences,
+                                   lambda prefs: domain.set_preference(ctx.actor, user_id, prefs, checked),
+                                   ids={"user_id": user_id, "kind": kind}).to_dict()
+
+    # -- following a published proposal -----------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def follow_proposal(self, proposal_id: str) -> dict[str, Any]:
+        """Follow a published proposal 关注: be told when it is replied to and closed."""
+        return self._follow(proposal_id, domain.follow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def unfollow_proposal(self, proposal_id: str) -> dict[str, Any]:
+        return self._follow(proposal_id, domain.unfollow)
+
+    def _follow(self, proposal_id: str, decision) -> dict[str, Any]:
+        ctx = self.context.get()
+        pid = check_id(proposal_id, "proposal_id")
+        # Re-decided on a conflict: the reactions write the same stream, and following depends
+        # on nothing the person saw.
+        return self.streams.decide(ctx, domain.notices_stream(f"proposal-{pid}"), domain.fold,
+                                   lambda log_: decision(ctx.actor, log_, pid), retry=True,
+                                   ids={"proposal_id": pid}).to_dict()
+
+    # -- deliveries, for staff ----------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def undeliverable(self, limit: int = 50, cursor: str | None = None, include_skipped: bool = False,
+                      after_position: int = 0) -> dict[str, Any]:
+        """Deliveries given up (failed, retries exhausted; with ``include_skipped`` also those
+        of people without an address for the channel), newest first: staff and auditors."""
+        domain.require_delivery_reader(self.context.get().actor)
+        page = PageRequest.parse("undeliverable", limit, cursor, max_limit=MAX_LIST)
+        self.views.read_after(after_position)
+        d, i = self.views.projection("deliveries").rows, self.views.projection("inbox").rows
+        states = [domain.UNDELIVERABLE, *([domain.SKIPPED] if include_skipped else [])]
+        query = (sa.select(d.c.key, d.c.notification_id, d.c.channel, d.c.recipient, d.c.kind, i.c.title,
+                           d.c.attempts, d.c.reason, d.c.detail.label("last_detail"), d.c.given_up_at)
+                 .select_from(d.outerjoin(i, i.c.notification_id == d.c.notification_id))
+                 .where(d.c.state.in_(states)))
+        with self.views.connect() as conn:
+            return select_page(conn, query, page, order=[(d.c.position, True), (d.c.key, False)])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def deliveries(self, notification_id: str) -> dict[str, Any]:
+        """Every attempt to send the notice, by channel, with its outcome: staff and auditors."""
+        domain.require_delivery_reader(self.context.get().actor)
+        nid = check_id(notification_id, "notification_id")
+        out: dict[str, Any] = {}
+        for channel in SENT_CHANNELS:
+            key = domain.delivery_key(nid, channel)
+            envelopes = self.streams.store.read_stream(domain.delivery_stream(key))
+            if not envelopes:
+                continue
+            state = domain.fold_delivery(key, domain.registry.decode_all(envelopes))
+            out[channel] = {"state": state.state, "attempts": [
+                {"event": e.type, "at": e.occurred_at.isoformat(), **{k: v for k, v in e.data.items() if k != "key"}}
+                for e in envelopes]}
+        return {"notification_id": nid, "channels": out}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def retry_delivery(self, notification_id: str, channel: str) -> dict[str, Any]:
+        """Staff: try an undeliverable notice again on ``channel`` (a new series of attempts)."""
+        ctx = self.context.get()
+        domain.require_staff(ctx.actor, "retry_delivery")
+        nid = check_id(notification_id, "notification_id")
+        if channel not in SENT_CHANNELS:
+            raise InvalidCommand(("no such channel", "没有这种投递渠道"),
+                                 {"channel": f"渠道 (one of): {', '.join(SENT_CHANNELS)}"})
+        key = domain.delivery_key(nid, channel)
+        return self.streams.decide(ctx, domain.delivery_stream(key), domain.delivery_fold(key),
+                                   domain.request_retry, ids={"key": key}).to_dict()
 
     @rpc
     def health(self) -> dict[str, Any]:
-        return {"service": self.name, "head": self.streams.store.head(), "views": self.views.position()}
+        return {"service": self.name, "head": self.streams.store.head(), "views": self.views.position(),
+                "channels": sorted(self.channels)}
 
-    # -- reactions' one decision ----------------------------------------------------------
-    def _queue(self, envelope: Envelope) -> None:
-        ctx = CommandContext.caused_by(envelope, reason=f"notify about {envelope.type}")
-        self.streams.decide(
-            ctx, domain.notices_stream(envelope.stream), domain.fold,
-            lambda log: domain.notices_for(log, event_type=envelope.type, data=envelope.data,
-                                           subject=envelope.stream, source_event_id=envelope.event_id),
-            retry=True, tracking=self.tracking(envelope))
+    # -- the sender ---------------------------------------------------------------------------------
+    @timer(interval=DELIVERY_TICK_SECONDS)
+    def deliver_due(self) -> dict[str, int]:
+        """Send what is due (planned and past its time, or a sender's lease run out), then
+        close the digests whose period is over."""
+        counts = {"sent": 0, "retry": 0, "given_up": 0, "taken": 0}
+        now = self.clock.now().timestamp()
+        d = self.views.projection("deliveries").rows
+        query = (sa.select(d).where(sa.or_(sa.and_(d.c.state == domain.PLANNED, d.c.due <= now),
+                                           sa.and_(d.c.state == domain.SENDING, d.c.lease <= now)))
+                 .order_by(d.c.due).limit(self.settings.batch))
+        with self.views.connect() as conn:
+            due = [dict(r) for r in conn.execute(query).mappings()]
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for row in due:
+            by_channel.setdefault(row["channel"], []).append(row)
+        for channel, rows in by_channel.items():
+            try:
+                addresses = self.addresses(sorted({r["recipient"] for r in rows}), channel) or {}
+            except RemoteError as e:   # the members service not ready (NotYet): next tick
+                log.warning("no %s addresses this time (%s); the deliveries wait", channel, e.exc_type)
+                continue
+            for row in rows:
+                counts[self._deliver(row, addresses.get(row["recipient"]))] += 1
+        self._close_digests()
+        if any(counts.values()):
+            log.info("deliveries: %s", counts)
+        return counts
+
+    def _deliver(self, row: dict[str, Any], address: str | None) -> str:
+        key, policy = row["key"], self.settings.policy
+        stream, fold = domain.delivery_stream(key), domain.delivery_fold(key)
+        ctx = CommandContext(actor=SYSTEM_ACTOR, reason=f"deliver {row['kind']} by {row['channel']}")
+        loaded = self.streams.load(stream, fold)
+        started = domain.start_attempt(loaded.state, self.clock.now(), policy)
+        if not started:
+            return "taken"
+        try:
+            self.streams.record(ctx, stream, loaded.version, started)
+        except ConcurrencyError:
+            return "taken"      # another instance started it first: it sends
+        attempt = started[0].attempt
+        channel = self.channels.get(row["channel"])
+        provider_id = None
+        if address is None:
+            status, detail = domain.OUTCOME_NO_ADDRESS, f"no {row['channel']} address kept"
+        elif channel is None:
+            status, detail = domain.OUTCOME_FAILED, f"channel {row['channel']} not configured"
+        else:
+            outcome = channel.send(self._message(row, address))
+            status, detail, provider_id = outcome.status, outcome.detail, outcome.provider_id
+        events = self.streams.decide(ctx, stream, fold, lambda d: domain.record_outcome(
+            d, attempt, status, detail, self.clock.now(), policy, provider_id), retry=True).events
+        if "NoticeDelivered" in events:
+            return "sent"
+        return "given_up" if "NoticeUndeliverable" in events else "retry"
+
+    def _message(self, row: dict[str, Any], address: str) -> Message:
+        t = self.views.projection("inbox").rows
+        ids = json.loads(row["notification_ids"]) if row["notification_ids"] else [row["notification_id"]]
+        with self.views.connect() as conn:
+            found = {r.notification_id: r for r in conn.execute(
+                sa.select(t.c.notification_id, t.c.title, t.c.body, t.c.locale, t.c.kind)
+                .where(t.c.notification_id.in_(ids)))}
+        notices = [found[i] for i in ids if i in found]
+        locale = notices[0].locale if notices else "zh-CN"
+        if row["notification_id"] is not None:
+            n = notices[0]
+            return Message(message_id=f"{row['key']}@xieshang", channel=row["channel"], to=address,
+                           subject=n.title, text=n.body + FOOTER.get(locale, ""), template=n.kind,
+                           params={"title": n.title})
+        period = row["key"].rsplit(".", 1)[-1]
+        items = "\n".join(f"· {n.title}：{n.body}" if locale == "zh-CN" else f"- {n.title}: {n.body}"
+                          for n in notices)
+        title, body = domain.render("digest", {"period": period, "count": str(len(notices)), "items": items}, locale)
+        return Message(message_id=f"{row['key']}@xieshang", channel=row["channel"], to=address,
+                       subject=title, text=body + FOOTER.get(locale, ""), template="digest",
+                       params={"period": period, "count": str(len(notices))})
+
+    def _close_digests(self) -> int:
+        """Close each digest whose period (and a grace for notices still on their way) is over,
+        with exactly the notices it holds; each notice is in one digest (views.DigestEntries)."""
+        t = self.views.projection("digest_entries").rows
+        ended = self.clock.now().timestamp() - self.settings.digest_grace_seconds
+        group = sa.select(t.c.recipient, t.c.channel, t.c.period, t.c.cadence).where(
+            t.c.closed.is_(False), t.c.ends <= ended).distinct()
+        with self.views.connect() as conn:
+            groups = conn.execute(group).all()
+        if not groups:
+            return 0
+        self.views.read_after(self.streams.store.head())   # every notice planned so far is seen
+        ctx = CommandContext(actor=SYSTEM_ACTOR, reason="digest period over")
+        closed = 0
+        for recipient, channel, period, cadence in groups:
+            with self.views.connect() as conn:
+                ids = [r.notification_id for r in conn.execute(sa.select(t.c.notification_id).where(
+                    t.c.recipient == recipient, t.c.channel == channel, t.c.period == period,
+                    t.c.closed.is_(False)).order_by(t.c.notification_id))]
+            receipt = self.streams.decide(
+                ctx, domain.digest_stream(recipient, channel, period), domain.fold_digest,
+                lambda done: domain.close_digest(done, recipient=recipient, channel=channel, period=period,
+                                                 cadence=cadence, notification_ids=ids), retry=True)
+            closed += bool(receipt.events)
+        return closed

@@ -1,120 +1,30 @@
 """The proposals service's directory 名录 of members, handling units and bodies.
 
 The members service publishes who is appointed, which organisations are registered, renamed or
-closed (``members.events``). ``DirectoryFollower`` (mixed into the service) records what the
-proposals service needs of each as ``DirectoryEntryNoted`` on the entry's own stream
-``directory-<id>``, once per source event (the kernel's effect tracking), acting as ``system``
-with the members' event as causation. Commands look ids up in those streams (current as soon as
-recorded); a collective proposal's body is found by name in the ``Directory`` read model.
+closed (``members.events``); the kernel's ``DirectoryFollower`` (mixed into the service) records
+what the proposals service needs of each as ``DirectoryEntryNoted`` on the entry's own stream
+``directory-<id>`` (xieshang.kernel.directory_views). Commands look ids up in those streams
+(current as soon as recorded); a collective proposal's body is found by name in the
+``Directory`` read model.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-from xieshang.kernel.consumer import handle_event
-from xieshang.kernel.context import CommandContext
-from xieshang.kernel.envelope import Envelope
-from xieshang.kernel.ids import is_id
-from xieshang.kernel.projection import Projection
-from xieshang.kernel.streams import Streams
-from xieshang.kernel.view_writes import ViewConnection
+from xieshang.kernel import directory_views
+from xieshang.kernel.directory_views import Directory, entries, names_of  # noqa: F401 - re-exported
 
-from .domain.directory import (BODY_TYPE_KINDS, DirectoryEntry, directory_stream, entry_fold,
-                               facts_of, note_fact)
-
-MEMBERS = "members"
-BODY_LOOKUP_TIMEOUT = 10.0
+from .domain.directory import BODY_TYPE_KINDS, ORG_KINDS
 
 
-class DirectoryFollower:
-    """The members service's events that make the directory (a mixin of ProposalsService, which
-    gives ``streams`` and ``tracking``)."""
+class DirectoryFollower(directory_views.DirectoryFollower):
+    """The members service's events that make the proposals service's directory: members,
+    handling units and bodies (ORG_KINDS)."""
 
-    streams: Streams
-
-    @handle_event(MEMBERS, "MemberAppointed")
-    def on_member_appointed(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    @handle_event(MEMBERS, "MemberTermEnded")
-    def on_member_term_ended(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    @handle_event(MEMBERS, "MemberResigned")
-    def on_member_resigned(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    @handle_event(MEMBERS, "OrganisationRegistered")
-    def on_organisation_registered(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    @handle_event(MEMBERS, "OrganisationRenamed")
-    def on_organisation_renamed(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    @handle_event(MEMBERS, "OrganisationClosed")
-    def on_organisation_closed(self, envelope: Envelope) -> None:
-        self._note_directory(envelope)
-
-    def _note_directory(self, envelope: Envelope) -> None:
-        facts = facts_of(envelope.type, envelope.data, event_id=envelope.event_id,
-                         position=envelope.position)
-        if not facts:
-            return  # an organisation of a kind the proposals service does not refer to
-        entry_id = facts[0].entry_id
-        ctx = CommandContext.caused_by(envelope, reason=f"directory: {envelope.type}")
-        self.streams.decide(ctx, directory_stream(entry_id), entry_fold(entry_id),
-                            lambda entry: note_fact(entry, facts), retry=True,
-                            tracking=self.tracking(envelope))
-
-
-def entries(streams: Streams, ids: Iterable[Any]) -> dict[str, DirectoryEntry]:
-    """The directory's entries of ``ids`` (an id it does not know: an entry of no kind)."""
-    wanted = [i for i in dict.fromkeys(ids) if isinstance(i, str) and is_id(i)]
-    return {i: streams.load(directory_stream(i), entry_fold(i)).state for i in wanted}
-
-
-# An entry no source event has told anything yet (every field older than any position).
-UNKNOWN_ENTRY: Mapping[str, Any] = {"kind": None, "kind_at": -1, "name": None, "name_at": -1,
-                                    "active": False, "active_at": -1}
-
-
-class Directory(Projection):
-    """One row per member or organisation of the directory, as of the latest source event of
-    each of its fields (events may arrive in any order: a field only takes a value from a
-    later position of the members service's log than the one it has)."""
-
-    name = "directory"
-    version = 1
-
-    def define(self, metadata: sa.MetaData) -> None:
-        self.entries = sa.Table(
-            "directory_entries", metadata,
-            sa.Column("entry_id", sa.String(128), primary_key=True),
-            sa.Column("kind", sa.String(32)), sa.Column("kind_at", sa.BigInteger, nullable=False),
-            sa.Column("name", sa.Text), sa.Column("name_at", sa.BigInteger, nullable=False),
-            sa.Column("active", sa.Boolean, nullable=False),
-            sa.Column("active_at", sa.BigInteger, nullable=False),
-            sa.Index("ix_directory_entries_name", "name"))
-        # built once: a query built per event costs more than the rest of the handler
-        self._entry = sa.select(self.entries).where(self.entries.c.entry_id == sa.bindparam("entry_id"))
-
-    def on_DirectoryEntryNoted(self, conn: ViewConnection, envelope: Envelope) -> None:
-        d, t = envelope.data, self.entries
-        at = int(d["source_position"])
-        row = conn.execute(self._entry, {"entry_id": d["entry_id"]}).mappings().first()
-        current = row if row is not None else UNKNOWN_ENTRY
-        changes: dict[str, Any] = {}
-        for column in ("kind", "name", "active"):
-            if d.get(column) is not None and at > current[f"{column}_at"]:
-                changes.update({column: d[column], f"{column}_at": at})
-        if row is None:
-            conn.insert(t, entry_id=d["entry_id"], **{**UNKNOWN_ENTRY, **changes})
-        elif changes:
-            conn.update(t, {"entry_id": d["entry_id"]}, **changes)
+    DIRECTORY_ORG_KINDS = ORG_KINDS
 
 
 def body_exists(conn: sa.Connection, projection: Directory, body: Mapping[str, Any]) -> bool:
@@ -124,12 +34,3 @@ def body_exists(conn: sa.Connection, projection: Directory, body: Mapping[str, A
     name = str(body.get("name", "")).strip()
     return conn.execute(sa.select(t.c.entry_id).where(
         t.c.kind.in_(kinds), t.c.name == name, t.c.active.is_(True)).limit(1)).first() is not None
-
-
-def names_of(conn: sa.Connection, projection: Directory, ids: Iterable[str]) -> dict[str, str]:
-    """The names the directory has for ``ids`` (members, units, bodies), for views to show."""
-    t, wanted = projection.entries, list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(sa.select(t.c.entry_id, t.c.name).where(t.c.entry_id.in_(wanted)))
-    return {r.entry_id: r.name for r in rows if r.name}

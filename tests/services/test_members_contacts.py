@@ -1,17 +1,24 @@
-"""The private contact book: one contract, every adapter (memory, SQLite, PostgreSQL)."""
+"""The private contact book: one contract, every adapter (memory, SQLite, PostgreSQL), for
+members' and organisations' contact details."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from services.members.contacts import ContactBook, MemoryContactBook, SqlContactBook, make_contact_book
+from services.members import domain as d
+from services.members.contacts import (ORGANISATIONS, ContactBook, MemoryContactBook, SqlContactBook,
+                                      make_contact_book)
 from services.members.domain import ContactDetails
+from services.members.domain import commands as c
 from tests.conftest import PG_URL
 from xieshang.kernel.config import Settings
+from xieshang.kernel.domain import InvalidCommand, NotAllowed
+from xieshang.kernel.envelope import Actor
 from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
 
 WANG = ContactDetails("13812345678", "wangli@example.cn", "温州市鹿城区蝉街88号")
+MZJ = ContactDetails("0577-88881234", "mzj-office@example.cn")   # a handling unit's office
 
 
 class ContactBookContract:
@@ -34,6 +41,29 @@ class ContactBookContract:
         book.put("m-1", WANG)
         book.put("m-2", ContactDetails(email="li@example.cn"))
         assert book.get("m-1") == WANG and book.get("m-2").email == "li@example.cn"
+
+    def test_organisations_are_kept_apart_from_members_with_the_same_id(self, book):
+        book.put("x-1", WANG)
+        book.put("x-1", MZJ, of=ORGANISATIONS)
+        assert book.get("x-1") == WANG and book.get("x-1", of=ORGANISATIONS) == MZJ
+        book.put("x-1", ContactDetails(email="unit@example.cn"), of=ORGANISATIONS)
+        assert book.get("x-1", of=ORGANISATIONS) == ContactDetails(email="unit@example.cn")
+        assert book.erase("x-1", of=ORGANISATIONS) is True and book.get("x-1", of=ORGANISATIONS) is None
+        assert book.get("x-1") == WANG and book.erase("x-1", of=ORGANISATIONS) is False
+
+    def test_many_at_once_leaves_out_those_without_details(self, book):
+        book.put("m-1", WANG)
+        book.put("m-2", ContactDetails(phone="13900000000"))
+        book.put("mzj", MZJ, of=ORGANISATIONS)
+        assert book.get_many(["m-1", "m-2", "m-3", "mzj"]) == {"m-1": WANG, "m-2": ContactDetails(phone="13900000000")}
+        assert book.get_many(["m-1", "mzj"], of=ORGANISATIONS) == {"mzj": MZJ}
+        assert book.get_many([]) == {}
+        ids = [f"m-{n}" for n in range(500)]   # as many as delivery_addresses asks for
+        assert set(book.get_many(ids)) == {"m-1", "m-2"}
+
+    def test_only_members_and_organisations_have_shelves(self, book):
+        with pytest.raises(ValueError):
+            book.get("m-1", of="proposal")
 
 
 class TestMemory(ContactBookContract):
@@ -60,11 +90,14 @@ class TestSqlite(ContactBookContract):
         book.put("m-2", WANG)
         book.put("m-1", ContactDetails(phone=erased))
         assert book.erase("m-1") is True
+        book.put("mzj", ContactDetails("0577-88880001", "gone-office@example.cn"), of=ORGANISATIONS)
+        book.put("mzj", ContactDetails("0577-88880002"), of=ORGANISATIONS)
+        assert book.erase("mzj", of=ORGANISATIONS) is True
         files = sorted((tmp_path / "members").iterdir())
         assert {p.name for p in files} >= {"private.sqlite", "private.sqlite-wal", "private.sqlite-shm"}
         for path in files:
             content = path.read_bytes()
-            for gone in (replaced, erased, "五马街17号"):
+            for gone in (replaced, erased, "五马街17号", "0577-88880001", "gone-office", "0577-88880002"):
                 assert gone.encode() not in content, (path.name, gone)
         assert book.get("m-2") == WANG   # the others are kept
         with book.engine.connect() as conn:
@@ -84,6 +117,9 @@ class TestPostgres(ContactBookContract):
         with pytest.raises(sa.exc.DBAPIError) as err:
             book.put("m-1", too_long)
         assert "1" * 40 not in str(err.value) and "secret-mail" not in str(err.value)
+        with pytest.raises(sa.exc.DBAPIError) as err:
+            book.put("mzj", too_long, of=ORGANISATIONS)
+        assert "1" * 40 not in str(err.value) and "secret-mail" not in str(err.value)
 
 
 def test_sqlite_errors_hide_the_values_too(tmp_path):
@@ -96,3 +132,38 @@ def test_sqlite_errors_hide_the_values_too(tmp_path):
         book.put("m-1", WANG)
     assert WANG.phone not in str(err.value) and "hidden" in str(err.value)
     book.close()
+
+
+# -- the decisions on organisations' details and on where notices go (pure) ------------------------
+
+def test_where_a_notice_goes_is_a_serving_members_or_an_open_organisations_address():
+    statuses = {"m-1": d.ACTIVE, "m-2": d.TERM_ENDED, "m-3": d.RESIGNED}
+    orgs = {"mzj": d.OPEN, "jtj": d.CLOSED, "m-2": d.OPEN}   # an id that names a member is the member's
+    asked = ["m-1", "m-2", "m-3", "mzj", "jtj", "nobody"]
+    assert d.reachable(asked, statuses, orgs) == (["m-1"], ["mzj"])
+    contacts = {"m-1": WANG, "mzj": MZJ}
+    sms = c.DeliveryAddresses.parse(party_ids=asked, channel="sms")
+    assert d.delivery_addresses(sms, contacts) == {"m-1": "13812345678", "m-2": None, "m-3": None,
+                                                  "mzj": None, "jtj": None, "nobody": None}  # a landline: no SMS
+    email = c.DeliveryAddresses.parse(party_ids=["m-1", "mzj"], channel="email")
+    assert d.delivery_addresses(email, contacts) == {"m-1": WANG.email, "mzj": MZJ.email}
+    assert d.delivery_address(None, "email") is None and d.delivery_address(ContactDetails(), "sms") is None
+
+
+def test_only_staff_keep_an_open_organisations_details():
+    staff, unit = Actor("staff-1", "staff", "office"), Actor("u-mzj-1", "unit", "mzj")
+    mzj = d.fold_organisation("mzj", [d.OrganisationRegistered("mzj", "handling_unit", "区民政局")])
+    [changed] = d.change_organisation_contact(staff, mzj, None, MZJ)
+    assert (changed.org_id, changed.fields) == ("mzj", ["phone", "email"]) and "0577" not in repr(changed)
+    assert d.change_organisation_contact(staff, mzj, MZJ, MZJ) == []
+    with pytest.raises(NotAllowed):
+        d.change_organisation_contact(unit, mzj, None, MZJ)
+    closed = d.fold_organisation("mzj", [d.OrganisationRegistered("mzj", "handling_unit", "区民政局"),
+                                         d.OrganisationClosed("mzj", "撤并")])
+    for state in (closed, d.Organisation("nope")):
+        with pytest.raises(InvalidCommand) as err:
+            d.change_organisation_contact(staff, state, None, MZJ)
+        assert list(err.value.fields) == ["org_id"]
+    [erased] = d.erase_organisation_contact(staff, closed, MZJ, c.EraseOrganisationContact("mzj", "单位已撤销"))
+    assert (erased.fields, erased.reason) == (["phone", "email"], "单位已撤销")
+    assert d.check_organisation_contact(" 0577-88881234 ", "mzj-office@example.cn") == MZJ

@@ -48,11 +48,12 @@ def test_each_field_is_the_latest_sources_in_any_order_and_a_rebuild_gives_the_s
 
     live = entries(runner)
     assert live == {
-        "m-1": (("str", "member"), ("int", 5), ("str", "李铭"), ("int", 6), ("bool", False), ("int", 8)),
+        "m-1": (("str", "member"), ("int", 5), ("str", "李铭"), ("int", 6), ("bool", False), ("int", 8),
+                ("NoneType", None), ("int", -1)),
         "u-1": (("str", "handling_unit"), ("int", 2), ("str", "民政局"), ("int", 2), ("bool", True),
-                ("int", 2)),
+                ("int", 2), ("NoneType", None), ("int", -1)),
         "x-1": (("NoneType", None), ("int", -1), ("NoneType", None), ("int", -1), ("bool", False),
-                ("int", -1)),
+                ("int", -1), ("NoneType", None), ("int", -1)),
     }
     runner.rebuild()
     assert entries(runner) == live

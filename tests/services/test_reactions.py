@@ -76,16 +76,17 @@ def test_notify_queues_notices_for_proposer_and_units(container_factory, config,
     staff.proposals.assign_proposal(pid, "mzj", deadline="2024-06-28")
 
     def inbox_kinds(client, user):
-        return [n["kind"] for n in client.notify.inbox(user)]
-    wait_until(lambda: inbox_kinds(unit, "mzj") == ["proposal_assigned"], what="the unit's notice")
+        return [n["kind"] for n in client.notify.inbox(user)["items"]]
+    wait_until(lambda: inbox_kinds(unit, "mzj") == ["proposal_assigned_lead"], what="the unit's notice")
     wait_until(lambda: inbox_kinds(member, MEMBER.user_id) == ["proposal_assigned", "proposal_filed"],
                what="the proposer's notices")
-    [notice] = unit.notify.inbox("mzj")
-    assert "主办" in notice["body"] and "2024-06-28" in notice["body"] and "2024-001" in notice["body"]
+    [notice] = unit.notify.inbox("mzj")["items"]
+    assert "主办" in notice["body"] and "2024年6月28日" in notice["body"] and "2024-001" in notice["body"]
     assert notice["subject"] == f"proposal-{pid}"
 
     queued = store_of(notify).read_stream(f"notices-proposal-{pid}")
-    assert [e.data["recipient"] for e in queued] == [MEMBER.user_id, "mzj", MEMBER.user_id]
+    assert [e.data["recipient"] for e in queued if e.type == "NotificationQueued"] == [
+        MEMBER.user_id, "mzj", MEMBER.user_id]
 
     with pytest.raises(RemoteError) as err:  # someone else's inbox
         rpc_as(Actor("m-other", "member", "教育界")).notify.inbox(MEMBER.user_id)

@@ -2,7 +2,9 @@
 user id) and the record concerned, used by the decisions and by the service's queries.
 
 * contact details (personal data, ADR 0005): committee staff and the member themselves, to
-  read, change and erase;
+  read, change and erase; an organisation's: committee staff;
+* where notices are delivered (``delivery_addresses``: the e-mail or mobile of members and
+  organisations): another service acting as ``system`` only (the notify service), never a person;
 * a member's duty dossier 履职档案: staff, leaders, auditors (READERS_OF_ALL) and the member;
 * the points ranking 履职积分排名 is published: anyone reads it, but an assessment's outcome
   (约谈 above all) only READERS_OF_ALL see;
@@ -19,7 +21,7 @@ from xieshang.kernel.domain import NotAllowed
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.messages import only_roles
 
-from .vocabulary import MEMBER, READERS_OF_ALL, STAFF
+from .vocabulary import MEMBER, READERS_OF_ALL, STAFF, SYSTEM
 
 
 def is_staff(actor: Actor) -> bool:
@@ -45,6 +47,15 @@ def may_handle_contact_details(actor: Actor, member_id: str) -> bool:
 def require_contact_details_right(actor: Actor, member_id: str, command: str) -> None:
     if not may_handle_contact_details(actor, member_id):
         raise NotAllowed(command, ("only committee staff or the member themselves", "只有工作人员或委员本人可以办理"))
+
+
+def require_delivery_lookup_right(actor: Actor | None, command: str) -> None:
+    """``actor`` None: a call without one."""
+    role = None if actor is None else actor.role
+    if role != SYSTEM:
+        raise NotAllowed(command, only_roles((SYSTEM,), command, role, (
+            "only the notify service (acting as system) looks up where notices are delivered",
+            "只有通知服务（以系统身份）可以查询通知送达地址")))
 
 
 # -- the duty record ---------------------------------------------------------------------------

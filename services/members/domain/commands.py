@@ -2,8 +2,9 @@
 (``AppointMember.parse(**arguments)``): frozen, typed, their shape checked. What the values
 mean (lengths, known kinds, open organisations) the decisions check.
 
-Contact details (``AppointMember.contact``, ``SetContactDetails``) are personal data: they are
-left out of a command's repr, so that no log line or traceback prints them.
+Contact details (``AppointMember.contact``, ``SetContactDetails``, ``SetOrganisationContact``)
+are personal data: they are left out of a command's repr, so that no log line or traceback
+prints them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ class RenameOrganisation(Command):
 
 @dataclass(frozen=True)
 class CloseOrganisation(Command):
+    org_id: Id
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetOrganisationContact(Command):
+    org_id: Id
+    phone: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EraseOrganisationContact(Command):
     org_id: Id
     reason: str
 
@@ -114,6 +128,15 @@ class SetContactDetails(Command):
 class EraseContactDetails(Command):
     member_id: Id
     reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryAddresses(Command):
+    """A query (the notify service's): where notices on ``channel`` reach these members and
+    organisations."""
+
+    party_ids: tuple[Id, ...]
+    channel: str
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 decode through (``services.members.domain.events``, loaded by name by the kernel). Imports only
 the kernel.
 
-Events never carry contact details (telephone, e-mail, address): they are personal data and
-live only in the service's private contact book (ADR 0005). Organisations are referenced by
+Events never carry contact details (telephone, e-mail, address), a member's or an
+organisation's: they are personal data and live only in the service's private contact book
+(ADR 0005). Organisations are referenced by
 their id, so that a rename changes nothing else.
 """
 
@@ -73,6 +74,27 @@ class StationCommunitiesSet(DomainEvent):
     communities: list[str]
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+@registry.register
+@dataclass(frozen=True)
+class OrganisationContactChanged(DomainEvent):
+    """The organisation's contact details (its office's phone and mailbox, where notices to it
+    are delivered) changed in the private contact book: which ``fields``, never their values."""
+
+    org_id: str
+    fields: list[str]
+
+
+@registry.register
+@dataclass(frozen=True)
+class OrganisationContactErased(DomainEvent):
+    """The organisation's contact details were erased from the private contact book: which
+    ``fields`` were kept until then, never their values, and why (``reason``)."""
+
+    org_id: str
+    fields: list[str]
+    reason: str
 
 
 # -- members ----------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ class Organisation:
 
 
 ORG_COMMANDS = {"": ("register_organisation", "define_station"),
-                OPEN: ("rename_organisation", "close_organisation", "set_station_communities"),
+                OPEN: ("rename_organisation", "close_organisation", "set_station_communities",
+                       "set_organisation_contact", "erase_organisation_contact"),
                 CLOSED: ()}
 
 

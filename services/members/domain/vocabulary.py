@@ -7,6 +7,8 @@ Streams:
   committee, its special committees 专门委员会, sectors 界别, parties and groups 党派团体,
   handling units 承办单位, townships/streets 乡镇/街道 and villages/communities 村/社区, and the
   stations 委员工作站、联络站/联系点、工作室、会客室、协商议事室 with the communities each covers.
+* ``org-<org id>`` also records the fact (never the content) that an organisation's contact
+  details (a handling unit's or the committee office's mailbox and phone) changed.
 * ``member-<member id>``: a member's registration: appointment, station 下沉, roles, end of
   term, resignation, and the fact (never the content) that their contact details changed.
 * ``ledger-<member id>``: the member's duty points 履职积分: one ``DutyPointsAwarded`` per
@@ -29,6 +31,7 @@ from xieshang.kernel.messages import register_labels
 
 # Roles (Actor.role) this service knows.
 STAFF, MEMBER, LEADER, AUDITOR = "staff", "member", "leader", "auditor"
+SYSTEM = "system"   # another service acting on its own (the notify service asking for addresses)
 READERS_OF_ALL = (STAFF, LEADER, AUDITOR)
 
 # -- vocabulary (English in code, Chinese for the user interface) ---------------------------
@@ -134,6 +137,10 @@ PARENT_KINDS: Mapping[str, tuple[str | None, ...]] = {
 
 # Personal data: never in events, logs or public views.
 CONTACT_FIELDS = ("phone", "email", "address")
+ORG_CONTACT_FIELDS = ("phone", "email")          # an office's telephone and mailbox
+# Where a notice can be delivered (delivery_addresses): the e-mail, or a mobile for SMS.
+DELIVERY_CHANNELS = ("email", "sms")
+MAX_DELIVERY_IDS = 500
 
 # The service whose events earn proposal credits, and this service's own name.
 PROPOSALS = "proposals"
@@ -188,6 +195,10 @@ COMMAND_LABELS: dict[str, tuple[str, str]] = {
     "get_contact_details": ("read the contact details", "查看联系方式"),
     "read contact details": ("read the contact details", "查看联系方式"),
     "erase_contact_details": ("erase the contact details", "删除联系方式"),
+    "set_organisation_contact": ("change the organisation's contact details", "修改单位联系方式"),
+    "erase_organisation_contact": ("erase the organisation's contact details", "删除单位联系方式"),
+    "get_organisation_contact": ("read the organisation's contact details", "查看单位联系方式"),
+    "delivery_addresses": ("look up where notices are delivered", "查询通知送达地址"),
     "import_roster": ("import the roster", "导入委员名册"),
     "set_point_rules": ("set the duty points rules", "设置履职积分规则"),
     "record_activity": ("record the activity", "登记履职活动"),
@@ -203,6 +214,6 @@ STATE_LABELS: dict[str, tuple[str, str]] = {
 }
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     STAFF: ("staff", "工作人员"), MEMBER: ("member", "委员"), LEADER: ("leader", "领导"),
-    AUDITOR: ("auditor", "审计人员"),
+    AUDITOR: ("auditor", "审计人员"), SYSTEM: ("system", "系统"),
 }
 register_labels("members", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)

@@ -1,24 +1,35 @@
 """The notify service's published events (its contract; docs/events.md lists them).
 
-Imports only the kernel.
+Imports only the kernel. No event carries a contact detail: recipients are member, user or
+organisation ids; an address is looked up at send time and forgotten (docs/notifications.md).
+
+Streams: ``notices-<subject stream>`` (who was told what about one case, with the case's
+audience and the deliveries planned), ``preferences-<user>`` (and ``preferences-committee``),
+``reads-<user>``, ``delivery-<notification>.<channel>`` / ``delivery-digest.<…>`` (the attempts),
+``digest-<recipient>.<channel>.<period>``, ``directory-<id>`` (names, from the members service).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
 
 registry = EventRegistry()
+
+# Names of members and organisations, so that notices say names, never ids.
+DirectoryEntryNoted = registry.register(DirectoryEntryNoted)
 
 
 @registry.register
 @dataclass(frozen=True)
 class NotificationQueued(DomainEvent):
-    """A notice for ``recipient`` (user or organisation id) was queued on ``channel``.
+    """A notice for ``recipient`` (member, user or organisation id) was put in their inbox.
 
-    ``kind`` says what it is about (e.g. ``proposal_filed``); ``subject`` is the stream of the
-    case; ``source_event_id`` the event that caused it.
+    ``kind`` says what it is about (e.g. ``proposal_assigned_lead``, docs/notifications.md);
+    ``subject`` is the stream of the case; ``source_event_id`` the event that caused it;
+    ``title``/``body`` the text in ``locale``, from ``template`` with ``params`` (names, never ids).
     """
 
     notification_id: str
@@ -29,7 +40,148 @@ class NotificationQueued(DomainEvent):
     title: str
     body: str
     source_event_id: str
+    locale: str = "zh-CN"
+    params: dict = field(default_factory=dict)
 
     def identity(self) -> str:
         # The event id is the notification id: re-appending the same notice is a no-op.
         return self.notification_id
+
+
+@registry.register
+@dataclass(frozen=True)
+class AudienceNoted(DomainEvent):
+    """Who a case concerns, as learnt from its events: ``role`` (proposer, co_signer, merged,
+    lead_unit, co_unit, supervisor, submitter, member, follower) now includes ``parties``
+    (``replace``: exactly these); ``facts`` the case's title, case number, published flag."""
+
+    subject: str
+    source_event_id: str
+    role: str = ""
+    parties: list = field(default_factory=list)
+    replace: bool = False
+    facts: dict = field(default_factory=dict)
+
+
+@registry.register
+@dataclass(frozen=True)
+class ProposalFollowed(DomainEvent):
+    """``follower`` (a public user, or anyone signed in) follows a published proposal 关注."""
+
+    proposal_id: str
+    follower: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ProposalUnfollowed(DomainEvent):
+    proposal_id: str
+    follower: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class NoticesRead(DomainEvent):
+    """``reader`` marked notices of the inbox ``recipient`` read."""
+
+    recipient: str
+    reader: str
+    notification_ids: list
+
+
+@registry.register
+@dataclass(frozen=True)
+class NoticePreferenceSet(DomainEvent):
+    """How ``user_id`` (or ``committee``: the defaults staff set) wants notices of ``kind``
+    (``*``: every kind): on which ``channels`` (the inbox always), ``cadence`` immediate / daily
+    / weekly digest, ``quiet_hours`` "HH:MM-HH:MM" in the committee's time zone (nothing is sent
+    then; it waits for the end), ``locale``."""
+
+    user_id: str
+    kind: str
+    channels: list
+    cadence: str
+    quiet_hours: str | None = None
+    locale: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class DeliveryPlanned(DomainEvent):
+    """The notice ``notification_id`` goes to ``recipient`` on ``channel``: at ``due_at`` (after
+    quiet hours) or, with ``digest_period``, in that period's digest. Recorded with the notice."""
+
+    notification_id: str
+    recipient: str
+    channel: str
+    kind: str
+    due_at: str
+    digest_period: str | None = None
+    cadence: str = "immediate"
+
+
+@registry.register
+@dataclass(frozen=True)
+class DigestClosed(DomainEvent):
+    """The digest of ``recipient`` on ``channel`` for ``period`` closed with exactly these
+    notices (each notice is in one digest); it is then delivered like a notice."""
+
+    recipient: str
+    channel: str
+    period: str
+    cadence: str
+    notification_ids: list
+
+
+@registry.register
+@dataclass(frozen=True)
+class DeliveryAttemptStarted(DomainEvent):
+    """Attempt ``attempt`` of delivery ``key`` started (the instance that recorded it sends;
+    another one finding the stream moved on leaves it). If no outcome follows by
+    ``lease_until`` (the sender died), the next attempt may start."""
+
+    key: str
+    attempt: int
+    lease_until: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class DeliveryAttempted(DomainEvent):
+    """The outcome of attempt ``attempt``: sent, retry (transient; next at ``retry_at``),
+    failed (permanent) or no_address; ``detail`` the server's code, never an address."""
+
+    key: str
+    attempt: int
+    outcome: str
+    detail: str = ""
+    retry_at: str | None = None
+    provider_id: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class NoticeDelivered(DomainEvent):
+    key: str
+    attempts: int
+
+
+@registry.register
+@dataclass(frozen=True)
+class NoticeUndeliverable(DomainEvent):
+    """Delivery ``key`` gave up after ``attempts`` (``reason``: failed, retries_exhausted,
+    no_address): listed for staff, who may try it again."""
+
+    key: str
+    attempts: int
+    reason: str
+    detail: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class DeliveryRetryRequested(DomainEvent):
+    """Staff asked for an undeliverable delivery to be tried again (from attempt 1 of a new
+    series)."""
+
+    key: str

@@ -1,5 +1,6 @@
 """The directory 名录: the members, handling units and bodies the proposals service knows, learnt
-from the members service's events (stream ``directory-<entry_id>``, one per member or organisation).
+from the members service's events (stream ``directory-<entry_id>``, one per member or organisation;
+the entries, their folding and following are the kernel's, xieshang.kernel.directory).
 
 A command may name only what the directory knows: co-signers and the member staff act for
 (serving members), the lead and co-handling units (open handling units), a collective proposal's
@@ -11,97 +12,31 @@ service (the events arrive over the bus): a refusal says so, and staff try again
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from xieshang.kernel.directory import (MEMBER_ENTRY, SOURCE_EVENTS, UNIT_ENTRY,  # noqa: F401 - re-exported
+                                       DirectoryEntry, directory_stream, entry_fold, fold_entry,
+                                       note_fact)
+from xieshang.kernel.directory import facts_of as _facts_of
 from xieshang.kernel.domain import DomainEvent, InvalidCommand
 
 from .events import DirectoryEntryNoted
 
-MEMBER_ENTRY = "member"
-UNIT_ENTRY = "handling_unit"
 BODY_KINDS = ("special_committee", "sector", "party_group")
 ORG_KINDS = (UNIT_ENTRY, *BODY_KINDS)          # the members service's organisation kinds we keep
 # A collective proposal's body type (vocabulary.BODY_TYPES) and the organisation kinds it may be.
 BODY_TYPE_KINDS: Mapping[str, tuple[str, ...]] = {
     "party": ("party_group",), "group": ("party_group",), "sector": ("sector",),
     "special_committee": ("special_committee",)}
-# The members service's events the directory follows.
-SOURCE_EVENTS = ("MemberAppointed", "MemberTermEnded", "MemberResigned", "OrganisationRegistered",
-                 "OrganisationRenamed", "OrganisationClosed")
 LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
        "(the directory follows the members service: one just registered may take a moment)")
 
 
-def directory_stream(entry_id: str) -> str:
-    return f"directory-{entry_id}"
-
-
-@dataclass(frozen=True)
-class DirectoryEntry:
-    """A member or an organisation as the directory knows it (``kind`` None: not known)."""
-
-    entry_id: str
-    kind: str | None = None
-    name: str | None = None
-    active: bool = False
-    seen: frozenset[str] = field(default_factory=frozenset)   # source event ids
-
-    @property
-    def is_member(self) -> bool:
-        return self.kind == MEMBER_ENTRY
-
-    @property
-    def is_unit(self) -> bool:
-        return self.kind == UNIT_ENTRY
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"entry_id": self.entry_id, "kind": self.kind, "name": self.name,
-                "active": self.active}
-
-
-def fold_entry(entry_id: str, events: Iterable[DomainEvent]) -> DirectoryEntry:
-    """The entry from its facts, applied in the order of the members service's log."""
-    facts = sorted((e for e in events if isinstance(e, DirectoryEntryNoted)),
-                   key=lambda e: e.source_position)
-    kind, name, active, seen = None, None, False, set()
-    for fact in facts:
-        kind = fact.kind if fact.kind is not None else kind
-        name = fact.name if fact.name is not None else name
-        active = fact.active if fact.active is not None else active
-        seen.add(fact.source_event_id)
-    return DirectoryEntry(entry_id, kind, name, active, frozenset(seen))
-
-
-def entry_fold(entry_id: str):
-    return lambda events: fold_entry(entry_id, events)
-
-
 def facts_of(source_type: str, data: Mapping[str, Any], *, event_id: str,
              position: int) -> list[DirectoryEntryNoted]:
-    """What a members service event says for the directory (nothing for organisations of
-    other kinds: committees, townships, communities, stations)."""
-    def noted(entry_id: Any, **what: Any) -> list[DirectoryEntryNoted]:
-        return [DirectoryEntryNoted(entry_id=str(entry_id), source_type=source_type,
-                                    source_event_id=event_id, source_position=position, **what)]
-    if source_type == "MemberAppointed":
-        return noted(data["member_id"], kind=MEMBER_ENTRY, name=data["name"], active=True)
-    if source_type in ("MemberTermEnded", "MemberResigned"):
-        return noted(data["member_id"], active=False)
-    if source_type == "OrganisationRegistered":
-        if data.get("kind") not in ORG_KINDS:
-            return []
-        return noted(data["org_id"], kind=data["kind"], name=data["name"], active=True)
-    if source_type == "OrganisationRenamed":
-        return noted(data["org_id"], name=data["name"])
-    if source_type == "OrganisationClosed":
-        return noted(data["org_id"], active=False)
-    return []
-
-
-def note_fact(entry: DirectoryEntry, facts: Sequence[DirectoryEntryNoted]) -> list[DomainEvent]:
-    """Record ``facts`` on the entry's stream unless recorded before (a redelivery)."""
-    return [f for f in facts if f.source_event_id not in entry.seen]
+    """What a members service event says for the proposals service's directory (nothing for
+    organisations of other kinds: committees, townships, communities, stations)."""
+    return _facts_of(source_type, data, event_id=event_id, position=position, org_kinds=ORG_KINDS)
 
 
 # -- checks: every id a command names must be in the directory ------------------------------------

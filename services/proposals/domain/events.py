@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
 
 registry = EventRegistry()
@@ -494,21 +495,6 @@ class HolidayCalendarAmended(DomainEvent):
 
 # -- the directory: what the members service says about members, units and bodies ---------------
 
-@registry.register
-@dataclass(frozen=True)
-class DirectoryEntryNoted(DomainEvent):
-    """The members service said something about a member, a handling unit or a body (its event
-    ``source_type`` with id ``source_event_id`` at position ``source_position`` of its log): the
-    proposals service's own copy of the directory 名录 (stream ``directory-<entry_id>``), by which
-    it checks the ids and names a command refers to and the names it publishes. ``kind``: member,
-    handling_unit, special_committee, sector or party_group (None: the source does not say);
-    ``name`` (None: unchanged); ``active``: serving / open (None: unchanged). Entries are folded
-    in the order of ``source_position``, whatever order they arrived in."""
-
-    entry_id: str
-    source_type: str
-    source_event_id: str
-    source_position: int
-    kind: str | None = None
-    name: str | None = None
-    active: bool | None = None
+# The proposals service's copy of the directory 名录 (stream ``directory-<entry_id>``), by which it
+# checks the ids and names a command refers to and the names it publishes: the kernel's event.
+DirectoryEntryNoted = registry.register(DirectoryEntryNoted)

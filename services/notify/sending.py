@@ -1,0 +1,99 @@
+"""The notify service's adapters for sending: its settings, the channels (services/notify/channels)
+and the address book, which asks the members service for an address at send time.
+
+Addresses are held only while a message is handed to its channel: never in an event, a read
+model, a log line or an error (the members service's ``delivery_addresses`` answers only an
+actor of role ``system``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+
+from xieshang.kernel.context import CommandContext
+from xieshang.kernel.envelope import Actor
+
+from .channels import Channel, channels_from_config
+from .domain.delivery import RetryPolicy
+
+NOTIFY_ACTOR = Actor("notify", "system", "notify")
+DEFAULT_OFFICE = "proposal-committee"   # the committee office 提案委员会 staff work in
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    office: str = DEFAULT_OFFICE
+    policy: RetryPolicy = RetryPolicy()
+    digest_grace_seconds: float = 60.0
+    batch: int = 50
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any] | None) -> "NotifySettings":
+        def get(key: str, default: Any) -> Any:
+            value = (config or {}).get(key) or os.environ.get(key)
+            return type(default)(value) if value not in (None, "") else default
+        base = RetryPolicy()
+        return cls(office=get("XIESHANG_NOTIFY_OFFICE", DEFAULT_OFFICE),
+                   policy=RetryPolicy(max_attempts=get("XIESHANG_NOTIFY_MAX_ATTEMPTS", base.max_attempts),
+                                      base_seconds=get("XIESHANG_NOTIFY_RETRY_SECONDS", base.base_seconds),
+                                      max_seconds=get("XIESHANG_NOTIFY_RETRY_MAX_SECONDS", base.max_seconds),
+                                      lease_seconds=get("XIESHANG_NOTIFY_LEASE_SECONDS", base.lease_seconds)),
+                   digest_grace_seconds=get("XIESHANG_NOTIFY_DIGEST_GRACE_SECONDS", 60.0),
+                   batch=get("XIESHANG_NOTIFY_BATCH", 50))
+
+
+class Settings(DependencyProvider):
+    def setup(self) -> None:
+        self.settings = NotifySettings.load(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> NotifySettings:
+        return self.settings
+
+
+class Channels(DependencyProvider):
+    """The channels configured for this deployment (e-mail, SMS), by name."""
+
+    def setup(self) -> None:
+        self.channels: dict[str, Channel] = channels_from_config(self.container.config)
+
+    def stop(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx) -> dict[str, Channel]:
+        return self.channels
+
+
+class AddressBook(RpcProxy):
+    """``lookup(party_ids, channel) -> {party_id: address | None}`` from the members service, asked
+    as the notify service (role ``system``), whatever call the worker is serving."""
+
+    def __init__(self, **options: Any):
+        super().__init__("members", **options)
+
+    def get_dependency(self, worker_ctx):
+        members = super().get_dependency(worker_ctx)
+        return _Lookup(worker_ctx, members)
+
+
+class _Lookup:
+    def __init__(self, worker_ctx, members):
+        self._worker_ctx, self._members = worker_ctx, members
+
+    def __call__(self, party_ids: Sequence[str], channel: str) -> dict[str, str | None]:
+        data = self._worker_ctx.data          # what nameko puts into the call's headers
+        saved = dict(data)
+        data.clear()
+        data.update(CommandContext(actor=NOTIFY_ACTOR, reason=f"{channel} delivery").to_context_data())
+        try:
+            return self._members.delivery_addresses(list(party_ids), channel)
+        finally:
+            data.clear()
+            data.update(saved)
