@@ -30,3 +30,23 @@ def test_the_example_message_is_a_valid_envelope_in_canonical_encoding():
     # keys sorted, no spaces: what the relay publishes byte for byte
     assert orjson.loads(envelope.to_json()) == orjson.loads(example)
     assert example == orjson.dumps(orjson.loads(example), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def test_the_catalogue_indexes_every_event_every_service_records():
+    from tools.event_index import current, render
+
+    assert current() == render(), "run `xieshang event-index --write`"
+
+
+def test_the_notification_table_names_every_event_reacted_to_and_every_kind_of_notice():
+    from services.notify.domain.templates import KINDS
+    from services.notify.domain.vocabulary import REACTS_TO
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "notifications.md").read_text()
+    table = page.split("## Who is told what", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
+    named = {(row.split("|")[1].strip(), event) for row in rows
+             for event in re.findall(r"`(\w+)`", row.split("|")[2])}
+    assert {(s, e) for s, events in REACTS_TO.items() for e in events} == named
+    kinds = {k for row in rows for k in re.findall(r"`(\w+)`", row.split("|")[4])}
+    assert kinds == set(KINDS)

@@ -3,8 +3,10 @@
 The topics come from the source documents: 石嘴山's 2023 work on wetland ecology, industrial
 heritage, food safety and forest and garden waste (seed 003), 鹿城's charging piles and fitness
 services (seed 002), 公主岭's bus stops and gas safety (seed 004), and the opinion report
-《打通惠企政策服务"最后一公里"》 (seed 003). The people and units are made up; no contact
-details are recorded (they are personal data and have no place in a demo).
+《打通惠企政策服务"最后一公里"》 (seed 003). The people and units are made up, and so are their
+mailboxes: each has one on the reserved domain ``demo.invalid`` (which no real server delivers
+to), so that a mail catcher (Mailpit, in docker-compose.yml) shows the notices the notify service
+sends; nothing real is recorded.
 
 Everything goes through the services' RPC commands, as the gateway's users would do it, so the
 demo exercises the real stack: the events land in each service's store, the relays publish them,
@@ -23,6 +25,8 @@ from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor
 
 STAFF = Actor("staff-szs-001", "staff", "proposal-committee")  # 提案委员会工作人员
+OFFICE = ("proposal-committee", "提案委员会")   # staff's organisation: its inbox is the office's
+MAIL_DOMAIN = "demo.invalid"   # reserved (RFC 2606): the demo's made-up mailboxes
 
 MEMBERS = [  # (member id, name, sector 界别, roles, station 委员工作站)
     ("m-szs-001", "王建国", "经济界", ["standing_committee"], "大武口区长胜街道委员工作站"),
@@ -333,6 +337,11 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
     for unit_id, name in UNITS.items():
         staff.members.register_organisation(unit_id, "handling_unit", name, parent="szs")
     say(f"registered {len(UNITS)} handling units")
+    staff.members.register_organisation(OFFICE[0], "special_committee", OFFICE[1], parent="szs")
+    for member_id, *_ in [*MEMBERS, LEADER_MEMBER]:
+        staff.members.set_contact_details(member_id, email=f"{member_id}@{MAIL_DOMAIN}")
+    for org_id in (*UNITS, OFFICE[0]):
+        staff.members.set_organisation_contact(org_id, email=f"{org_id}@{MAIL_DOMAIN}")
     _wait_for_directory(staff, [*(m[0] for m in MEMBERS), LEADER_MEMBER[0], *UNITS], wait_seconds)
 
     made: list[dict[str, Any]] = []

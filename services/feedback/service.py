@@ -16,22 +16,30 @@ committee named, and sends the decisions taken here on reports from below back d
 inbox takes what other committees send: a report from below becomes ``OpinionReceivedFromBelow``,
 a decision from above ``OpinionDecidedAbove`` on the report, each tracked by the sender's event
 id, so a message delivered twice changes nothing.
+
+A timer reminds the units a report was forwarded to before their feedback is due and records
+each feedback that became overdue, once per unit (domain.remind_or_record_overdue), as the
+system, at the injected clock's date (``XIESHANG_FIXED_TIME`` in tests); several instances may
+run it at once: the append's expected version lets one of them record each event.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
+from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
+from nameko.timer import timer
 
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.commands import Command
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand
-from xieshang.kernel.envelope import Actor, Envelope, new_id
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope, new_id
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.levels import LinkTracking
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
@@ -42,9 +50,14 @@ from xieshang.kernel.views import PageRequest, ReadModels
 from . import domain, links, views
 from .domain import access, commands
 
+log = logging.getLogger(__name__)
+
 # Report ids of converted proposals: the same proposal always gives the same report.
 CONVERTED = uuid.UUID("5b0e7c8e-3f7a-4d53-9a57-6f1d2c7e0a11")
 MAX_LIST = 500
+DEADLINE_CHECK_SECONDS = 300
+TIMER_EVENTS = {"OpinionFeedbackDueSoon": "reminded",
+                "OpinionFeedbackOverdue": "overdue"}  # what check_deadlines counts
 
 
 class FeedbackService:
@@ -184,6 +197,24 @@ class FeedbackService:
         cmd = commands.InformSubmitter.parse(report_id=report_id, text=text)
         return self._on_report(cmd, lambda actor, state: domain.inform_submitter(actor, state, cmd))
 
+    @timer(interval=DEADLINE_CHECK_SECONDS)
+    def check_deadlines(self) -> dict[str, int]:
+        """Remind the units that owe feedback due within REMIND_DAYS_BEFORE days, and record the
+        feedback that became overdue (each once per forwarded unit)."""
+        ctx = CommandContext(actor=SYSTEM_ACTOR, reason="feedback deadline check 反馈期限检查")
+        today = self.clock.today()
+        counts = {"reminded": 0, "overdue": 0}
+        for report_id in self._reports_due(today):
+            receipt = self.streams.decide(
+                ctx, domain.opinion_stream(report_id), domain.report_fold(report_id),
+                lambda state: domain.remind_or_record_overdue(state, today=today),
+                retry=True, ids={"report_id": report_id})
+            for event_type in receipt.events:
+                counts[TIMER_EVENTS[event_type]] += 1
+        if any(counts.values()):
+            log.info("feedback deadline check on %s: %s", today, counts)
+        return counts
+
     # -- levels: the link inbox ---------------------------------------------------------------
     @links.inbox()
     def on_link_message(self, message) -> None:
@@ -289,6 +320,13 @@ class FeedbackService:
         return self.streams.decide(ctx, domain.opinion_stream(report_id), domain.report_fold(report_id),
                                    lambda state: decide(ctx.actor, state),
                                    ids={"report_id": report_id}).to_dict()
+
+    def _reports_due(self, today: date) -> list[str]:
+        # Candidates only: each is decided on its stream, so a lagging view delays, never repeats.
+        self.views.wait_for(self.streams.store.head(), timeout=30)
+        due_by = today + timedelta(days=domain.REMIND_DAYS_BEFORE)
+        with self.views.connect() as conn:
+            return views.reports_awaiting_feedback(conn, self.views, due_by=due_by)
 
     def _read(self, after_position: int, query: Callable[[Any], Any]) -> Any:
         self.views.read_after(after_position)

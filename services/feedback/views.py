@@ -10,7 +10,7 @@ Queries may join the two projections (they are in one views database).
   the leaders it was put before.
         queries: ``desk`` (editors), ``submitter_reports`` (members and informants: their own),
         ``unit_reports`` (handling units), ``leader_reports`` (leaders), ``inbox`` (reports
-        received from lower committees)
+        received from lower committees), ``reports_awaiting_feedback`` (the deadline timer)
 * ``OpinionStatistics``: per report its year and kind, and the distinct facts of what became of
   it (adopted, reported to whom, forwarded to which unit …).        query: ``statistics``
 
@@ -410,6 +410,17 @@ def unit_reports(conn: sa.Connection, projections: Any, unit: str,
                        order=((f.c.deadline, False), (f.c.report_id, False)))
 
 
+def reports_awaiting_feedback(conn: sa.Connection, projections: Any, *, due_by: date) -> list[str]:
+    """The ids of the reports forwarded to a unit that has not fed back yet, with a deadline on
+    or before ``due_by`` (the deadline timer's candidates; it decides on each report's stream),
+    each once, in id order."""
+    f = find_projection(projections, OpinionReports).forwards
+    q = (sa.select(f.c.report_id).distinct()
+         .where(f.c.fed_back_on.is_(None), f.c.deadline <= due_by.isoformat())
+         .order_by(f.c.report_id))
+    return list(conn.execute(q).scalars())
+
+
 def leader_reports(conn: sa.Connection, projections: Any, leader: str,
                    page: PageRequest | None = None, *, pending_only: bool = True) -> Any:
     """The reports put before a leader for instruction 领导批示, newest first.
@@ -692,6 +703,6 @@ def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's 
 
 
 __all__ = ["PROJECTIONS", "OpinionReports", "OpinionStatistics", "desk", "submitter_reports",
-           "unit_reports", "leader_reports", "inbox", "statistics", "compute_statistics",
-           "summary", "find_projection", "STATUSES", "KINDS", "OWN", "COMBINED_KIND",
-           "FROM_BELOW", "SUBMITTER", "CONTRIBUTOR"]
+           "unit_reports", "leader_reports", "inbox", "reports_awaiting_feedback", "statistics",
+           "compute_statistics", "summary", "find_projection", "STATUSES", "KINDS", "OWN",
+           "COMBINED_KIND", "FROM_BELOW", "SUBMITTER", "CONTRIBUTOR"]

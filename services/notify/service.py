@@ -348,7 +348,7 @@ class NotifyService(directory_views.DirectoryFollower):
         ids = json.loads(row["notification_ids"]) if row["notification_ids"] else [row["notification_id"]]
         with self.views.connect() as conn:
             found = {r.notification_id: r for r in conn.execute(
-                sa.select(t.c.notification_id, t.c.title, t.c.body, t.c.locale, t.c.kind)
+                sa.select(t.c.notification_id, t.c.title, t.c.body, t.c.locale, t.c.kind, t.c.params)
                 .where(t.c.notification_id.in_(ids)))}
         notices = [found[i] for i in ids if i in found]
         locale = notices[0].locale if notices else "zh-CN"
@@ -356,7 +356,7 @@ class NotifyService(directory_views.DirectoryFollower):
             n = notices[0]
             return Message(message_id=f"{row['key']}@xieshang", channel=row["channel"], to=address,
                            subject=n.title, text=n.body + FOOTER.get(locale, ""), template=n.kind,
-                           params={"title": n.title})
+                           params=json.loads(n.params))
         period = row["key"].rsplit(".", 1)[-1]
         items = "\n".join(f"· {n.title}：{n.body}" if locale == "zh-CN" else f"- {n.title}: {n.body}"
                           for n in notices)

@@ -38,6 +38,7 @@ class Inbox(Projection):
             sa.Column("title", sa.Text, nullable=False),
             sa.Column("body", sa.Text, nullable=False),
             sa.Column("locale", sa.String(8), nullable=False),
+            sa.Column("params", sa.Text, nullable=False),     # the template's values (JSON): for SMS
             sa.Column("queued_at", sa.String(32), nullable=False),
             sa.Column("read_at", sa.String(32)),
             sa.Column("position", sa.BigInteger, nullable=False),
@@ -49,7 +50,7 @@ class Inbox(Projection):
         d = envelope.data
         conn.insert(self.rows, notification_id=d["notification_id"], recipient=d["recipient"], kind=d["kind"],
                     subject=d["subject"], title=d["title"], body=d["body"], locale=d.get("locale") or "zh-CN",
-                    queued_at=envelope.occurred_at.isoformat(timespec="seconds"), read_at=None,
+                    params=json.dumps(d.get("params") or {}, ensure_ascii=False), queued_at=envelope.occurred_at.isoformat(timespec="seconds"), read_at=None,
                     position=envelope.position)
 
     def on_NoticesRead(self, conn: ViewConnection, envelope) -> None:

@@ -60,16 +60,22 @@ def test_points_are_credited_once_per_source_event():
 
 
 def test_notices_go_to_the_people_concerned_once():
+    from datetime import datetime, timezone
+
     assigned = {"proposal_id": "p1", "case_number": "2024-001", "title": "关于充电设施的提案",
                 "proposer": "m-001", "lead_unit": "mzj", "co_units": ["zjj"], "deadline": "2024-06-01"}
-    queued = notify.notices_for(notify.NoticeLog(), event_type="ProposalAssigned", data=assigned,
-                                subject="proposal-p1", source_event_id="e1")
+    context = dict(subject="proposal-p1", office="proposal-committee", now=datetime.now(timezone.utc),
+                   names={"mzj": "民政局", "zjj": "住建局", "m-001": "王建国"}.get,
+                   preference=lambda recipient, kind: notify.Preference())
+    recorded = notify.notices_for(notify.NoticeLog(), service="proposals", event_type="ProposalAssigned",
+                                  data=assigned, source_event_id="e1", **context)
+    queued = [e for e in recorded if type(e).__name__ == "NotificationQueued"]
     assert [n.recipient for n in queued] == ["mzj", "zjj", "m-001"]
-    assert "2024-06-01" in queued[0].body and "主办" in queued[0].body
-    assert notify.notices_for(notify.fold(queued), event_type="ProposalAssigned", data=assigned,
-                              subject="proposal-p1", source_event_id="e1") == []
-    assert notify.notices_for(notify.NoticeLog(), event_type="ProposalSubmitted", data=assigned,
-                              subject="proposal-p1", source_event_id="e2") == []
+    assert "2024年6月1日" in queued[0].body and "主办" in queued[0].body
+    assert notify.notices_for(notify.fold(recorded), service="proposals", event_type="ProposalAssigned",
+                              data=assigned, source_event_id="e1", **context) == []
+    assert notify.notices_for(notify.NoticeLog(), service="proposals", event_type="ProposalRevised",
+                              data=assigned, source_event_id="e2", **context) == []
 
 
 def test_opinion_reports_come_from_members_and_informants():

@@ -3,9 +3,9 @@
 ``events`` is the published contract; ``vocabulary`` the words; ``state`` a report folded from
 its stream (``opinion-<uuid>``); the decisions by stage of the 征-编-报-督-复 loop (DOMAIN.md §3):
 ``submission`` (submit, convert a proposal, return, revise, combine), ``editing`` (the four checks,
-adopt or not), ``handling`` (report, forward, feedback, instructions, inform the submitter), and
-``levels`` (reports received from below, decisions coming back from above); ``access`` who reads
-what; ``commands`` what callers ask for.
+adopt or not), ``handling`` (report, forward, feedback and its deadlines, instructions, inform the
+submitter), and ``levels`` (reports received from below, decisions coming back from above);
+``access`` who reads what; ``commands`` what callers ask for.
 """
 
 from xieshang.kernel.exports import lazy_exports
@@ -25,9 +25,9 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
                    "release_combined"),
     "editing": ("record_opinion_check", "adopt_opinion_report", "not_adopt_opinion_report"),
     "handling": ("report_opinion", "forward_opinion", "send_opinion_feedback",
-                 "record_leader_instruction", "inform_submitter"),
+                 "record_leader_instruction", "inform_submitter", "remind_or_record_overdue"),
     "levels": ("receive_from_below", "record_decision_from_above", "decision_for_below",
                "reported_payload"),
-    "vocabulary": ("CATEGORIES", "CHANNELS", "CHECKS", "SUBMITTERS", "LEVELS", "opinion_stream",
-                   "received_report_id"),
+    "vocabulary": ("CATEGORIES", "CHANNELS", "CHECKS", "SUBMITTERS", "LEVELS", "REMIND_DAYS_BEFORE",
+                   "opinion_stream", "received_report_id"),
 })

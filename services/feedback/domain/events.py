@@ -6,6 +6,7 @@ Opinion reports 社情民意信息, the 征-编-报-督-复 loop (DOMAIN.md §3)
 
     submitted ─checks (four)─> adopted ─> reported (party committee, government, upper
       │ ▲                        │        committees) · forwarded to units ─> feedback
+      │ │                        │        (reminded when due soon, recorded overdue if late)
       │ └─revise── returned      │        · leaders' instructions · outcomes from above
       ├─return──> returned       └──────> the submitter informed 情况通报
       ├─combine─> combined (into a new report)
@@ -186,6 +187,34 @@ class OpinionFeedbackReceived(DomainEvent):
     deadline: str
     received_on: str
     on_time: bool
+
+
+@registry.register
+@dataclass(frozen=True)
+class OpinionFeedbackDueSoon(DomainEvent):
+    """A reminder: ``unit`` owes its written feedback on the report by ``deadline``, due in
+    ``days_before`` days (0: today). Recorded by the system once per unit the report was
+    forwarded to, when the deadline is near and that unit has not fed back yet."""
+
+    report_id: str
+    unit: str
+    deadline: str
+    days_before: int
+    title: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class OpinionFeedbackOverdue(DomainEvent):
+    """``unit`` let ``deadline`` pass without its written feedback on the report, now
+    ``days_overdue`` days late. Recorded by the system once per unit the report was forwarded
+    to (the feedback may still come, and is then not on time)."""
+
+    report_id: str
+    unit: str
+    deadline: str
+    days_overdue: int
+    title: str
 
 
 @registry.register

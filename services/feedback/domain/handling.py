@@ -1,6 +1,7 @@
 """报、督、复: reporting an adopted report to the party committee, the government and upper
-committees; forwarding it to units with a deadline and their written feedback; leaders'
-instructions; the submitters told what happened 情况通报."""
+committees; forwarding it to units with a deadline and their written feedback, the deadlines'
+reminders and overdue records (timers); leaders' instructions; the submitters told what
+happened 情况通报."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from xieshang.kernel.envelope import Actor
 from .checks import check_ids, check_text, refuse_if, require_report, require_role, require_status
 from .commands import (ForwardOpinion, InformSubmitter, RecordLeaderInstruction, ReportOpinion,
                        SendOpinionFeedback)
-from .events import (LeaderInstructionRecorded, OpinionFeedbackReceived, OpinionReportForwarded,
-                     OpinionReportReported, SubmitterInformed)
+from .events import (LeaderInstructionRecorded, OpinionFeedbackDueSoon, OpinionFeedbackOverdue,
+                     OpinionFeedbackReceived, OpinionReportForwarded, OpinionReportReported,
+                     SubmitterInformed)
 from .state import OpinionReport
-from .vocabulary import (ADOPTED, DECIDED, LEADER, LEADER_OFFICES, LEVELS, MAX_FORWARD_DAYS, STAFF,
-                         UNIT)
+from .vocabulary import (ADOPTED, DECIDED, LEADER, LEADER_OFFICES, LEVELS, MAX_FORWARD_DAYS,
+                         REMIND_DAYS_BEFORE, STAFF, UNIT)
 
 
 def report_opinion(actor: Actor, state: OpinionReport, cmd: ReportOpinion, *,
@@ -140,3 +142,29 @@ def inform_submitter(actor: Actor, state: OpinionReport, cmd: InformSubmitter) -
     text = check_text(problems, "text", cmd.text)
     refuse_if(problems, ("bad notice", "情况通报填写有误"))
     return [SubmitterInformed(report_id=state.report_id, submitters=list(state.submitters), text=text)]
+
+
+# -- decisions: the forwards' deadlines (timers) -------------------------------------------------
+
+def remind_or_record_overdue(state: OpinionReport, *, today: date,
+                             days_before: int = REMIND_DAYS_BEFORE) -> list[DomainEvent]:
+    """What the timer records today for each unit still owing its feedback: a reminder once the
+    deadline is ``days_before`` days away or nearer, the overdue event from the day after the
+    deadline; each once per unit. A timer that did not run in the reminder's days records only
+    the overdue event (a reminder of a passed deadline tells nothing)."""
+    if state.status != ADOPTED:
+        return []
+    events: list[DomainEvent] = []
+    for f in state.forwards:
+        if f.fed_back_on is not None:
+            continue
+        left = (date.fromisoformat(f.deadline) - today).days
+        if left < 0 and not f.overdue:
+            events.append(OpinionFeedbackOverdue(report_id=state.report_id, unit=f.unit,
+                                                 deadline=f.deadline, days_overdue=-left,
+                                                 title=state.title))
+        elif 0 <= left <= days_before and not f.reminded:
+            events.append(OpinionFeedbackDueSoon(report_id=state.report_id, unit=f.unit,
+                                                 deadline=f.deadline, days_before=left,
+                                                 title=state.title))
+    return events

@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterable
 from xieshang.kernel.domain import DomainEvent
 
 from .events import (LeaderInstructionRecorded, OpinionCheckRecorded, OpinionDecidedAbove,
-                     OpinionFeedbackReceived, OpinionReceivedFromBelow, OpinionReportAdopted,
+                     OpinionFeedbackDueSoon, OpinionFeedbackOverdue, OpinionFeedbackReceived,
+                     OpinionReceivedFromBelow, OpinionReportAdopted,
                      OpinionReportCombinationReleased, OpinionReportCombinedInto,
                      OpinionReportForwarded, OpinionReportNotAdopted,
                      OpinionReportReported, OpinionReportReturned, OpinionReportRevised,
@@ -38,6 +39,8 @@ class Forward:
     deadline: str
     fed_back_on: str | None = None
     on_time: bool | None = None
+    reminded: bool = False   # OpinionFeedbackDueSoon recorded
+    overdue: bool = False    # OpinionFeedbackOverdue recorded
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,10 @@ def apply(state: OpinionReport, e: DomainEvent) -> OpinionReport:  # noqa: C901 
         return replace(state, forwards=(*state.forwards, *(Forward(u, e.deadline) for u in e.units)))
     if isinstance(e, OpinionFeedbackReceived):
         return _with_forward(state, e.unit, fed_back_on=e.received_on, on_time=e.on_time)
+    if isinstance(e, OpinionFeedbackDueSoon):
+        return _with_forward(state, e.unit, reminded=True)
+    if isinstance(e, OpinionFeedbackOverdue):
+        return _with_forward(state, e.unit, overdue=True)
     if isinstance(e, LeaderInstructionRecorded):
         return replace(state, instructions=(*state.instructions,
                                             (e.leader, e.leader_level, e.office, e.text)))

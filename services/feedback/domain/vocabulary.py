@@ -31,6 +31,7 @@ TEXT_LIMITS: dict[str, tuple[int, int]] = {
 }
 TITLE_LENGTH, CONTENT_LENGTH = TEXT_LIMITS["title"], TEXT_LIMITS["content"]
 MAX_FORWARD_DAYS = 365
+REMIND_DAYS_BEFORE = 3  # a unit owing feedback is reminded this many days before its deadline
 MAX_SOURCES = 50
 
 SUBMITTED, RETURNED, COMBINED, ADOPTED, NOT_ADOPTED = (

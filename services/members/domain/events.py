@@ -36,6 +36,8 @@ class OrganisationRegistered(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class OrganisationRenamed(DomainEvent):
+    """An organisation was renamed (``previous_name`` kept for the record)."""
+
     org_id: str
     name: str
     previous_name: str
@@ -147,6 +149,8 @@ class MemberRolesChanged(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class MemberTermEnded(DomainEvent):
+    """A member's term ``term`` ended on ``ended_on``."""
+
     member_id: str
     term: str
     ended_on: str
@@ -155,6 +159,8 @@ class MemberTermEnded(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class MemberResigned(DomainEvent):
+    """A member resigned 辞去委员 on ``resigned_on``, for ``reason``."""
+
     member_id: str
     reason: str
     resigned_on: str

@@ -75,6 +75,8 @@ class ProposalFollowed(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class ProposalUnfollowed(DomainEvent):
+    """``follower`` no longer follows the proposal."""
+
     proposal_id: str
     follower: str
 
@@ -162,6 +164,8 @@ class DeliveryAttempted(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class NoticeDelivered(DomainEvent):
+    """Delivery ``key`` was accepted by the channel's server after ``attempts`` attempts."""
+
     key: str
     attempts: int
 

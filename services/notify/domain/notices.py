@@ -22,7 +22,7 @@ from xieshang.kernel.domain import DomainEvent
 from .events import AudienceNoted, DeliveryPlanned, NotificationQueued, ProposalFollowed, ProposalUnfollowed
 from .preferences import Preference, after_quiet_hours, digest_period, period_end
 from .templates import render
-from .vocabulary import DEFAULT_LOCALE, IMMEDIATE, INBOX
+from .vocabulary import DEFAULT_LOCALE, IMMEDIATE, INBOX, REACTS_TO
 
 _NAMESPACE = uuid.UUID("6f1d2a52-3c1b-4a4e-9a51-0d7c59b1e7a1")
 PROPOSER_ROLES = ("proposer", "co_signer", "merged")
@@ -286,6 +286,8 @@ def react(log: NoticeLog, *, service: str, event_type: str, data: Mapping[str, A
           members_of: Callable[[str | None], list[str]] = lambda sector: []) -> Reaction:
     """What ``event_type`` of ``service`` calls for, given the case's log so far."""
     r = Reaction()
+    if event_type not in REACTS_TO.get(service, ()):
+        return r
     if service == "proposals":
         _proposal_rules(r, event_type, data, log, office)
     elif service == "members":

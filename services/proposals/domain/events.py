@@ -448,6 +448,8 @@ class CommentSubmitted(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class CommentApproved(DomainEvent):
+    """Staff approved a public comment for showing (moderation 审核)."""
+
     proposal_id: str
     comment_id: str
 
@@ -455,6 +457,8 @@ class CommentApproved(DomainEvent):
 @registry.register
 @dataclass(frozen=True)
 class CommentRejected(DomainEvent):
+    """Staff refused a public comment, saying why; it is never shown."""
+
     proposal_id: str
     comment_id: str
     reason: str
