@@ -9,11 +9,12 @@ with a clear answer, callers who could never succeed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from xieshang.kernel.ids import ID_MAX_LENGTH, ID_PATTERN
 from xieshang.kernel.streams import Receipt
@@ -36,7 +37,8 @@ COMMITTEE = frozenset({STAFF, MEMBER, LEADER, AUDITOR, SUBSCRIBER})
 TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_assignment",
                           "dismiss_objection", "unpublish_proposal", "moderate_comment",
                           "close_organisation", "resign_member", "erase_contact_details",
-                          "return_opinion_report", "not_adopt_opinion_report"})
+                          "return_opinion_report", "not_adopt_opinion_report",
+                          "erase_organisation_contact"})
 
 MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
@@ -461,6 +463,60 @@ class LeaderInstruction(Body):
                                            "the caller")
 
 
+# -- notifications 通知 (the notify service) -------------------------------------------------------
+# The notify service's vocabulary, written out: tests/services/test_gateway_notify.py compares
+# them with services/notify/domain. Notice kinds are not: the service names those it knows
+# (``kinds_known``) and refuses another, naming the field.
+NotifyChannel = Literal["inbox", "email", "sms"]                 # CHANNELS
+Cadence = Literal["immediate", "daily", "weekly"]                # CADENCES
+Locale = Literal["zh-CN", "en"]                                  # LOCALES
+MAX_NOTICE_KIND = 64
+MAX_MARKED = MAX_PAGE  # a page's notices, read at once
+QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]")
+USER = Field(default=None, pattern=ID_PATTERN, description="whose 谁的: a person's id or, for a unit's "
+                                                          "people, their unit's id (default: the caller)")
+
+
+class PreferenceBody(Body):
+    kind: str = Field(min_length=1, max_length=MAX_NOTICE_KIND,
+                      description="a notice kind (kinds_known of GET /api/notification-preferences), "
+                                  "or * for every kind 全部类型")
+    channels: list[NotifyChannel] = Field(max_length=3, description="站内 inbox (always, listed or "
+                                                                     "not), 邮件 email, 短信 sms")
+    cadence: Cadence = Field(default="immediate", description="at once 即时, or a daily or weekly digest 摘要")
+    quiet_hours: str | None = Field(default=None, max_length=11, json_schema_extra={
+        "pattern": "^" + QUIET_HOURS.pattern + "$"},
+        description="免打扰时段 HH:MM-HH:MM, e.g. 22:00-07:00; null: none")
+    locale: Locale | None = Field(default=None, description="the language of the notices 语言 (default: "
+                                                            "Chinese)")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is not None and not QUIET_HOURS.fullmatch(value):
+            raise ValueError("HH:MM-HH:MM, e.g. 22:00-07:00 (格式为 时:分-时:分)")
+        return value
+
+
+class Preference(PreferenceBody):
+    user: str | None = USER
+
+
+class MarkRead(Body):
+    user: str | None = USER
+    notification_ids: list[IdStr] = Field(min_length=1, max_length=MAX_MARKED,
+                                          description="the notices read 已读 (others' are refused)")
+
+
+class OrganisationContact(Body):
+    """An organisation's contact details (a handling unit's, the committee office's), for its
+    notices: kept in the members service's private contact book only. The whole set: a field
+    left out is cleared."""
+
+    phone: str | None = Field(default=None, max_length=32, description="a mobile number, for SMS")
+    email: str | None = Field(default=None, max_length=200)
+
+
 # -- accounts (handled by the gateway itself) ----------------------------------------------------
 
 class Login(BaseModel):
@@ -598,6 +654,35 @@ class LeaderOpinionQuery(Page):
                                                          "instruction")
 
 
+class NotificationsQuery(Query):
+    user: str | None = USER
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="items per page 每页条数")
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR,
+                               description="the next_cursor of the previous page 翻页标记")
+    unread: bool = Field(default=False, description="only the unread 仅未读")
+    subject: str | None = Field(default=None, pattern=ID_PATTERN,
+                                description="only those about one case: its stream, e.g. proposal-…")
+
+
+class UnreadQuery(Query):
+    user: str | None = USER
+
+
+class PreferencesQuery(BaseModel):
+    """No wait_for: preferences are read from their stream, always current."""
+
+    model_config = ConfigDict(extra="forbid")
+    user: str | None = USER
+
+
+class UndeliverableQuery(Query):
+    include_skipped: bool = Field(default=False, description="also those of people without an address "
+                                                             "for the channel 无联系方式")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="items per page 每页条数")
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR,
+                               description="the next_cursor of the previous page 翻页标记")
+
+
 # -- responses (JSON Schema) -------------------------------------------------------------------
 
 # Every command of every service answers this receipt (xieshang.kernel.streams.Receipt).
@@ -687,6 +772,10 @@ CONTACT_DETAILS = {
     "type": "object", "required": ["member_id", "phone", "email", "address"],
     "properties": {"member_id": STR, "phone": NULLABLE_STR, "email": NULLABLE_STR, "address": NULLABLE_STR},
 }
+ORGANISATION_CONTACT = {
+    "type": "object", "required": ["org_id", "phone", "email"],
+    "properties": {"org_id": STR, "phone": NULLABLE_STR, "email": NULLABLE_STR},
+}
 ROSTER_IMPORT = {
     "type": "object", "required": [*RECEIPT["required"], "digest", "rows", "appointed", "changed",
                                    "unchanged", "member_events"],
@@ -772,6 +861,57 @@ LEVELS_ANSWER = {  # committee codes, levels and names only: no addresses, no cr
                    "lower": {"type": "array", "items": _LINK}},
 }
 
+# Notices and delivery records name people by id: never an address (no phone, no e-mail).
+NO_ADDRESS = {"not": {"anyOf": [{"required": ["phone"]}, {"required": ["email"]}, {"required": ["to"]}]}}
+NOTIFICATION = {
+    "type": "object", "required": ["notification_id", "kind", "subject", "title", "body", "queued_at",
+                                   "read_at"],
+    "properties": {"notification_id": STR, "kind": STR, "subject": STR, "title": STR, "body": STR,
+                   "queued_at": STR, "read_at": NULLABLE_STR},
+    **NO_ADDRESS,
+}
+NOTIFICATIONS = {
+    "type": "object", "required": ["items", "total", "next_cursor", "unread"],
+    "properties": {"items": {"type": "array", "items": NOTIFICATION}, "total": _COUNT,
+                   "next_cursor": {"type": ["string", "null"], "description": "pass as cursor for the "
+                                                                               "next page; null: the last"},
+                   "unread": _COUNT},
+}
+UNREAD = {"type": "object", "required": ["user_id", "unread"],
+          "properties": {"user_id": STR, "unread": _COUNT}}
+PREFERENCE = {
+    "type": "object", "required": ["channels", "cadence", "quiet_hours", "locale", "source"],
+    "properties": {"channels": STRS, "cadence": {"enum": ["immediate", "daily", "weekly"]},
+                   "quiet_hours": NULLABLE_STR, "locale": STR,
+                   "source": {"enum": ["own", "committee", "default"]}},
+}
+PREFERENCES = {
+    "type": "object", "required": ["user_id", "kinds", "kinds_known"],
+    "properties": {"user_id": STR, "kinds": {"type": "object", "additionalProperties": PREFERENCE},
+                   "kinds_known": STRS, "channels_available": STRS},
+}
+MARKED = with_receipt({"required": ["marked"], "properties": {"marked": _COUNT}})
+UNDELIVERABLE = {
+    "type": "object", "required": ["items", "total", "next_cursor"],
+    "properties": {"total": _COUNT, "items": {"type": "array", "items": {
+        "type": "object", "required": ["key", "notification_id", "channel", "recipient", "kind", "title",
+                                       "attempts", "last_detail", "given_up_at"],
+        # a digest's delivery has no notice of its own: notification_id and title null
+        "properties": {"key": STR, "notification_id": NULLABLE_STR, "channel": STR,
+                       "recipient": {**STR, "description": "a member's, user's or organisation's id"},
+                       "kind": STR, "title": NULLABLE_STR, "attempts": _COUNT, "reason": NULLABLE_STR,
+                       "last_detail": NULLABLE_STR, "given_up_at": NULLABLE_STR},
+        **NO_ADDRESS}},
+        "next_cursor": {"type": ["string", "null"]}},
+}
+DELIVERIES = {
+    "type": "object", "required": ["notification_id", "channels"],
+    "properties": {"notification_id": STR, "channels": {"type": "object", "additionalProperties": {
+        "type": "object", "required": ["state", "attempts"],
+        "properties": {"state": STR, "attempts": {"type": "array", "items": {"type": "object", **NO_ADDRESS}}},
+        **NO_ADDRESS}}},
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -788,6 +928,8 @@ class Route:
     tag: str = "proposals"
     # how path parameters and query fields are passed (renamed) to the RPC
     rename: tuple[tuple[str, str], ...] = (("wait_for", "after_position"),)
+    # RPC arguments (after renaming) that default to the caller's user id when not given
+    for_caller: tuple[str, ...] = ()
 
     @property
     def is_command(self) -> bool:
@@ -812,6 +954,23 @@ def _members(method: str, path: str, rpc: str, summary: str, roles: frozenset[st
     """A route to the members service (commands answer with the receipt)."""
     return Route(method, path, summary, "members", rpc, frozenset(roles), body=body, query=query,
                  status=status, response=response or RECEIPT, tag=tag)
+
+
+NOTIFY = "notifications"
+# Who has an inbox: every person signed in (a resident who follows a published case, too), not
+# an administrator (no casework) nor a subscriber system.
+NOTICE_HOLDERS = ANYONE_SIGNED_IN - {ADMIN, SUBSCRIBER}
+DELIVERY_READERS = frozenset({STAFF, AUDITOR})
+_FOR_CALLER = {"rename": (("wait_for", "after_position"), ("user", "user_id"), ("unread", "unread_only")),
+               "for_caller": ("user_id",)}
+
+
+def _notify(method: str, path: str, rpc: str, summary: str, roles: frozenset[str] | set[str], *,
+            body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+            response: dict | None = None, **kw: Any) -> Route:
+    """A route to the notify service (commands answer with the receipt)."""
+    return Route(method, path, summary, "notify", rpc, frozenset(roles), body=body, query=query,
+                 response=response or RECEIPT, tag=NOTIFY, **kw)
 
 
 OPINIONS = "opinion-reports"
@@ -1030,6 +1189,43 @@ ROUTES: list[Route] = [
           tag=OPINIONS),
     Route("GET", "/api/levels", "This committee's level and the committees it is linked to 上下级政协",
           "feedback", "levels", ANYONE_SIGNED_IN, response=LEVELS_ANSWER, tag="levels"),
+    # -- the notify service: the inbox 通知, preferences, follows, deliveries -----------------------
+    _notify("GET", "/api/notifications", "inbox", "Notifications 通知, newest first (default: the "
+            "caller's; a unit's people: their unit's)", NOTICE_HOLDERS, query=NotificationsQuery,
+            response=NOTIFICATIONS, **_FOR_CALLER),
+    _notify("GET", "/api/notifications/unread-count", "unread_count", "How many notifications are "
+            "unread 未读数", NOTICE_HOLDERS, query=UnreadQuery, response=UNREAD, **_FOR_CALLER),
+    _notify("POST", "/api/notifications/read", "mark_read", "Mark notifications as read 标为已读",
+            NOTICE_HOLDERS, body=MarkRead, response=MARKED, **_FOR_CALLER),
+    _notify("GET", "/api/notification-preferences", "preferences", "Notification preferences by kind: "
+            "channels, cadence, quiet hours, language, and where each comes from", NOTICE_HOLDERS,
+            query=PreferencesQuery, response=PREFERENCES, **_FOR_CALLER),
+    _notify("PUT", "/api/notification-preferences", "set_preference", "Set how a kind of notification "
+            "reaches the caller 通知方式 (kind * : every kind)", NOTICE_HOLDERS, body=Preference,
+            **_FOR_CALLER),
+    _notify("PUT", "/api/notification-preferences/committee", "set_committee_default", "Set the "
+            "committee's default for a kind of notification 全委默认", {STAFF}, body=PreferenceBody),
+    _notify("POST", "/api/proposals/<proposal_id>/follow", "follow_proposal", "Follow a published "
+            "case 关注: be told what becomes of it", NOTICE_HOLDERS),
+    _notify("DELETE", "/api/proposals/<proposal_id>/follow", "unfollow_proposal", "Stop following a "
+            "case 取消关注", NOTICE_HOLDERS),
+    _notify("GET", "/api/notifications/undeliverable", "undeliverable", "Notices given up on a channel "
+            "无法送达 (e-mail, SMS), the latest first", DELIVERY_READERS, query=UndeliverableQuery,
+            response=UNDELIVERABLE),
+    _notify("GET", "/api/notifications/<notification_id>/deliveries", "deliveries", "A notification's "
+            "deliveries: each channel's state and attempts 送达记录", DELIVERY_READERS,
+            response=DELIVERIES),
+    _notify("POST", "/api/notifications/<notification_id>/deliveries/<channel>/retry", "retry_delivery",
+            "Try an undeliverable notice again on the channel 重新发送", {STAFF}, body=Body),
+    # an organisation's contact details (a unit's, the office's): where its notices go
+    _members("GET", "/api/organisations/<org_id>/contact", "get_organisation_contact", "An "
+             "organisation's contact details (staff)", {STAFF}, response=ORGANISATION_CONTACT,
+             tag="organisations"),
+    _members("PUT", "/api/organisations/<org_id>/contact", "set_organisation_contact", "Replace an "
+             "organisation's contact details (for its notices; private contact book only)", {STAFF},
+             body=OrganisationContact, tag="organisations"),
+    _members("DELETE", "/api/organisations/<org_id>/contact", "erase_organisation_contact", "Erase an "
+             "organisation's contact details, saying why", {STAFF}, body=Erasure, tag="organisations"),
     # last, so that a walk over the routes with one token per role ends each session at the end
     _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
              ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),

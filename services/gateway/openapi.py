@@ -124,7 +124,8 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     else:
         op["responses"]["401"] = _problem("not signed in, or the token expired")
         op["responses"]["403"] = _problem("signed in without the right: missing names it")
-    op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu, opinion report or route")
+    op["responses"]["404"] = _problem("no such case, comment, member, organisation, menu, opinion report, notification "
+                                        "or route")
     if route.query is not None:  # the web server's own answer, before the gateway reads a byte
         op["responses"]["414"] = {"description": "the URL is longer than the web server takes (8 KB, "
                                                  "percent-encoding included)"}

@@ -247,6 +247,9 @@ class GatewayService:
                     value = kwargs.pop(old)
                     if value is not None:
                         kwargs[new] = value
+            for name in route.for_caller:  # "mine" unless the caller names another (the service checks)
+                if kwargs.get(name) is None and actor is not None:
+                    kwargs[name] = actor.user_id
             reason = on_behalf_of = None
             if route.body is not None and issubclass(route.body, api.Body):  # a service command
                 reason, on_behalf_of = kwargs.pop("reason", None), kwargs.pop("on_behalf_of", None)

@@ -161,7 +161,7 @@ class NotifyService(directory_views.DirectoryFollower):
         """Mark notices of the inbox read (the person, or people of the organisation). Every id
         must be a notice of this inbox (InvalidCommand naming each that is not)."""
         ctx = self.context.get()
-        check_id(user_id, "user_id")
+        domain.require_inbox_owner(ctx.actor, check_id(user_id, "user_id"))   # before saying which ids exist
         if (not isinstance(notification_ids, (list, tuple)) or not 1 <= len(notification_ids) <= MAX_LIST
                 or not all(isinstance(n, str) for n in notification_ids)):
             raise InvalidCommand(("the notices to mark read are malformed", "要标为已读的通知有误"),
@@ -175,10 +175,15 @@ class NotifyService(directory_views.DirectoryFollower):
                     for i, n in enumerate(notification_ids) if n not in mine}
         if problems:
             raise InvalidCommand(("the notices to mark read are malformed", "要标为已读的通知有误"), problems)
-        receipt = self.streams.decide(ctx, domain.reads_stream(user_id), domain.fold_reads,
-                                      lambda read: domain.mark_read(ctx.actor, user_id, read, notification_ids),
+        marked: list[str] = []
+
+        def decide(read):
+            events = domain.mark_read(ctx.actor, user_id, read, notification_ids)
+            marked[:] = [n for e in events for n in e.notification_ids]
+            return events
+        receipt = self.streams.decide(ctx, domain.reads_stream(user_id), domain.fold_reads, decide,
                                       retry=True, ids={"user_id": user_id})
-        return receipt.to_dict()
+        return receipt.with_result(marked=len(marked)).to_dict()
 
     # -- preferences ------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

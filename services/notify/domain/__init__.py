@@ -21,7 +21,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
         "set_preference", "after_quiet_hours", "digest_period", "period_end", "next_period"),
     "delivery": ("RetryPolicy", "Delivery", "fold_delivery", "delivery_fold", "start_attempt",
         "record_outcome", "request_retry"),
-    "inbox": ("fold_reads", "mark_read", "require_inbox_reader", "follow", "unfollow", "fold_digest",
+    "inbox": ("fold_reads", "mark_read", "require_inbox_owner", "require_inbox_reader", "follow", "unfollow", "fold_digest",
         "close_digest"),
     "vocabulary": ("REACTS_TO", "INBOX", "EMAIL", "SMS", "CHANNELS", "SENT_CHANNELS", "CADENCES", "IMMEDIATE",
         "DAILY", "WEEKLY", "COMMITTEE", "EVERY_KIND", "PROPOSALS", "MEMBERS", "FEEDBACK", "PLANNED",

@@ -20,10 +20,14 @@ def mark_read(actor: Actor, recipient: str, read: frozenset[str],
               notification_ids: Sequence[str]) -> list[DomainEvent]:
     """The notices (of ``recipient``'s inbox) not read before, read now by ``actor``: the
     recipient themselves or people of the organisation (staff and auditors only look)."""
-    if recipient not in (actor.user_id, actor.organisation):
-        raise NotAllowed("mark_read", (f"the inbox is {recipient!r}'s", f"这是 {recipient!r} 的收件箱"))
+    require_inbox_owner(actor, recipient)
     new = [n for n in dict.fromkeys(notification_ids) if n not in read]
     return [NoticesRead(recipient=recipient, reader=actor.user_id, notification_ids=new)] if new else []
+
+
+def require_inbox_owner(actor: Actor, recipient: str) -> None:
+    if recipient not in (actor.user_id, actor.organisation):
+        raise NotAllowed("mark_read", (f"the inbox is {recipient!r}'s", f"这是 {recipient!r} 的收件箱"))
 
 
 def require_inbox_reader(actor: Actor, recipient: str) -> None:
