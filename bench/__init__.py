@@ -7,7 +7,8 @@ database, the raw driver, a no-op nameko service, or the same measurement at a s
 
 Sections: ``appends`` (1), ``reads`` (2, with 6 on the same store), ``rebuild`` (3, SQLite and
 PostgreSQL), ``stack`` (4, with two proposals instances against one on PostgreSQL), ``growth``
-(5), ``verify`` (6, on the rebuild's largest store; one process and ``jobs=2``). ``cli.run_suite``
+(5), ``verify`` (6, on the rebuild's largest store; one process and ``jobs=2``), ``notify`` (7,
+upstream events to inbox notices and to mails at a local SMTP server). ``cli.run_suite``
 runs them and returns one JSON-able dict, with a one-line summary per section; ``cli.bench`` is
 the command. Each section runs under a watchdog (``common.watchdog``): one that hangs fails with
 every thread's stack instead, and the next section runs.

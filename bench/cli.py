@@ -17,7 +17,7 @@ import click
 from .common import (PG_URL, PgSchemas, Result, SectionTimeout, log, machine, pg_available, section_summary,
                      watchdog)
 
-SECTIONS = ("appends", "reads", "rebuild", "stack", "growth", "verify")
+SECTIONS = ("appends", "reads", "rebuild", "stack", "growth", "verify", "notify")
 
 
 # How long one section may run before the watchdog fails it with every thread's stack, by mode
@@ -88,7 +88,7 @@ def run_suite(*, quick: bool = False, smoke: bool = False, sections: tuple[str, 
 
 
 def _run_section(section: str, c: dict[str, Any]) -> list[Result]:
-    from . import appends, growth, reads, rebuild, stack
+    from . import appends, growth, notify_fanout, reads, rebuild, stack
 
     kw = dict(quick=c["quick"], smoke=c["smoke"])
     pg = dict(backends=c["backends"], pg_url=c["pg_url"], schemas=c["schemas"], pg_skip=c["pg_skip"])
@@ -101,6 +101,8 @@ def _run_section(section: str, c: dict[str, Any]) -> list[Result]:
         return rebuild.run(**kw, **pg, workdir=workdir, keep=large)
     if section == "stack":
         return stack.run(**kw, **pg)
+    if section == "notify":
+        return notify_fanout.run(**kw)
     if section == "growth":
         _ensure_large(c)
         return growth.run(**kw, workdir=workdir, large=large)

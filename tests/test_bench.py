@@ -100,6 +100,29 @@ def test_the_postgresql_reads_section_finishes(tmp_path):
     check_summaries(report, ["reads"])
 
 
+NOTIFY_ROWS = ("notify.inbox.assigned", "notify.inbox.assigned.vs_noop", "notify.inbox.menu",
+               "notify.mail.assigned", "notify.mail.assigned.vs_channel", "notify.mail.menu")
+
+
+@pytest.mark.rabbit
+def test_the_notify_section_times_notices_and_mails_each_beside_its_reference(tmp_path):
+    # The stack on the real broker (members, notify, the no-op consumer) and a local SMTP server.
+    proc = bench("--smoke", "--json", "--sections", "notify", "--backends", "sqlite",
+                 "--section-timeout", "150", timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    report = json.loads(proc.stdout)
+    assert report["failed"] == [], report["summaries"]
+    rows = check_rows(report)
+    assert sorted(rows) == sorted(NOTIFY_ROWS)
+    for row in rows.values():
+        assert row["reference"] is not None and row["n"] > 0, row["id"]
+    # every notice reached the inbox and every one its mail, no more
+    assigned = rows["notify.inbox.assigned"]["extra"]
+    assert assigned["notices"] == assigned["mails_sent"] == rows["notify.inbox.assigned"]["n"]
+    assert rows["notify.mail.assigned"]["extra"]["bare"]["refused"] == 0
+    check_summaries(report, ["notify"])
+
+
 def test_a_section_that_hangs_fails_with_every_threads_stack(tmp_path):
     child = textwrap.dedent("""
         import threading

@@ -30,7 +30,8 @@ class NotifySettings:
     office: str = DEFAULT_OFFICE
     policy: RetryPolicy = RetryPolicy()
     digest_grace_seconds: float = 60.0
-    batch: int = 50
+    batch: int = 100
+    concurrency: int = 8       # sends at once (green threads): a relay's round trips overlap
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None) -> "NotifySettings":
@@ -44,7 +45,8 @@ class NotifySettings:
                                       max_seconds=get("XIESHANG_NOTIFY_RETRY_MAX_SECONDS", base.max_seconds),
                                       lease_seconds=get("XIESHANG_NOTIFY_LEASE_SECONDS", base.lease_seconds)),
                    digest_grace_seconds=get("XIESHANG_NOTIFY_DIGEST_GRACE_SECONDS", 60.0),
-                   batch=get("XIESHANG_NOTIFY_BATCH", 50))
+                   batch=get("XIESHANG_NOTIFY_BATCH", 100),
+                   concurrency=get("XIESHANG_NOTIFY_CONCURRENCY", 8))
 
 
 class Settings(DependencyProvider):

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from typing import Any, Sequence
 
+import eventlet
 import sqlalchemy as sa
 from nameko.exceptions import RemoteError
 from nameko.timer import timer
@@ -42,6 +44,7 @@ from xieshang.kernel.views import PageRequest, ReadModels, select_page
 
 from . import domain
 from .channels import Message
+from .domain.templates import format_period
 from .domain.vocabulary import COMMITTEE, REACTS_TO, SENT_CHANNELS
 from .sending import AddressBook, Channels, NotifySettings, Settings
 from .views import PROJECTIONS
@@ -49,9 +52,17 @@ from .views import PROJECTIONS
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
+DIGEST_KEY = re.compile(r"digest\.[A-Za-z0-9_-]{1,128}\.(email|sms)\.[0-9]{4}-(W[0-9]{2}|[0-9]{2}-[0-9]{2})")
 DELIVERY_TICK_SECONDS = 1.0
+DRAIN_SECONDS = 5.0        # a tick sends batch after batch this long, then lets the digests close
 FOOTER = {"zh-CN": "\n\n——\n本通知由政协履职服务平台发送，详情请登录平台查看。",
           "en": "\n\n--\nSent by the committee's casework system; sign in for the details."}
+
+
+def _as_digest_key(notification_id: Any) -> str | None:
+    """A digest has no notification id: the undeliverable list gives its key, which the same
+    argument (and the HTTP path) takes."""
+    return notification_id if isinstance(notification_id, str) and notification_id.startswith("digest.") else None
 
 
 def _snake(name: str) -> str:
@@ -127,7 +138,7 @@ class NotifyService(directory_views.DirectoryFollower):
         first, with the unread count; ``subject`` (a case's stream) narrows it to one case.
         Readable by that person, by people of that organisation, and by staff and auditors."""
         actor = self.context.get().actor
-        domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+        domain.require_inbox_reader(actor, check_id(user_id, "user_id"), self._kind(user_id))
         page = PageRequest.parse("inbox", limit, cursor, max_limit=MAX_LIST)
         self.views.read_after(after_position)
         t = self.views.projection("inbox").rows
@@ -150,7 +161,7 @@ class NotifyService(directory_views.DirectoryFollower):
     @rpc(expected_exceptions=EXPECTED)
     def unread_count(self, user_id: str, after_position: int = 0) -> dict[str, Any]:
         actor = self.context.get().actor
-        domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+        domain.require_inbox_reader(actor, check_id(user_id, "user_id"), self._kind(user_id))
         self.views.read_after(after_position)
         t = self.views.projection("inbox").rows
         with self.views.connect() as conn:
@@ -161,7 +172,8 @@ class NotifyService(directory_views.DirectoryFollower):
         """Mark notices of the inbox read (the person, or people of the organisation). Every id
         must be a notice of this inbox (InvalidCommand naming each that is not)."""
         ctx = self.context.get()
-        domain.require_inbox_owner(ctx.actor, check_id(user_id, "user_id"))   # before saying which ids exist
+        kind = self._kind(check_id(user_id, "user_id"))
+        domain.require_inbox_owner(ctx.actor, user_id, kind)   # before saying which ids exist
         if (not isinstance(notification_ids, (list, tuple)) or not 1 <= len(notification_ids) <= MAX_LIST
                 or not all(isinstance(n, str) for n in notification_ids)):
             raise InvalidCommand(("the notices to mark read are malformed", "要标为已读的通知有误"),
@@ -178,12 +190,17 @@ class NotifyService(directory_views.DirectoryFollower):
         marked: list[str] = []
 
         def decide(read):
-            events = domain.mark_read(ctx.actor, user_id, read, notification_ids)
+            events = domain.mark_read(ctx.actor, user_id, read, notification_ids, kind)
             marked[:] = [n for e in events for n in e.notification_ids]
             return events
         receipt = self.streams.decide(ctx, domain.reads_stream(user_id), domain.fold_reads, decide,
                                       retry=True, ids={"user_id": user_id})
         return receipt.with_result(marked=len(marked)).to_dict()
+
+    def _kind(self, party: str) -> str | None:
+        """What the directory knows ``party`` as (member, an organisation's kind, None)."""
+        entry = entries(self.streams, [party]).get(party)
+        return entry.kind if entry is not None else None
 
     # -- preferences ------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -192,7 +209,7 @@ class NotifyService(directory_views.DirectoryFollower):
         the built-in one), and the channels this deployment has."""
         actor = self.context.get().actor
         if user_id != COMMITTEE:
-            domain.require_inbox_reader(actor, check_id(user_id, "user_id"))
+            domain.require_inbox_reader(actor, check_id(user_id, "user_id"), self._kind(user_id))
         own = self.streams.load(domain.preferences_stream(user_id), domain.fold_preferences).state
         committee = self.streams.load(domain.preferences_stream(COMMITTEE), domain.fold_preferences).state
         return {"user_id": user_id,
@@ -215,8 +232,10 @@ class NotifyService(directory_views.DirectoryFollower):
     def _set_preference(self, user_id, kind, channels, cadence, quiet_hours, locale) -> dict[str, Any]:
         ctx = self.context.get()
         checked = domain.check_preference(kind, channels, cadence, quiet_hours, locale)
+        party_kind = None if user_id == COMMITTEE else self._kind(user_id)
         return self.streams.decide(ctx, domain.preferences_stream(user_id), domain.fold_preferences,
-                                   lambda prefs: domain.set_preference(ctx.actor, user_id, prefs, checked),
+                                   lambda prefs: domain.set_preference(ctx.actor, user_id, prefs, checked,
+                                                                       party_kind=party_kind),
                                    ids={"user_id": user_id, "kind": kind}).to_dict()
 
     # -- following a published proposal -----------------------------------------------------------
@@ -257,34 +276,54 @@ class NotifyService(directory_views.DirectoryFollower):
             return select_page(conn, query, page, order=[(d.c.position, True), (d.c.key, False)])
 
     @rpc(expected_exceptions=EXPECTED)
-    def deliveries(self, notification_id: str) -> dict[str, Any]:
-        """Every attempt to send the notice, by channel, with its outcome: staff and auditors."""
+    def deliveries(self, notification_id: str | None = None, key: str | None = None) -> dict[str, Any]:
+        """Every attempt to send the notice (or a digest, by the ``key`` the undeliverable list
+        gives, also taken as ``notification_id``), by channel, with its outcome: staff and
+        auditors."""
         domain.require_delivery_reader(self.context.get().actor)
-        nid = check_id(notification_id, "notification_id")
+        key = key if key is not None else _as_digest_key(notification_id)
+        if key is not None:
+            keys = {self._digest_key(key).rsplit(".", 2)[-2]: key}
+        else:
+            nid = check_id(notification_id, "notification_id")
+            keys = {channel: domain.delivery_key(nid, channel) for channel in SENT_CHANNELS}
         out: dict[str, Any] = {}
-        for channel in SENT_CHANNELS:
-            key = domain.delivery_key(nid, channel)
-            envelopes = self.streams.store.read_stream(domain.delivery_stream(key))
+        for channel, k in keys.items():
+            envelopes = self.streams.store.read_stream(domain.delivery_stream(k))
             if not envelopes:
                 continue
-            state = domain.fold_delivery(key, domain.registry.decode_all(envelopes))
-            out[channel] = {"state": state.state, "attempts": [
-                {"event": e.type, "at": e.occurred_at.isoformat(), **{k: v for k, v in e.data.items() if k != "key"}}
+            state = domain.fold_delivery(k, domain.registry.decode_all(envelopes))
+            out[channel] = {"key": k, "state": state.state, "attempts": [
+                {"event": e.type, "at": e.occurred_at.isoformat(), **{f: v for f, v in e.data.items() if f != "key"}}
                 for e in envelopes]}
-        return {"notification_id": nid, "channels": out}
+        return {"notification_id": notification_id, "channels": out}
 
     @rpc(expected_exceptions=EXPECTED)
-    def retry_delivery(self, notification_id: str, channel: str) -> dict[str, Any]:
-        """Staff: try an undeliverable notice again on ``channel`` (a new series of attempts)."""
+    def retry_delivery(self, notification_id: str | None = None, channel: str | None = None,
+                       key: str | None = None) -> dict[str, Any]:
+        """Staff: try an undeliverable notice again on ``channel`` (or a digest, by its ``key``
+        from the undeliverable list): a new series of attempts."""
         ctx = self.context.get()
         domain.require_staff(ctx.actor, "retry_delivery")
-        nid = check_id(notification_id, "notification_id")
-        if channel not in SENT_CHANNELS:
-            raise InvalidCommand(("no such channel", "没有这种投递渠道"),
-                                 {"channel": f"渠道 (one of): {', '.join(SENT_CHANNELS)}"})
-        key = domain.delivery_key(nid, channel)
+        key = key if key is not None else _as_digest_key(notification_id)
+        if key is not None:
+            key = self._digest_key(key)
+        else:
+            nid = check_id(notification_id, "notification_id")
+            if channel not in SENT_CHANNELS:
+                raise InvalidCommand(("no such channel", "没有这种投递渠道"),
+                                     {"channel": f"渠道 (one of): {', '.join(SENT_CHANNELS)}"})
+            key = domain.delivery_key(nid, channel)
         return self.streams.decide(ctx, domain.delivery_stream(key), domain.delivery_fold(key),
                                    domain.request_retry, ids={"key": key}).to_dict()
+
+    @staticmethod
+    def _digest_key(key: Any) -> str:
+        if not isinstance(key, str) or not DIGEST_KEY.fullmatch(key):
+            raise InvalidCommand(("no such delivery", "没有这项投递"),
+                                 {"key": "汇总投递的编号，如 digest.m-1.email.2024-03-01 "
+                                         "(a digest's key, as the undeliverable list gives it)"})
+        return key
 
     @rpc
     def health(self) -> dict[str, Any]:
@@ -294,31 +333,44 @@ class NotifyService(directory_views.DirectoryFollower):
     # -- the sender ---------------------------------------------------------------------------------
     @timer(interval=DELIVERY_TICK_SECONDS)
     def deliver_due(self) -> dict[str, int]:
-        """Send what is due (planned and past its time, or a sender's lease run out), then
-        close the digests whose period is over."""
+        """Send what is due (planned and past its time, or a sender's lease run out), a batch at a
+        time, several sends at once, until none is left or the tick's time is up; then close the
+        digests whose period is over."""
         counts = {"sent": 0, "retry": 0, "given_up": 0, "taken": 0}
+        started = time.monotonic()
+        while True:
+            due = self._due()
+            self._send_batch(due, counts)
+            if len(due) < self.settings.batch or time.monotonic() - started > DRAIN_SECONDS:
+                break
+            self.views.read_after(self.streams.store.head())   # the next batch, not this one again
+        self._close_digests()
+        if any(counts.values()):
+            log.info("deliveries: %s", counts)
+        return counts
+
+    def _due(self) -> list[dict[str, Any]]:
         now = self.clock.now().timestamp()
         d = self.views.projection("deliveries").rows
         query = (sa.select(d).where(sa.or_(sa.and_(d.c.state == domain.PLANNED, d.c.due <= now),
                                            sa.and_(d.c.state == domain.SENDING, d.c.lease <= now)))
                  .order_by(d.c.due).limit(self.settings.batch))
         with self.views.connect() as conn:
-            due = [dict(r) for r in conn.execute(query).mappings()]
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def _send_batch(self, due: list[dict[str, Any]], counts: dict[str, int]) -> None:
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for row in due:
             by_channel.setdefault(row["channel"], []).append(row)
+        pool = eventlet.GreenPool(self.settings.concurrency)   # a relay's round trips overlap
         for channel, rows in by_channel.items():
             try:
                 addresses = self.addresses(sorted({r["recipient"] for r in rows}), channel) or {}
             except RemoteError as e:   # the members service not ready (NotYet): next tick
                 log.warning("no %s addresses this time (%s); the deliveries wait", channel, e.exc_type)
                 continue
-            for row in rows:
-                counts[self._deliver(row, addresses.get(row["recipient"]))] += 1
-        self._close_digests()
-        if any(counts.values()):
-            log.info("deliveries: %s", counts)
-        return counts
+            for outcome in pool.imap(lambda row: self._deliver(row, addresses.get(row["recipient"])), rows):
+                counts[outcome] += 1
 
     def _deliver(self, row: dict[str, Any], address: str | None) -> str:
         key, policy = row["key"], self.settings.policy
@@ -343,7 +395,8 @@ class NotifyService(directory_views.DirectoryFollower):
             outcome = channel.send(self._message(row, address))
             status, detail, provider_id = outcome.status, outcome.detail, outcome.provider_id
         events = self.streams.decide(ctx, stream, fold, lambda d: domain.record_outcome(
-            d, attempt, status, detail, self.clock.now(), policy, provider_id), retry=True).events
+            d, attempt, status, detail, self.clock.now(), policy, provider_id, row["quiet_hours"]),
+            retry=True).events
         if "NoticeDelivered" in events:
             return "sent"
         return "given_up" if "NoticeUndeliverable" in events else "retry"
@@ -365,7 +418,8 @@ class NotifyService(directory_views.DirectoryFollower):
         period = row["key"].rsplit(".", 1)[-1]
         items = "\n".join(f"· {n.title}：{n.body}" if locale == "zh-CN" else f"- {n.title}: {n.body}"
                           for n in notices)
-        title, body = domain.render("digest", {"period": period, "count": str(len(notices)), "items": items}, locale)
+        words = format_period(period, locale)
+        title, body = domain.render("digest", {"period": words, "count": str(len(notices)), "items": items}, locale)
         return Message(message_id=f"{row['key']}@xieshang", channel=row["channel"], to=address,
                        subject=title, text=body + FOOTER.get(locale, ""), template="digest",
                        params={"period": period, "count": str(len(notices))})
@@ -375,7 +429,7 @@ class NotifyService(directory_views.DirectoryFollower):
         with exactly the notices it holds; each notice is in one digest (views.DigestEntries)."""
         t = self.views.projection("digest_entries").rows
         ended = self.clock.now().timestamp() - self.settings.digest_grace_seconds
-        group = sa.select(t.c.recipient, t.c.channel, t.c.period, t.c.cadence).where(
+        group = sa.select(t.c.recipient, t.c.channel, t.c.period, t.c.cadence, t.c.quiet_hours).where(
             t.c.closed.is_(False), t.c.ends <= ended).distinct()
         with self.views.connect() as conn:
             groups = conn.execute(group).all()
@@ -384,7 +438,7 @@ class NotifyService(directory_views.DirectoryFollower):
         self.views.read_after(self.streams.store.head())   # every notice planned so far is seen
         ctx = CommandContext(actor=SYSTEM_ACTOR, reason="digest period over")
         closed = 0
-        for recipient, channel, period, cadence in groups:
+        for recipient, channel, period, cadence, quiet_hours in groups:
             with self.views.connect() as conn:
                 ids = [r.notification_id for r in conn.execute(sa.select(t.c.notification_id).where(
                     t.c.recipient == recipient, t.c.channel == channel, t.c.period == period,
@@ -392,6 +446,7 @@ class NotifyService(directory_views.DirectoryFollower):
             receipt = self.streams.decide(
                 ctx, domain.digest_stream(recipient, channel, period), domain.fold_digest,
                 lambda done: domain.close_digest(done, recipient=recipient, channel=channel, period=period,
-                                                 cadence=cadence, notification_ids=ids), retry=True)
+                                                 cadence=cadence, notification_ids=ids, quiet_hours=quiet_hours),
+                retry=True)
             closed += bool(receipt.events)
         return closed

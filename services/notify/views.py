@@ -13,7 +13,7 @@ from xieshang.kernel.directory_views import Directory
 from xieshang.kernel.projection import Projection
 from xieshang.kernel.view_writes import ViewConnection
 
-from .domain.preferences import next_period, period_end
+from .domain.preferences import after_quiet_hours, next_period, period_end
 from .domain.vocabulary import (OUTCOME_NO_ADDRESS, OUTCOME_RETRY, PLANNED, SENDING, SENT, SKIPPED,
                                 UNDELIVERABLE, digest_key)
 
@@ -64,7 +64,7 @@ class Deliveries(Projection):
     looks for (``due`` passed, or a ``lease`` run out) and what staff see when one is given up."""
 
     name = "deliveries"
-    version = 1
+    version = 2
 
     def define(self, metadata: sa.MetaData) -> None:
         self.rows = sa.Table(
@@ -81,6 +81,7 @@ class Deliveries(Projection):
             sa.Column("attempts", sa.Integer, nullable=False),
             sa.Column("detail", sa.Text, nullable=False),
             sa.Column("reason", sa.String(32)),
+            sa.Column("quiet_hours", sa.String(11)),
             sa.Column("given_up_at", sa.String(32)),
             sa.Column("position", sa.BigInteger, nullable=False),
             sa.Index("ix_deliveries_state_due", "state", "due"),
@@ -96,15 +97,16 @@ class Deliveries(Projection):
         conn.insert(self.rows, key=f"{d['notification_id']}.{d['channel']}", notification_id=d["notification_id"],
                     notification_ids=None, recipient=d["recipient"], channel=d["channel"], kind=d["kind"],
                     state=PLANNED, due=_epoch(d["due_at"]), lease=None, attempts=0, detail="", reason=None,
-                    given_up_at=None, position=envelope.position)
+                    quiet_hours=d.get("quiet_hours"), given_up_at=None, position=envelope.position)
 
     def on_DigestClosed(self, conn: ViewConnection, envelope) -> None:
         d = envelope.data
         conn.insert(self.rows, key=digest_key(d["recipient"], d["channel"], d["period"]), notification_id=None,
                     notification_ids=json.dumps(d["notification_ids"]), recipient=d["recipient"],
                     channel=d["channel"], kind="digest", state=PLANNED,
-                    due=envelope.occurred_at.timestamp(), lease=None, attempts=0, detail="", reason=None,
-                    given_up_at=None, position=envelope.position)
+                    due=after_quiet_hours(envelope.occurred_at, d.get("quiet_hours")).timestamp(), lease=None,
+                    attempts=0, detail="", reason=None, quiet_hours=d.get("quiet_hours"), given_up_at=None,
+                    position=envelope.position)
 
     def on_DeliveryAttemptStarted(self, conn: ViewConnection, envelope) -> None:
         self._set(conn, envelope, state=SENDING, lease=_epoch(envelope.data["lease_until"]),
@@ -138,7 +140,7 @@ class DigestEntries(Projection):
     in exactly one digest, and a rebuild puts it in the same one (the log's order decides)."""
 
     name = "digest_entries"
-    version = 1
+    version = 2
 
     def define(self, metadata: sa.MetaData) -> None:
         self.rows = sa.Table(
@@ -149,6 +151,7 @@ class DigestEntries(Projection):
             sa.Column("period", sa.String(16), nullable=False),
             sa.Column("cadence", sa.String(16), nullable=False),
             sa.Column("ends", sa.Float, nullable=False),
+            sa.Column("quiet_hours", sa.String(11)),
             sa.Column("closed", sa.Boolean, nullable=False),
             sa.Index("ix_digest_entries_open", "closed", "ends"),
         )
@@ -173,7 +176,7 @@ class DigestEntries(Projection):
             period = next_period(period, cadence)
         conn.insert(self.rows, notification_id=d["notification_id"], channel=d["channel"],
                     recipient=d["recipient"], period=period, cadence=cadence,
-                    ends=period_end(period, cadence).timestamp(), closed=False)
+                    ends=period_end(period, cadence).timestamp(), quiet_hours=d.get("quiet_hours"), closed=False)
 
     def on_DigestClosed(self, conn: ViewConnection, envelope) -> None:
         d, t = envelope.data, self.rows

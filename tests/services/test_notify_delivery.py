@@ -20,7 +20,7 @@ from ..support.mail import LocalSmtpServer
 from ..support.sms_provider import LocalSmsProvider
 from .conftest import STAFF, store_of, wait_until
 from .test_notify_service import (ADDRESS, PHONE, START, SUBMISSION, _deliveries, inbox, member,
-                                  smtp_config, start_stack, told, unit_actor, wait_for_directory)
+                                  sms_config, smtp_config, start_stack, told, unit_actor, wait_for_directory)
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_a_daily_digest_holds_every_notice_of_its_day_exactly_once_across_a_rest
     [digest] = [m for m in smtp.wait_for(3, timeout=20) if m["To"] == ADDRESS["m-li"]]
     text = digest.get_content()
     notices = inbox(rpc_as, "m-li")
-    assert "2024-03-01" in digest["Subject"] and "5" in text
+    assert "2024年3月1日" in digest["Subject"] and "5" in text
     for notice in notices:
         assert text.count(notice["body"]) == 1, notice["kind"]
     # told the next day: in the next digest, not this one (and this one is not sent again)
@@ -91,22 +91,29 @@ class BlackHole:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
+        self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     def _accept(self):
-        while True:
+        while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
-                return
+            except (socket.timeout, OSError):
+                continue
             self.accepted.append(conn)
 
     def close(self):
-        self.sock.close()
+        # the accept loop ends before its socket closes: no one is left waiting on a number the
+        # system may hand out again
+        self._stop.set()
+        self._thread.join(timeout=5)
         for c in self.accepted:
             c.close()
+        self.sock.close()
 
 
 def test_a_sender_killed_mid_delivery_loses_nothing_and_sends_each_notice_once(
@@ -139,10 +146,8 @@ def test_a_sender_killed_mid_delivery_loses_nothing_and_sends_each_notice_once(
 
 def test_sms_reaches_whoever_prefers_it_through_the_providers_api(container_factory, config, rpc_as, smtp):
     with LocalSmsProvider() as sms:
-        settings = {**smtp_config(smtp), "XIESHANG_SMS_ENDPOINT": sms.endpoint,
-                    "XIESHANG_SMS_ACCESS_KEY_ID": "LTAI-local-test", "XIESHANG_SMS_ACCESS_KEY_SECRET": "local-test-secret",
-                    "XIESHANG_SMS_SIGN_NAME": "石嘴山政协", "XIESHANG_SMS_TEMPLATES": "proposal_filed:SMS_1001,*:SMS_1000"}
-        start_stack(container_factory, config, rpc_as, settings)
+        start_stack(container_factory, config, rpc_as, {**smtp_config(smtp), **sms_config(sms)})
+        sms.fail_next(1, "isv.BUSINESS_LIMIT_CONTROL")       # throttled once: tried again
         rpc_as(member("m-wang")).notify.set_preference("m-wang", "*", ["sms"], "immediate")
         pid = rpc_as(member("m-wang")).proposals.submit_proposal(**SUBMISSION)["proposal_id"]
         rpc_as(STAFF).proposals.file_proposal(pid)
@@ -153,6 +158,9 @@ def test_sms_reaches_whoever_prefers_it_through_the_providers_api(container_fact
         [notice] = inbox(rpc_as, "m-wang")
         assert message["OutId"].startswith(notice["notification_id"])
         assert mails_to(smtp, "m-wang") == []                 # not by e-mail: SMS only
+        history = rpc_as(STAFF).notify.deliveries(notice["notification_id"])["channels"]["sms"]
+        assert [a["outcome"] for a in history["attempts"] if a["event"] == "DeliveryAttempted"] == ["retry", "sent"]
+        assert "BUSINESS_LIMIT_CONTROL" in history["attempts"][1]["detail"]
 
 
 def test_reminders_and_escalations_reach_the_unit_and_supervisors_after_quiet_hours(

@@ -74,7 +74,7 @@ def test_every_proposer_and_unit_is_told_on_assignment_reassignment_rehandling_a
         "zjj": "proposal_assigned_lead", "jyj": "proposal_assigned_co", "mzj": "proposal_reassigned_away",
         "m-1": "proposal_reassigned", "m-2": "proposal_reassigned", "m-3": "proposal_reassigned"}
     assert Case.told(case.feed("ReplyDueSoon", round=1, unit="zjj", deadline="2024-07-02", days_before=7)) == {
-        "zjj": "reply_due_soon"}
+        "zjj": "reply_due_soon", "jyj": "reply_due_soon"}
     replied = dict(proposer="m-1", unit="zjj", reply_class="A", reply="…", on_time=True)
     assert Case.told(case.feed("ProposalReplied", **replied)) == {
         "m-1": "rating_requested", "m-2": "rating_requested", "m-3": "rating_requested"}
@@ -85,8 +85,30 @@ def test_every_proposer_and_unit_is_told_on_assignment_reassignment_rehandling_a
         "m-2": "rehandling_started", "m-3": "rehandling_started"}
     overdue = case.feed("ReplyOverdue", round=2, unit="zjj", deadline="2024-09-01", days_overdue=1,
                         escalate_to=["leader-1"])
-    assert Case.told(overdue) == {"zjj": "reply_overdue", "leader-1": "reply_overdue_escalated",
+    assert Case.told(overdue) == {"zjj": "reply_overdue", "jyj": "reply_overdue", "leader-1": "reply_overdue_escalated",
                                   "proposal-committee": "reply_overdue_escalated"}
+
+
+def test_a_unit_dropped_on_reassignment_is_told_and_codes_are_written_as_words():
+    case = Case()
+    through_filing(case)
+    case.feed("ProposalAssigned", **ASSIGNED)
+    told = Case.told(case.feed("ProposalReassigned", round=1, lead_unit="zjj", co_units=[],
+                               previous_lead_unit="mzj", started_on="2024-03-05", deadline="2024-07-02",
+                               period_days=90, counting="natural"))
+    assert told["mzj"] == told["jyj"] == "proposal_reassigned_away"
+    [activity] = [e for e in case.feed("ActivityRecorded", service="members", activity_id="a1", kind="inspection",
+                                       title="视察养老机构", held_on="2024-03-05", participants=["m-1"])
+                  if isinstance(e, NotificationQueued)]
+    assert "视察“视察养老机构”" in activity.body and "inspection" not in activity.body
+    [assessed] = [e for e in case.feed("AnnualAssessmentConcluded", service="members", member_id="m-1",
+                                       year=2024, outcome="talked_to", points=12, rules_version=1)
+                  if isinstance(e, NotificationQueued)]
+    assert "约谈通报" in assessed.body and "talked_to" not in assessed.body
+    [not_filed] = [e for e in case.feed("ProposalNotFiled", proposer="m-1", reason="属个人诉求",
+                                        conversion="suggestion_letter") if isinstance(e, NotificationQueued)
+                   and e.recipient == "m-1"]
+    assert "意见建议" in not_filed.body and "社情民意" not in not_filed.body
 
 
 def test_texts_name_people_and_units_never_their_ids_and_speak_the_recipients_language():
@@ -257,3 +279,44 @@ def test_every_kind_has_both_languages_and_renders_without_leftover_braces():
         for locale in ("zh-CN", "en"):
             title, body = domain.render(kind, {}, locale)
             assert "{" not in title + body, (kind, locale)
+
+
+def test_a_late_outcome_of_a_stalled_attempt_neither_restarts_nor_hides_the_current_one():
+    events: list = []
+    deliver(events, NOW)                                              # attempt 1 stalls
+    second = deliver(events, NOW + timedelta(seconds=31))             # its lease ran out: attempt 2
+    assert second[0].attempt == 2
+    # attempt 1 comes back failing (transient) while attempt 2 is under way: nothing restarts
+    events += domain.record_outcome(domain.fold_delivery("n.email", events), 1, "retry", "SMTP 451",
+                                    NOW + timedelta(seconds=32), POLICY)
+    state = domain.fold_delivery("n.email", events)
+    assert (state.state, state.attempt) == ("sending", 2)
+    assert domain.start_attempt(state, NOW + timedelta(seconds=33), POLICY) == []
+    # attempt 2's own outcome still counts
+    events += domain.record_outcome(state, 2, "sent", "SMTP 250", NOW + timedelta(seconds=34), POLICY)
+    assert domain.fold_delivery("n.email", events).state == "sent"
+    # a late "sent" of attempt 1 ends the delivery: no third send
+    other: list = []
+    deliver(other, NOW)
+    deliver(other, NOW + timedelta(seconds=31))
+    other += domain.record_outcome(domain.fold_delivery("n.email", other), 1, "sent", "SMTP 250",
+                                   NOW + timedelta(seconds=32), POLICY)
+    assert domain.fold_delivery("n.email", other).state == "sent"
+    assert domain.start_attempt(domain.fold_delivery("n.email", other), NOW + timedelta(hours=1), POLICY) == []
+
+
+def test_an_account_named_like_a_unit_or_a_member_does_not_get_their_inbox():
+    squatter = Actor("proposal-committee", "public", "public")
+    assert not domain.owns_inbox(squatter, "proposal-committee", "special_committee")
+    assert not domain.owns_inbox(Actor("m-1", "public", "public"), "m-1", "member")
+    assert domain.owns_inbox(Actor("m-1", "member", "经济界"), "m-1", "member")
+    assert domain.owns_inbox(Actor("mzj-handler", "unit", "mzj"), "mzj", "handling_unit")
+    assert not domain.owns_inbox(Actor("mzj", "unit", "jyj"), "mzj", "handling_unit")
+    assert domain.owns_inbox(Actor("pub-1", "public", "public"), "pub-1", None)   # a follower's own
+    assert domain.may_read_inbox(STAFF, "m-1", "member")
+    with pytest.raises(NotAllowed):
+        domain.mark_read(squatter, "proposal-committee", frozenset(), ["n1"], "special_committee")
+    with pytest.raises(NotAllowed):
+        domain.set_preference(squatter, "proposal-committee", domain.Preferences(),
+                              domain.check_preference("*", [], "immediate", None, None),
+                              party_kind="special_committee")

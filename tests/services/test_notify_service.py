@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from services.members.service import MembersService
 from services.notify.service import NotifyService
 from services.proposals.service import ProposalsService
-from xieshang.kernel.clock import ClockProvider
 from xieshang.kernel.envelope import Actor
 
 from ..support.mail import SERVER_LOGGERS, LocalSmtpServer
+from ..support.sms_provider import LocalSmsProvider
 from .conftest import STAFF, store_of, wait_until
 
 START = "2024-03-01T09:00:00+08:00"
@@ -49,6 +49,12 @@ def smtp_config(smtp: LocalSmtpServer) -> dict:
     return {"XIESHANG_SMTP_HOST": smtp.host, "XIESHANG_SMTP_PORT": str(smtp.port),
             "XIESHANG_SMTP_SENDER": "政协提案委员会 <noreply@xieshang.test>",
             "XIESHANG_NOTIFY_RETRY_SECONDS": "0.2", "XIESHANG_NOTIFY_LEASE_SECONDS": "2"}
+
+
+def sms_config(sms) -> dict:
+    return {"XIESHANG_SMS_ENDPOINT": sms.endpoint, "XIESHANG_SMS_ACCESS_KEY_ID": "LTAI-local-test",
+            "XIESHANG_SMS_ACCESS_KEY_SECRET": "local-test-secret", "XIESHANG_SMS_SIGN_NAME": "石嘴山政协",
+            "XIESHANG_SMS_TEMPLATES": "proposal_filed:SMS_1001,*:SMS_1000"}
 
 
 def start_stack(container_factory, config: dict, rpc_as, notify_config: dict | None) -> dict:
@@ -194,12 +200,17 @@ def test_a_failing_smtp_server_leads_to_retries_then_a_visible_undeliverable_not
     pid = _file_and_assign(rpc_as)
     told(rpc_as, {"mzj": ["proposal_assigned_lead"], "m-li": ["proposal_assigned", "proposal_filed"]})
     smtp.wait_for(3, timeout=20)
-    [lead] = inbox(rpc_as, "mzj")
+    wait_until(lambda: all(d["state"] == "sent" for d in _deliveries(stack["notify"])), what="every delivery sent")
+    assert len(smtp.messages) == 3
     staff = rpc_as(STAFF)
-    history = staff.notify.deliveries(lead["notification_id"])["channels"]["email"]
-    outcomes = [a.get("outcome") for a in history["attempts"] if a["event"] == "DeliveryAttempted"]
-    assert history["state"] == "sent"
-    assert outcomes.count("retry") <= 2 and outcomes[-1] == "sent"
+    outcomes = []
+    for party in ("mzj", "m-li"):
+        for notice in inbox(rpc_as, party):
+            history = staff.notify.deliveries(notice["notification_id"])["channels"]["email"]
+            attempted = [a["outcome"] for a in history["attempts"] if a["event"] == "DeliveryAttempted"]
+            assert history["state"] == "sent" and attempted[-1] == "sent"
+            outcomes += attempted
+    assert sorted(outcomes) == ["retry", "retry", "sent", "sent", "sent"]     # the two refusals, retried
 
     smtp.fail_next(1, 550)                     # permanent: given up at once, listed for staff
     staff.proposals.designate_key_proposal(pid, ["m-zhang"], "chairs_meeting")
@@ -214,13 +225,37 @@ def test_a_failing_smtp_server_leads_to_retries_then_a_visible_undeliverable_not
     wait_until(lambda: not staff.notify.undeliverable()["items"], what="the list emptied")
 
 
-def test_no_contact_detail_is_in_notifys_events_logs_or_read_models(stack, rpc_as, smtp, caplog, tmp_path):
+def test_the_last_allowed_attempt_ends_in_the_undeliverable_list(container_factory, config, rpc_as, smtp):
+    start_stack(container_factory, config, rpc_as, {**smtp_config(smtp), "XIESHANG_NOTIFY_MAX_ATTEMPTS": "2"})
+    rpc_as(member("m-li")).notify.set_preference("m-li", "*", ["inbox"])      # only the unit is mailed
+    smtp.fail_next(2, 451)
+    _file_and_assign(rpc_as)
+    staff = rpc_as(STAFF)
+    [item] = wait_until(lambda: staff.notify.undeliverable()["items"], what="the notice given up")
+    assert (item["recipient"], item["reason"], item["attempts"]) == ("mzj", "retries_exhausted", 2)
+    assert smtp.messages == []
+
+
+def test_no_contact_detail_is_in_notifys_events_logs_or_read_models(container_factory, config, rpc_as, smtp,
+                                                                   caplog):
     caplog.set_level(logging.DEBUG)
     for name in ("nameko", "kombu", "amqp"):
         logging.getLogger(name).setLevel(logging.INFO)   # the transport's debug lines, as in production
-    _file_and_assign(rpc_as)
-    smtp.wait_for(3, timeout=20)
-    wait_until(lambda: all(d["state"] == "sent" for d in _deliveries(stack["notify"])), what="every delivery sent")
+    with LocalSmsProvider() as sms:
+        stack = start_stack(container_factory, config, rpc_as, {**smtp_config(smtp), **sms_config(sms)})
+        rpc_as(member("m-li")).notify.set_preference("m-li", "*", ["email", "sms"])
+        rpc_as(member("m-wang")).notify.set_preference("m-wang", "*", ["sms"])
+        smtp.fail_next(1, 550)                        # a refusal quotes the address: never kept
+        _file_and_assign(rpc_as)
+        pid = rpc_as(member("m-wang")).proposals.submit_proposal(**SUBMISSION)["proposal_id"]
+        rpc_as(STAFF).proposals.file_proposal(pid)
+        sms.wait_for(3, timeout=20)
+        wait_until(lambda: all(d["state"] in ("sent", "undeliverable") for d in _deliveries(stack["notify"]))
+                   and len(_deliveries(stack["notify"])) == 6, what="every delivery ended")
+    staff = rpc_as(STAFF)
+    answers = str(staff.notify.undeliverable(include_skipped=True)) + "".join(
+        str(staff.notify.deliveries(n["notification_id"])) for p in ("m-li", "m-wang", "mzj")
+        for n in inbox(rpc_as, p))
     store = store_of(stack["notify"])
     everything = "\n".join(str(e.to_json()) for e in store.read_all())
     views = next(d for d in stack["notify"].dependencies if type(d).__name__ == "ReadModels")
@@ -231,4 +266,5 @@ def test_no_contact_detail_is_in_notifys_events_logs_or_read_models(stack, rpc_a
     for address in [*ADDRESS.values(), *PHONE.values()]:
         assert address not in everything
         assert address not in logged
+        assert address not in answers
     assert "mzj" in everything                       # the search does look at the right things

@@ -10,7 +10,7 @@ attempts and their outcomes, ``inbox`` reading and following, ``access`` who see
 from xieshang.kernel.exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), {
-    "access": ("READ_ANY_INBOX", "may_read_inbox", "require_delivery_reader", "require_staff"),
+    "access": ("READ_ANY_INBOX", "owns_inbox", "may_read_inbox", "require_delivery_reader", "require_staff"),
     "events": ("NotificationQueued", "AudienceNoted", "ProposalFollowed", "ProposalUnfollowed",
         "NoticesRead", "NoticePreferenceSet", "DeliveryPlanned", "DigestClosed",
         "DeliveryAttemptStarted", "DeliveryAttempted", "NoticeDelivered", "NoticeUndeliverable",

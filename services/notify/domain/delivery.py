@@ -18,6 +18,7 @@ from typing import Iterable
 
 from xieshang.kernel.domain import DomainEvent, WrongState
 
+from .preferences import after_quiet_hours
 from .events import (DeliveryAttemptStarted, DeliveryAttempted, DeliveryRetryRequested, NoticeDelivered,
                      NoticeUndeliverable)
 from .vocabulary import (OUTCOME_FAILED, OUTCOME_NO_ADDRESS, OUTCOME_RETRY, OUTCOME_SENT, PLANNED,
@@ -54,6 +55,8 @@ def fold_delivery(key: str, events: Iterable[DomainEvent]) -> Delivery:
         if isinstance(e, DeliveryAttemptStarted):
             d = Delivery(key, SENDING, e.attempt, e.lease_until, None, d.detail, d.total_attempts + 1)
         elif isinstance(e, DeliveryAttempted):
+            if e.attempt != d.attempt or d.state != SENDING:
+                continue   # a late outcome of an attempt whose lease ran out: what happened, no more
             d = Delivery(key, PLANNED, d.attempt, None, e.retry_at, e.detail, d.total_attempts)
         elif isinstance(e, NoticeDelivered):
             d = Delivery(key, SENT, d.attempt, None, None, d.detail, d.total_attempts)
@@ -83,19 +86,25 @@ def start_attempt(d: Delivery, now: datetime, policy: RetryPolicy) -> list[Domai
 
 
 def record_outcome(d: Delivery, attempt: int, status: str, detail: str, now: datetime,
-                   policy: RetryPolicy, provider_id: str | None = None) -> list[DomainEvent]:
+                   policy: RetryPolicy, provider_id: str | None = None,
+                   quiet_hours: str | None = None) -> list[DomainEvent]:
     """The outcome of ``attempt`` and where it leaves the delivery. An outcome of an attempt
     that is no longer the current one (its lease ran out and another began) is still recorded,
     as what happened, but decides nothing."""
     if d.state != SENDING or d.attempt != attempt:
-        return [DeliveryAttempted(key=d.key, attempt=attempt, outcome=status, detail=detail,
-                                  provider_id=provider_id)] if d.state == SENDING else []
+        if d.state != SENDING:
+            return []
+        late = [DeliveryAttempted(key=d.key, attempt=attempt, outcome=status, detail=detail,
+                                  provider_id=provider_id)]
+        # it did leave: the attempt under way may send it again (the same Message-ID), but no
+        # further one starts
+        return late + ([NoticeDelivered(key=d.key, attempts=attempt)] if status == OUTCOME_SENT else [])
     if status == OUTCOME_SENT:
         return [DeliveryAttempted(key=d.key, attempt=attempt, outcome=status, detail=detail,
                                   provider_id=provider_id),
                 NoticeDelivered(key=d.key, attempts=attempt)]
     if status == OUTCOME_RETRY and attempt < policy.max_attempts:
-        retry_at = (now + policy.backoff(attempt)).isoformat()
+        retry_at = after_quiet_hours(now + policy.backoff(attempt), quiet_hours).isoformat()
         return [DeliveryAttempted(key=d.key, attempt=attempt, outcome=status, detail=detail,
                                   retry_at=retry_at)]
     reason = {OUTCOME_RETRY: "retries_exhausted", OUTCOME_FAILED: OUTCOME_FAILED,

@@ -111,7 +111,8 @@ class NoticePreferenceSet(DomainEvent):
 @dataclass(frozen=True)
 class DeliveryPlanned(DomainEvent):
     """The notice ``notification_id`` goes to ``recipient`` on ``channel``: at ``due_at`` (after
-    quiet hours) or, with ``digest_period``, in that period's digest. Recorded with the notice."""
+    quiet hours) or, with ``digest_period``, in that period's digest; ``quiet_hours`` the
+    recipient's then (retries and the digest wait for their end too). Recorded with the notice."""
 
     notification_id: str
     recipient: str
@@ -120,19 +121,22 @@ class DeliveryPlanned(DomainEvent):
     due_at: str
     digest_period: str | None = None
     cadence: str = "immediate"
+    quiet_hours: str | None = None
 
 
 @registry.register
 @dataclass(frozen=True)
 class DigestClosed(DomainEvent):
     """The digest of ``recipient`` on ``channel`` for ``period`` closed with exactly these
-    notices (each notice is in one digest); it is then delivered like a notice."""
+    notices (each notice is in one digest); it is then delivered like a notice, after the
+    recipient's ``quiet_hours``."""
 
     recipient: str
     channel: str
     period: str
     cadence: str
     notification_ids: list
+    quiet_hours: str | None = None
 
 
 @registry.register

@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 from xieshang.kernel.domain import DomainEvent, NotAllowed, WrongState
 from xieshang.kernel.envelope import Actor
 
-from .access import may_read_inbox
+from .access import may_read_inbox, owns_inbox
 from .events import DigestClosed, NoticesRead, ProposalFollowed, ProposalUnfollowed
 from .notices import NoticeLog
 
@@ -17,21 +17,21 @@ def fold_reads(events: Iterable[DomainEvent]) -> frozenset[str]:
 
 
 def mark_read(actor: Actor, recipient: str, read: frozenset[str],
-              notification_ids: Sequence[str]) -> list[DomainEvent]:
+              notification_ids: Sequence[str], kind: str | None = None) -> list[DomainEvent]:
     """The notices (of ``recipient``'s inbox) not read before, read now by ``actor``: the
     recipient themselves or people of the organisation (staff and auditors only look)."""
-    require_inbox_owner(actor, recipient)
+    require_inbox_owner(actor, recipient, kind)
     new = [n for n in dict.fromkeys(notification_ids) if n not in read]
     return [NoticesRead(recipient=recipient, reader=actor.user_id, notification_ids=new)] if new else []
 
 
-def require_inbox_owner(actor: Actor, recipient: str) -> None:
-    if recipient not in (actor.user_id, actor.organisation):
+def require_inbox_owner(actor: Actor, recipient: str, kind: str | None = None) -> None:
+    if not owns_inbox(actor, recipient, kind):
         raise NotAllowed("mark_read", (f"the inbox is {recipient!r}'s", f"这是 {recipient!r} 的收件箱"))
 
 
-def require_inbox_reader(actor: Actor, recipient: str) -> None:
-    if not may_read_inbox(actor, recipient):
+def require_inbox_reader(actor: Actor, recipient: str, kind: str | None = None) -> None:
+    if not may_read_inbox(actor, recipient, kind):
         raise NotAllowed("read_inbox", (f"it belongs to {recipient!r}, not to {actor.user_id!r} of "
                                         f"{actor.organisation!r}",
                                         f"这是 {recipient!r} 的收件箱，不是 {actor.organisation!r} 的 "
@@ -59,9 +59,9 @@ def fold_digest(events: Iterable[DomainEvent]) -> DigestClosed | None:
 
 
 def close_digest(closed: DigestClosed | None, *, recipient: str, channel: str, period: str,
-                 cadence: str, notification_ids: Sequence[str]) -> list[DomainEvent]:
+                 cadence: str, notification_ids: Sequence[str], quiet_hours: str | None = None) -> list[DomainEvent]:
     """Close the period's digest with exactly these notices, once."""
     if closed is not None or not notification_ids:
         return []
     return [DigestClosed(recipient=recipient, channel=channel, period=period, cadence=cadence,
-                         notification_ids=list(dict.fromkeys(notification_ids)))]
+                         notification_ids=list(dict.fromkeys(notification_ids)), quiet_hours=quiet_hours)]

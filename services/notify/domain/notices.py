@@ -117,6 +117,20 @@ def words(zh: str, en: str) -> tuple[str, str]:
     return (zh, en)
 
 
+# The other services' codes in words (their vocabularies are theirs: notify keeps its own).
+CONVERSION_WORDS = {"opinion_report": ("，已转为社情民意信息办理。", "; it is taken on as an opinion report."),
+                    "suggestion_letter": ("，已转为意见建议办理。", "; it is taken on as a suggestion.")}
+ACTIVITY_WORDS = {"meeting": ("会议", "meeting"), "inspection": ("视察", "inspection"),
+                  "research": ("调研", "research"), "consultation": ("协商", "consultation"),
+                  "plenary_speech": ("大会发言", "plenary speech"),
+                  "community_service": ("社区服务", "community service")}
+OUTCOME_WORDS = {"commended": ("表彰", "commended"), "normal": ("合格", "satisfactory"),
+                 "talked_to": ("约谈通报", "a talk with the committee")}
+DECISION_WORDS = {"adopted": ("采用", "adopted"), "not_adopted": ("未采用", "not adopted"),
+                  "reported": ("报送", "sent on"), "forwarded": ("转交有关单位办理", "forwarded to the units"),
+                  "instructed": ("获领导批示", "a leader's instruction"), "fed_back": ("收到办理反馈", "feedback received")}
+
+
 def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, office: str) -> None:
     facts = {k: d[k] for k in ("title", "case_number") if d.get(k)}
     r.facts.update(facts)
@@ -140,8 +154,7 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
         everyone = list(dict.fromkeys([*proposers, d["proposer"], *(d.get("co_signers") or ())]))
         r.tell(everyone, "proposal_filed", **case)
     elif t == "ProposalNotFiled":
-        conversion = (words("，已转为社情民意信息办理。", "; it is taken on as an opinion report.")
-                      if d.get("conversion") else "")
+        conversion = CONVERSION_WORDS.get(d.get("conversion") or "", "")
         r.tell(list(dict.fromkeys([*proposers, d["proposer"]])), "proposal_not_filed",
                reason=d.get("reason", ""), conversion=conversion, **case)
     elif t == "ProposalMerged":
@@ -161,7 +174,9 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
                    co_units=Names(tuple(co), prefix=words("，", ", with "), suffix=words("会办", "")),
                    **timing)
         else:
-            r.tell([d["previous_lead_unit"]], "proposal_reassigned_away", unit=unit(d["lead_unit"]), **case)
+            staying = {d["lead_unit"], *co}
+            relieved = [u for u in [d["previous_lead_unit"], *log.of("lead_unit", "co_unit")] if u not in staying]
+            r.tell(relieved, "proposal_reassigned_away", unit=unit(d["lead_unit"]), **case)
             r.tell(proposers, "proposal_reassigned", unit=unit(d["lead_unit"]), **timing)
     elif t == "AssignmentObjected":
         r.tell([office], "assignment_objected", unit=unit(d["unit"]), reason=d.get("reason", ""), **case)
@@ -175,15 +190,16 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
         if log.facts.get("published"):
             r.tell(sorted(log.followers), "followed_proposal_replied", unit=unit(d["unit"]), **case)
     elif t == "ReplyDueSoon":
-        r.tell([d["unit"]], "reply_due_soon", deadline=d["deadline"], days=d.get("days_before", ""), **case)
+        r.tell([d["unit"], *log.of("co_unit")], "reply_due_soon", deadline=d["deadline"],
+               days=d.get("days_before", ""), **case)
     elif t == "ReplyOverdue":
         timing = {"deadline": d["deadline"], "days": d.get("days_overdue", ""), **case}
-        r.tell([d["unit"]], "reply_overdue", **timing)
+        r.tell([d["unit"], *log.of("co_unit")], "reply_overdue", **timing)
         above = [*(d.get("escalate_to") or ()), *log.of("supervisor"), office]
         r.tell([p for p in dict.fromkeys(above) if p != d["unit"]], "reply_overdue_escalated",
                unit=unit(d["unit"]), **timing)
     elif t == "ReplyDeadlineMoved":
-        r.tell(log.of("lead_unit"), "reply_deadline_moved", deadline=d["deadline"], **case)
+        r.tell(log.of("lead_unit", "co_unit"), "reply_deadline_moved", deadline=d["deadline"], **case)
     elif t == "ProposalDesignatedKey":
         r.note("supervisor", d.get("supervisors") or (), replace=True)
         r.tell(d.get("supervisors") or (), "proposal_key_supervise", **case)
@@ -210,7 +226,8 @@ def _members_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog,
     if d.get("title"):
         r.facts["title"] = d["title"]
     if t == "ActivityRecorded":
-        r.tell(d.get("participants") or (), "activity_recorded", activity=d.get("kind", ""),
+        r.tell(d.get("participants") or (), "activity_recorded",
+               activity=ACTIVITY_WORDS.get(d.get("kind", ""), words("履职活动", "activity")),
                title=d.get("title", ""), held_on=d.get("held_on", ""))
     elif t == "DutyMenuPublished":
         r.tell(members_of(d.get("sector")), "duty_menu_published", year=d.get("year", ""),
@@ -221,7 +238,8 @@ def _members_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog,
                title=log.facts.get("title", ""))
     elif t == "AnnualAssessmentConcluded":
         r.tell([d["member_id"]], "assessment_concluded", year=d.get("year", ""),
-               outcome=d.get("outcome", ""), points=d.get("points", ""))
+               outcome=OUTCOME_WORDS.get(d.get("outcome", ""), words("已评定", "concluded")),
+               points=d.get("points", ""))
 
 
 def _feedback_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, office: str) -> None:
@@ -269,9 +287,7 @@ def _feedback_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
     elif t == "OpinionReceivedFromBelow":
         r.tell([office], "opinion_received_from_below", **report)
     elif t == "OpinionDecidedAbove":
-        decisions = {"adopted": words("采用", "adopted"), "not_adopted": words("未采用", "not adopted"),
-                     "instructed": words("获领导批示", "a leader's instruction")}
-        decision = decisions.get(d.get("decision", ""), words(d.get("decision", ""), d.get("decision", "")))
+        decision = DECISION_WORDS.get(d.get("decision", ""), words("已处理", "handled"))
         r.tell([*submitters, *(d.get("members") or ())], "opinion_decided_above", decision=decision, **report)
 
 
@@ -365,5 +381,6 @@ def plan_deliveries(nid: str, recipient: str, kind: str, pref: Preference, now: 
             period = digest_period(now, pref.cadence)
             due = after_quiet_hours(period_end(period, pref.cadence), pref.quiet_hours)
         out.append(DeliveryPlanned(notification_id=nid, recipient=recipient, channel=channel, kind=kind,
-                                   due_at=due.isoformat(), digest_period=period, cadence=pref.cadence))
+                                   due_at=due.isoformat(), digest_period=period, cadence=pref.cadence,
+                                   quiet_hours=pref.quiet_hours))
     return out

@@ -13,6 +13,7 @@ from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotAllowed
 from xieshang.kernel.envelope import Actor
 
+from .access import owns_inbox
 from .events import NoticePreferenceSet
 from .templates import KINDS
 from .vocabulary import (BUILT_IN_CHANNELS, CADENCES, CHANNELS, COMMITTEE, DAILY, DEFAULT_LOCALE,
@@ -91,14 +92,14 @@ def check_preference(kind: Any, channels: Any, cadence: Any, quiet_hours: Any,
 
 
 def set_preference(actor: Actor, user_id: str, prefs: Preferences, checked: Mapping[str, Any],
-                   *, may_set_for_others: Sequence[str] = ("staff",)) -> list[DomainEvent]:
+                   *, party_kind: str | None = None, may_set_for_others: Sequence[str] = ("staff",)) -> list[DomainEvent]:
     """Record the preference unless it is already so. Staff set the committee's and anyone's;
     a person their own; a unit's people their unit's."""
     if user_id == COMMITTEE:
         if actor.role != "staff":
             raise NotAllowed("set_committee_default", ("only staff set the committee's defaults",
                                                        "只有工作人员可以设置本会默认通知方式"))
-    elif user_id not in (actor.user_id, actor.organisation) and actor.role not in may_set_for_others:
+    elif not owns_inbox(actor, user_id, party_kind) and actor.role not in may_set_for_others:
         raise NotAllowed("set_preference", (f"they are {user_id!r}'s, not {actor.user_id!r}'s",
                                             f"这是 {user_id!r} 的通知偏好"))
     event = NoticePreferenceSet(user_id=user_id, **checked)

@@ -180,6 +180,14 @@ def format_date(value: Any, locale: str) -> str:
 DATE_PARAMS = ("deadline", "held_on")
 
 
+def format_period(period: str, locale: str) -> str:
+    """A digest's period (a date, or an ISO week ``2024-W09``) in the locale's words."""
+    if "-W" in period:
+        year, week = period.split("-W")
+        return f"{year}年第{int(week)}周" if locale == DEFAULT_LOCALE else f"week {int(week)} of {year}"
+    return format_date(period, locale)
+
+
 def render(kind: str, params: Mapping[str, Any], locale: str = DEFAULT_LOCALE) -> tuple[str, str]:
     """(title, body) of a notice of ``kind`` in ``locale``."""
     zh_title, zh_body, en_title, en_body = TEMPLATES[kind]

@@ -18,7 +18,7 @@ from xieshang.kernel.directory import (MEMBER_ENTRY, SOURCE_EVENTS, UNIT_ENTRY, 
                                        DirectoryEntry, directory_stream, entry_fold, fold_entry,
                                        note_fact)
 from xieshang.kernel.directory import facts_of as _facts_of
-from xieshang.kernel.domain import DomainEvent, InvalidCommand
+from xieshang.kernel.domain import InvalidCommand
 
 from .events import DirectoryEntryNoted
 
