@@ -320,3 +320,16 @@ def test_an_account_named_like_a_unit_or_a_member_does_not_get_their_inbox():
         domain.set_preference(squatter, "proposal-committee", domain.Preferences(),
                               domain.check_preference("*", [], "immediate", None, None),
                               party_kind="special_committee")
+
+
+def test_the_proposers_an_event_lists_are_told_though_their_own_events_come_later():
+    case = Case()
+    case.feed("ProposalSubmitted", proposer="m-1", co_signers=["m-2"], co_sign_deadline="2024-03-08")
+    # the assignment arrives before the confirmation and the merge (separate queues)
+    told = Case.told(case.feed("ProposalAssigned", **{**ASSIGNED, "proposers": ["m-1", "m-2", "m-3"]}))
+    assert {p: told[p] for p in ("m-1", "m-2", "m-3")} == dict.fromkeys(("m-1", "m-2", "m-3"), "proposal_assigned")
+    case.feed("CoSignatureConfirmed", co_signer="m-2")
+    case.feed("MergedProposalAdded", merged_id="p2", proposers=["m-3"])
+    replied = Case.told(case.feed("ProposalReplied", proposer="m-1", unit="mzj", reply_class="A", reply="…",
+                                  on_time=True))
+    assert set(replied) == {"m-1", "m-2", "m-3"}

@@ -52,7 +52,8 @@ class NotificationQueued(DomainEvent):
 @dataclass(frozen=True)
 class AudienceNoted(DomainEvent):
     """Who a case concerns, as learnt from its events: ``role`` (proposer, co_signer, merged,
-    lead_unit, co_unit, supervisor, submitter, member, follower) now includes ``parties``
+    credited (the proposers an event of the case listed), lead_unit, co_unit, supervisor,
+    submitter, member, unit) now includes ``parties``
     (``replace``: exactly these); ``facts`` the case's title, case number, published flag."""
 
     subject: str

@@ -25,7 +25,7 @@ from .templates import render
 from .vocabulary import DEFAULT_LOCALE, IMMEDIATE, INBOX, REACTS_TO
 
 _NAMESPACE = uuid.UUID("6f1d2a52-3c1b-4a4e-9a51-0d7c59b1e7a1")
-PROPOSER_ROLES = ("proposer", "co_signer", "merged")
+PROPOSER_ROLES = ("proposer", "co_signer", "merged", "credited")
 SUBMITTER_ROLES = ("submitter", "member")
 
 
@@ -136,7 +136,13 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
     r.facts.update(facts)
     case = {"title": d.get("title") or log.facts.get("title", ""),
             "case": d.get("case_number") or log.facts.get("case_number", "")}
-    proposers = log.of(*PROPOSER_ROLES)
+    # everyone credited: those the event names (at the time it was recorded) and those the case's
+    # earlier events named, whatever order they were handled in here
+    named = [d.get("proposer", ""), *(d.get("proposers") or ())]
+    if d.get("proposers"):
+        r.note("credited", d["proposers"])
+    proposers = [p for p in dict.fromkeys([*log.of(*PROPOSER_ROLES), *named]) if p] \
+        if t != "ProposalSubmitted" else log.of(*PROPOSER_ROLES)
     if t == "ProposalSubmitted":
         r.note("proposer", [d["proposer"]], replace=True)
         r.tell(d.get("co_signers") or (), "cosign_requested", proposer=Name(d["proposer"]),
@@ -151,11 +157,10 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
     elif t == "ProposalFiled":
         r.note("proposer", [d["proposer"]])
         r.note("co_signer", d.get("co_signers") or ())
-        everyone = list(dict.fromkeys([*proposers, d["proposer"], *(d.get("co_signers") or ())]))
-        r.tell(everyone, "proposal_filed", **case)
+        r.tell(list(dict.fromkeys([*proposers, *(d.get("co_signers") or ())])), "proposal_filed", **case)
     elif t == "ProposalNotFiled":
         conversion = CONVERSION_WORDS.get(d.get("conversion") or "", "")
-        r.tell(list(dict.fromkeys([*proposers, d["proposer"]])), "proposal_not_filed",
+        r.tell(proposers, "proposal_not_filed",
                reason=d.get("reason", ""), conversion=conversion, **case)
     elif t == "ProposalMerged":
         r.tell(list(dict.fromkeys([*proposers, *(d.get("proposers") or ())])), "proposal_merged", **case)
@@ -169,7 +174,7 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
         r.tell([d["lead_unit"]], "proposal_assigned_lead", **timing)
         r.tell(co, "proposal_assigned_co", unit=unit(d["lead_unit"]), **timing)
         if t == "ProposalAssigned":
-            r.tell(list(dict.fromkeys([*proposers, d.get("proposer", "")])), "proposal_assigned",
+            r.tell(proposers, "proposal_assigned",
                    unit=unit(d["lead_unit"]),
                    co_units=Names(tuple(co), prefix=words("，", ", with "), suffix=words("会办", "")),
                    **timing)
@@ -185,7 +190,7 @@ def _proposal_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
     elif t == "CoUnitOpinionSent":
         r.tell([d["lead_unit"]], "co_unit_opinion_received", unit=unit(d["unit"]), **case)
     elif t == "ProposalReplied":
-        r.tell(list(dict.fromkeys([*proposers, d.get("proposer", "")])), "rating_requested",
+        r.tell(proposers, "rating_requested",
                unit=unit(d["unit"]), reply_class=d.get("reply_class", ""), **case)
         if log.facts.get("published"):
             r.tell(sorted(log.followers), "followed_proposal_replied", unit=unit(d["unit"]), **case)

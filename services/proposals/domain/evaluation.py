@@ -114,7 +114,7 @@ def start_rehandling(state: Proposal, timing: Timing) -> list[DomainEvent]:
         proposal_id=state.proposal_id, case_number=state.case_number or "", round=r.number + 1,
         lead_unit=r.lead_unit, co_units=list(r.co_units), started_on=timing.today.isoformat(),
         deadline=deadline(timing.today, days, timing.rules, timing.calendar).isoformat(),
-        period_days=days, counting=timing.rules.counting)]
+        period_days=days, counting=timing.rules.counting, proposers=list(state.proposers))]
 
 
 def record_follow_up(actor: Actor, state: Proposal, command: RecordFollowUp) -> list[DomainEvent]:
@@ -165,4 +165,5 @@ def close_proposal(actor: Actor, state: Proposal, command: CloseProposal) -> lis
                          ("B reply not yet kept: follow it up until it is",
                           "B 类答复的承诺尚未落实，请继续跟踪落实"))
     return [ProposalClosed(proposal_id=state.proposal_id, case_number=state.case_number or "",
-                           rounds=len(state.rounds), reply_class=r.reply_class or "")]
+                           rounds=len(state.rounds), reply_class=r.reply_class or "",
+                           proposers=list(state.proposers))]

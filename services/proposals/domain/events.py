@@ -9,7 +9,10 @@ numbers 案号 of one session, handed out one after the other so that they are u
 sequential and gap-free) and ``handling-rules`` (the committee's deadline rules and holiday
 calendar).
 
-Events never carry contact details: people are named by member or user id only. A rating
+Events never carry contact details: people are named by member or user id only. ``proposers``
+on the events that concern them (returned, not filed, assigned, reassigned, replied, handled
+again, closed) is everyone credited at that moment (the proposer, the confirmed co-signers, the
+proposers of merged cases), so that a subscriber tells them all without folding the case. A rating
 (``ReplyRated``) is confidential to the committee ("背靠背"): no read model shows it to a unit.
 """
 
@@ -74,6 +77,7 @@ class ProposalReturned(DomainEvent):
 
     proposal_id: str
     reason: str
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -139,6 +143,7 @@ class ProposalNotFiled(DomainEvent):
     proposer: str
     reason: str
     conversion: str | None = None
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -198,6 +203,7 @@ class ProposalAssigned(DomainEvent):
     period_days: int
     counting: str
     fixed_deadline: bool = False
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -239,6 +245,7 @@ class ProposalReassigned(DomainEvent):
     period_days: int
     counting: str
     fixed_deadline: bool = False
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -284,6 +291,7 @@ class ProposalReplied(DomainEvent):
     round: int = 1
     replied_on: str = ""
     deadline: str = ""
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -378,6 +386,7 @@ class RehandlingStarted(DomainEvent):
     deadline: str
     period_days: int
     counting: str
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register
@@ -400,6 +409,7 @@ class ProposalClosed(DomainEvent):
     case_number: str
     rounds: int
     reply_class: str
+    proposers: list[str] = field(default_factory=list)  # everyone credited, at the time
 
 
 @registry.register

@@ -56,7 +56,8 @@ def assign_proposal(actor: Actor, state: Proposal, command: AssignProposal, *,
     return [ProposalAssigned(proposal_id=state.proposal_id, case_number=state.case_number or "",
                              title=state.title, proposer=state.proposer, round=1, lead_unit=lead,
                              co_units=units, started_on=timing.today.isoformat(), deadline=due,
-                             period_days=period, counting=timing.rules.counting, fixed_deadline=fixed)]
+                             period_days=period, counting=timing.rules.counting, fixed_deadline=fixed,
+                             proposers=list(state.proposers))]
 
 
 def object_to_assignment(actor: Actor, state: Proposal, command: ObjectToAssignment, *,
@@ -114,7 +115,7 @@ def reassign_proposal(actor: Actor, state: Proposal, command: ReassignProposal, 
                                round=r.number, lead_unit=lead, co_units=units,
                                previous_lead_unit=r.lead_unit, started_on=timing.today.isoformat(),
                                deadline=due, period_days=period, counting=timing.rules.counting,
-                               fixed_deadline=fixed)]
+                               fixed_deadline=fixed, proposers=list(state.proposers))]
 
 
 def record_contact(actor: Actor, state: Proposal, command: RecordContact) -> list[DomainEvent]:
@@ -177,7 +178,8 @@ def reply_to_proposal(actor: Actor, state: Proposal, command: ReplyToProposal, *
                             title=state.title, proposer=state.proposer, unit=actor.organisation,
                             reply_class=reply_class, reply=reply,
                             on_time=today <= date.fromisoformat(r.deadline), round=r.number,
-                            replied_on=today.isoformat(), deadline=r.deadline)]
+                            replied_on=today.isoformat(), deadline=r.deadline,
+                            proposers=list(state.proposers))]
 
 
 # -- decisions: deadlines (timers) ---------------------------------------------------------------

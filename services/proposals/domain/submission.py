@@ -111,7 +111,8 @@ def return_proposal(actor: Actor, state: Proposal, command: ReturnProposal) -> l
     require_role(actor, (STAFF,), "return_proposal", "only proposal committee staff review proposals")
     require_status(state, (SUBMITTED,), "return_proposal")
     reason = required_text("reason", reason, *TEXT_LIMITS["reason"])
-    return [ProposalReturned(proposal_id=state.proposal_id, reason=reason)]
+    return [ProposalReturned(proposal_id=state.proposal_id, reason=reason,
+    proposers=list(state.proposers))]
 
 
 def revise_proposal(actor: Actor, state: Proposal, command: ReviseProposal) -> list[DomainEvent]:
@@ -168,7 +169,8 @@ def not_file_proposal(actor: Actor, state: Proposal, command: NotFileProposal) -
         raise InvalidCommand(("the decision is incomplete or malformed", "决定内容不完整或格式有误"), problems)
     events: list[DomainEvent] = [ProposalNotFiled(proposal_id=state.proposal_id,
                                                   proposer=state.proposer, reason=reason,
-                                                  conversion=conversion)]
+                                                  conversion=conversion,
+                                                  proposers=list(state.proposers))]
     if conversion == "opinion_report":
         events.append(ProposalConvertedToOpinionReport(
             proposal_id=state.proposal_id, proposer=state.proposer, title=state.title,
