@@ -8,13 +8,13 @@ actor of role ``system``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 
+from xieshang.kernel.config import setting_number, setting_source, setting_text
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.envelope import Actor
 
@@ -35,18 +35,22 @@ class NotifySettings:
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None) -> "NotifySettings":
-        def get(key: str, default: Any) -> Any:
-            value = (config or {}).get(key) or os.environ.get(key)
-            return type(default)(value) if value not in (None, "") else default
-        base = RetryPolicy()
-        return cls(office=get("XIESHANG_NOTIFY_OFFICE", DEFAULT_OFFICE),
-                   policy=RetryPolicy(max_attempts=get("XIESHANG_NOTIFY_MAX_ATTEMPTS", base.max_attempts),
-                                      base_seconds=get("XIESHANG_NOTIFY_RETRY_SECONDS", base.base_seconds),
-                                      max_seconds=get("XIESHANG_NOTIFY_RETRY_MAX_SECONDS", base.max_seconds),
-                                      lease_seconds=get("XIESHANG_NOTIFY_LEASE_SECONDS", base.lease_seconds)),
-                   digest_grace_seconds=get("XIESHANG_NOTIFY_DIGEST_GRACE_SECONDS", 60.0),
-                   batch=get("XIESHANG_NOTIFY_BATCH", 100),
-                   concurrency=get("XIESHANG_NOTIFY_CONCURRENCY", 8))
+        """From the nameko config, then the environment; ConfigError names a bad setting."""
+        src, base = setting_source(config), RetryPolicy()
+
+        def count(key: str, default: int) -> int:
+            return setting_number(src, key, default, int, most=100_000, what="a whole number above 0")
+
+        def seconds(key: str, default: float) -> float:
+            return setting_number(src, key, default, float)
+        return cls(office=setting_text(src, "XIESHANG_NOTIFY_OFFICE") or DEFAULT_OFFICE,
+                   policy=RetryPolicy(max_attempts=count("XIESHANG_NOTIFY_MAX_ATTEMPTS", base.max_attempts),
+                                      base_seconds=seconds("XIESHANG_NOTIFY_RETRY_SECONDS", base.base_seconds),
+                                      max_seconds=seconds("XIESHANG_NOTIFY_RETRY_MAX_SECONDS", base.max_seconds),
+                                      lease_seconds=seconds("XIESHANG_NOTIFY_LEASE_SECONDS", base.lease_seconds)),
+                   digest_grace_seconds=seconds("XIESHANG_NOTIFY_DIGEST_GRACE_SECONDS", 60.0),
+                   batch=count("XIESHANG_NOTIFY_BATCH", 100),
+                   concurrency=count("XIESHANG_NOTIFY_CONCURRENCY", 8))
 
 
 class Settings(DependencyProvider):

@@ -64,7 +64,7 @@ class Deliveries(Projection):
     looks for (``due`` passed, or a ``lease`` run out) and what staff see when one is given up."""
 
     name = "deliveries"
-    version = 2
+    version = 1
 
     def define(self, metadata: sa.MetaData) -> None:
         self.rows = sa.Table(
@@ -140,7 +140,7 @@ class DigestEntries(Projection):
     in exactly one digest, and a rebuild puts it in the same one (the log's order decides)."""
 
     name = "digest_entries"
-    version = 2
+    version = 1
 
     def define(self, metadata: sa.MetaData) -> None:
         self.rows = sa.Table(

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 
 import pytest
-from nameko.testing.utils import find_free_port
 
 from services.feedback.service import FeedbackService
 from services.gateway import api
-from services.gateway.service import GatewayService
 from services.members.service import MembersService
 
 from .conftest import store_of
-from .test_gateway_http import ADMIN_PASSWORD, PASSWORD, SECRET, Client, fuzz
+from .test_gateway_http import Client, fuzz, ok, open_accounts, refused, start_gateway
 
 START = "2024-03-01T09:00:00+08:00"   # the services' clock: every report is of 2024
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -51,34 +49,19 @@ REPORT = {"title": "关于老旧小区加装电梯的意见建议",
 def gateway(container_factory, config):
     """The members, feedback and gateway services on the test's own vhost, and one account
     (signed in) per person of USERS."""
-    port = find_free_port()
     fixed = {**config, "XIESHANG_FIXED_TIME": START, "COMMITTEE_CODE": COMMITTEE,
              "COMMITTEE_LEVEL": LEVEL}
     members = container_factory(MembersService, fixed)
     members.start()
     feedback = container_factory(FeedbackService, {**fixed, "XIESHANG_LINKS": LINKS})
     feedback.start()
-    container_factory(GatewayService, {
-        **fixed, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "XIESHANG_TOKEN_SECRET": SECRET,
-        "XIESHANG_ADMIN_USER": "admin", "XIESHANG_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "XIESHANG_RPC_TIMEOUT": "10"}).start()
-    client = Client(f"http://127.0.0.1:{port}")
-    client.tokens["admin"] = client.login("admin", ADMIN_PASSWORD)
-    for name, (user_id, role, organisation) in USERS.items():
-        made = client.call("POST", "/api/accounts", "admin", json={
-            "user_id": user_id, "role": role, "organisation": organisation,
-            "display_name": user_id, "password": PASSWORD})
-        assert made.status_code == 201, made.text
-        client.tokens[name] = client.login(user_id, PASSWORD)
+    client = start_gateway(container_factory, fixed)
+    open_accounts(client, USERS)
     client.feedback, client.members = feedback, members
     return client
 
 
 # -- steps ---------------------------------------------------------------------------------------
-
-def ok(answer, status: int = 200) -> dict:
-    assert answer.status_code == status, answer.text
-    return answer.json()
 
 
 def submit(client: Client, role: str = "member", **fields) -> dict:
@@ -121,16 +104,6 @@ def ids(page: dict) -> list[str]:
 
 def events_of(client: Client, report_id: str) -> list:
     return store_of(client.feedback).read_stream(f"opinion-{report_id}")
-
-
-def refused(answer, status: int) -> dict:
-    """A refusal: problem+json with the status, its detail in Chinese (the default)."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["Content-Type"].startswith("application/problem+json")
-    problem = answer.json()
-    assert {"type", "title", "status", "detail", "detail_zh", "detail_en", "request_id"} <= set(problem)
-    assert problem["detail"] == problem["detail_zh"]
-    return problem
 
 
 def refused_in_both(client: Client, method: str, path: str, role: str, status: int, **kw) -> tuple[dict, dict]:

@@ -59,29 +59,57 @@ class Client:
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-@pytest.fixture
-def gateway(container_factory, config):
+def start_gateway(container_factory, config: dict, rpc_timeout: str = "10") -> Client:
+    """The gateway on a free port over ``config``'s vhost, its administrator signed in."""
     port = find_free_port()
-    web = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "XIESHANG_TOKEN_SECRET": SECRET,
-           "XIESHANG_ADMIN_USER": "admin", "XIESHANG_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "XIESHANG_FIXED_TIME": START, "XIESHANG_RPC_TIMEOUT": "3"}
-    proposals = container_factory(ProposalsService, {**config, "XIESHANG_FIXED_TIME": START})
-    proposals.start()
-    seed_directory(proposals, members=["m-001", "leader-01"], units=["mzj"])  # who the cases name
-    members = container_factory(MembersService, {**config, "XIESHANG_FIXED_TIME": START})
-    members.start()
-    # the opinion report routes (test_gateway_feedback.py walks the loop itself)
-    feedback = container_factory(FeedbackService, {**config, "XIESHANG_FIXED_TIME": START})
-    feedback.start()
-    container_factory(GatewayService, web).start()
+    container_factory(GatewayService, {
+        **config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "XIESHANG_TOKEN_SECRET": SECRET,
+        "XIESHANG_ADMIN_USER": "admin", "XIESHANG_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "XIESHANG_RPC_TIMEOUT": rpc_timeout}).start()
     client = Client(f"http://127.0.0.1:{port}")
     client.tokens["admin"] = client.login("admin", ADMIN_PASSWORD)
-    for role, (user_id, organisation) in USERS.items():
+    return client
+
+
+def open_accounts(client: Client, accounts) -> None:
+    """An account per ``name: (user_id, role, organisation)``, opened by the administrator and
+    signed in as ``client.tokens[name]``."""
+    for name, (user_id, role, organisation) in accounts.items():
         made = client.call("POST", "/api/accounts", "admin", json={
             "user_id": user_id, "role": role, "organisation": organisation,
             "display_name": user_id, "password": PASSWORD})
         assert made.status_code == 201, made.text
-        client.tokens[role] = client.login(user_id, PASSWORD)
+        client.tokens[name] = client.login(user_id, PASSWORD)
+
+
+def ok(answer, status: int = 200) -> dict:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def refused(answer, status: int) -> dict:
+    """A refusal: problem+json with the status, its detail in Chinese (the default) and in English."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert {"type", "title", "status", "detail", "detail_zh", "detail_en", "request_id"} <= set(problem)
+    assert problem["detail"] == problem["detail_zh"] != problem["detail_en"], problem
+    return problem
+
+
+@pytest.fixture
+def gateway(container_factory, config):
+    fixed = {**config, "XIESHANG_FIXED_TIME": START}
+    proposals = container_factory(ProposalsService, fixed)
+    proposals.start()
+    seed_directory(proposals, members=["m-001", "leader-01"], units=["mzj"])  # who the cases name
+    members = container_factory(MembersService, fixed)
+    members.start()
+    # the opinion report routes (test_gateway_feedback.py walks the loop itself)
+    feedback = container_factory(FeedbackService, fixed)
+    feedback.start()
+    client = start_gateway(container_factory, fixed, rpc_timeout="3")
+    open_accounts(client, {role: (user_id, role, organisation) for role, (user_id, organisation) in USERS.items()})
     key = client.call("POST", "/api/api-keys", "admin", json={"system": "OA", "organisation": "oa"})
     assert key.status_code == 201, key.text
     client.tokens["subscriber"] = {"X-API-Key": key.json()["api_key"]}
@@ -320,7 +348,7 @@ def _rpc_arguments(route: api.Route) -> set[str]:
         if route.rpc in api.TAKES_REASON:
             names.add("reason")
     renamed = dict(route.rename)
-    return {renamed.get(n, n) for n in names}
+    return {renamed.get(n, n) for n in names} | set(route.for_caller)   # filled with the caller's id
 
 
 def test_every_route_calls_its_rpc_with_arguments_it_takes():

@@ -12,15 +12,12 @@ the notice is in it; a read after a notify command waits for the command's posit
 
 from __future__ import annotations
 
-import inspect
 import logging
 import typing
 
 import pytest
-from nameko.testing.utils import find_free_port
 
 from services.gateway import api
-from services.gateway.service import GatewayService
 from services.members.service import MembersService
 from services.notify import domain as notify_domain
 from services.notify.service import NotifyService
@@ -28,8 +25,8 @@ from services.proposals.service import ProposalsService
 from tests.support.mail import LocalSmtpServer
 
 from .conftest import store_of, wait_until
-from .test_gateway_http import (ADMIN_PASSWORD, PASSWORD, SECRET, START, SUBMISSION, TREE, Client,
-                                _rpc_arguments, fuzz)
+from .test_gateway_http import (START, SUBMISSION, TREE, Client, fuzz, ok, open_accounts,
+                                refused, start_gateway)
 from .test_proposals_directory import seed_directory
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -58,7 +55,6 @@ def gateway(container_factory, config, smtp):
     """The proposals, members, notify (sending e-mail to ``smtp``) and gateway services on the
     test's own vhost, the committee's tree with the handling unit, and one account (signed in)
     per person of USERS."""
-    port = find_free_port()
     fixed = {**config, "XIESHANG_FIXED_TIME": START}
     proposals = container_factory(ProposalsService, fixed)
     proposals.start()
@@ -68,18 +64,8 @@ def gateway(container_factory, config, smtp):
     notify = container_factory(NotifyService, {**fixed, "XIESHANG_SMTP_HOST": smtp.host,
                                                "XIESHANG_SMTP_PORT": str(smtp.port)})
     notify.start()
-    container_factory(GatewayService, {
-        **fixed, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "XIESHANG_TOKEN_SECRET": SECRET,
-        "XIESHANG_ADMIN_USER": "admin", "XIESHANG_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "XIESHANG_RPC_TIMEOUT": "10"}).start()
-    client = Client(f"http://127.0.0.1:{port}")
-    client.tokens["admin"] = client.login("admin", ADMIN_PASSWORD)
-    for name, (user_id, role, organisation) in USERS.items():
-        made = client.call("POST", "/api/accounts", "admin", json={
-            "user_id": user_id, "role": role, "organisation": organisation,
-            "display_name": user_id, "password": PASSWORD})
-        assert made.status_code == 201, made.text
-        client.tokens[name] = client.login(user_id, PASSWORD)
+    client = start_gateway(container_factory, fixed)
+    open_accounts(client, USERS)
     for path, body in [*TREE, UNIT]:
         made = client.call("POST", path, "staff", json=body)
         assert made.status_code == 201, made.text
@@ -88,20 +74,6 @@ def gateway(container_factory, config, smtp):
 
 
 # -- steps ---------------------------------------------------------------------------------------
-
-def ok(answer, status: int = 200) -> dict:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
-def refused(answer, status: int) -> dict:
-    """A refusal: problem+json with the status, its detail in Chinese (the default)."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["Content-Type"].startswith("application/problem+json")
-    problem = answer.json()
-    assert problem["detail"] == problem["detail_zh"] != problem["detail_en"], problem
-    return problem
-
 
 def invalid(answer, *fields: str) -> dict:
     """A 422 naming exactly ``fields``."""
@@ -401,31 +373,6 @@ def test_the_notify_vocabulary_is_the_notify_domains():
     assert _values(api.Locale) == set(vocabulary.LOCALES)
     retry = next(r for r in api.ROUTES if r.rpc == "retry_delivery")
     assert "<channel>" in retry.path and set(vocabulary.SENT_CHANNELS) < set(vocabulary.CHANNELS)
-
-
-NOTIFY_SERVICES = {"notify": NotifyService, "members": MembersService}
-# RPCs no person calls: the notify service looks addresses up as the system
-WITHOUT_A_ROUTE = {"health", "delivery_addresses"}
-
-
-def test_every_notify_route_calls_its_rpc_with_arguments_it_takes():
-    for route in api.ROUTES:
-        if route.service not in NOTIFY_SERVICES or route.service == "members" and "contact" not in route.rpc:
-            continue
-        method = getattr(NOTIFY_SERVICES[route.service], route.rpc)
-        arguments = _rpc_arguments(route) | set(route.for_caller)
-        try:
-            inspect.signature(method).bind(None, **dict.fromkeys(arguments))
-        except TypeError as exc:
-            pytest.fail(f"{route.method} {route.path} -> {route.service}.{route.rpc}"
-                        f"({', '.join(sorted(arguments))}): {exc}")
-        if "reason" in inspect.signature(method).parameters:
-            assert route.rpc in api.TAKES_REASON, f"{route.rpc} takes a reason: add it to TAKES_REASON"
-    rpcs = {n for n, f in inspect.getmembers(NotifyService, inspect.isfunction)
-            if not n.startswith("_") and any(type(e).__name__ == "Rpc"
-                                             for e in getattr(f, "nameko_entrypoints", ()))}
-    served = {r.rpc for r in api.ROUTES if r.service == "notify"}
-    assert rpcs - WITHOUT_A_ROUTE == served, "notify RPCs without a route, or routes without an RPC"
 
 
 # -- schemathesis ----------------------------------------------------------------------------------

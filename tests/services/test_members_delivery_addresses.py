@@ -11,36 +11,22 @@ import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from kombu import Connection, Queue
-from nameko.exceptions import RemoteError
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.members.domain import MAX_DELIVERY_IDS
-from services.members.service import MembersService
 from xieshang.kernel.envelope import Actor
 from xieshang.kernel.store.sql import sqlite_engine
 
+from ..support.views import every_row_as_text
 from .conftest import MEMBER, STAFF, UNIT, store_of, wait_until
+from .test_members_service import members, remote_error  # noqa: F401 - the fixture, and its refusal helper
 
 pytestmark = [pytest.mark.rabbit]
 
 NOTIFY = Actor("notify", "system", "notify")
 AUDITOR = Actor("auditor-001", "auditor", "audit-office")
-
-
-@pytest.fixture
-def members(container_factory, config):
-    container = container_factory(MembersService, config)
-    container.start()
-    return container
-
-
-def remote_error(call, *args, **kwargs) -> RemoteError:
-    with pytest.raises(RemoteError) as err:
-        call(*args, **kwargs)
-    return err.value
 
 
 def a_tree(staff) -> None:
@@ -223,9 +209,7 @@ def test_no_value_reaches_an_event_the_bus_a_log_line_a_view_or_an_erased_file(m
         leaked = [s for s in secrets if s in text]
         assert not leaked, [line for line in text.splitlines() if any(s in line for s in leaked)][:3]
     views = sqlite_engine(f"{config['XIESHANG_DATA_DIR']}/members/views.sqlite")
-    with views.connect() as conn:
-        tables = [t for (t,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='table'"))]
-        everything = repr([conn.execute(sa.text(f'SELECT * FROM "{t}"')).all() for t in tables])
+    everything = every_row_as_text(views)
     views.dispose()
     assert "mzj" in everything and not [s for s in secrets if s in everything]
 

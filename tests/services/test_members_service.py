@@ -23,6 +23,7 @@ from xieshang.kernel.envelope import Actor
 from xieshang.kernel.store.sql import sqlite_engine
 from xieshang.kernel.streams import Receipt
 
+from ..support.views import every_row_as_text
 from .conftest import STAFF, store_of, wait_until
 
 pytestmark = [pytest.mark.rabbit]
@@ -221,9 +222,7 @@ def test_contact_details_never_reach_the_bus_a_log_line_or_a_view(members, rpc_a
         leaked = [s for s in secrets if s in text]
         assert not leaked, [line for line in text.splitlines() if any(s in line for s in leaked)][:3]
     views = sqlite_engine(f"{config['XIESHANG_DATA_DIR']}/members/views.sqlite")
-    with views.connect() as conn:
-        tables = [t for (t,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='table'"))]
-        everything = repr([conn.execute(sa.text(f'SELECT * FROM "{t}"')).all() for t in tables])
+    everything = every_row_as_text(views)
     views.dispose()
     assert "LC-001" in everything and not [s for s in secrets if s in everything]
 

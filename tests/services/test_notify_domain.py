@@ -333,3 +333,17 @@ def test_the_proposers_an_event_lists_are_told_though_their_own_events_come_late
     replied = Case.told(case.feed("ProposalReplied", proposer="m-1", unit="mzj", reply_class="A", reply="…",
                                   on_time=True))
     assert set(replied) == {"m-1", "m-2", "m-3"}
+
+
+def test_the_services_settings_are_read_and_a_bad_one_is_named():
+    from services.notify.sending import NotifySettings
+    from xieshang.kernel.config import ConfigError
+
+    settings = NotifySettings.load({"XIESHANG_NOTIFY_BATCH": "20", "XIESHANG_NOTIFY_RETRY_SECONDS": "0.5",
+                                    "XIESHANG_NOTIFY_OFFICE": "office-1"})
+    assert (settings.batch, settings.policy.base_seconds, settings.office) == (20, 0.5, "office-1")
+    assert NotifySettings.load({}).policy == domain.RetryPolicy()
+    for key, value in (("XIESHANG_NOTIFY_BATCH", "lots"), ("XIESHANG_NOTIFY_MAX_ATTEMPTS", "0"),
+                       ("XIESHANG_NOTIFY_LEASE_SECONDS", "-1")):
+        with pytest.raises(ConfigError, match=key):
+            NotifySettings.load({key: value})

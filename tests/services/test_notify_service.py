@@ -18,6 +18,7 @@ from xieshang.kernel.envelope import Actor
 
 from ..support.mail import SERVER_LOGGERS, LocalSmtpServer
 from ..support.sms_provider import LocalSmsProvider
+from ..support.views import every_row_as_text
 from .conftest import STAFF, store_of, wait_until
 
 START = "2024-03-01T09:00:00+08:00"
@@ -259,9 +260,7 @@ def test_no_contact_detail_is_in_notifys_events_logs_or_read_models(container_fa
     store = store_of(stack["notify"])
     everything = "\n".join(str(e.to_json()) for e in store.read_all())
     views = next(d for d in stack["notify"].dependencies if type(d).__name__ == "ReadModels")
-    with views.engine.connect() as conn:
-        for table in sa.inspect(conn).get_table_names(schema=views.schema):
-            everything += str(conn.execute(sa.text(f'SELECT * FROM "{table}"')).all())
+    everything += every_row_as_text(views.engine, views.schema)
     logged = "\n".join(str(r.getMessage()) for r in caplog.records if not r.name.startswith(SERVER_LOGGERS))
     for address in [*ADDRESS.values(), *PHONE.values()]:
         assert address not in everything

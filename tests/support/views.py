@@ -29,3 +29,12 @@ def assert_stored_as_core_stores(engine: sa.Engine, schema: str | None, tables: 
             twin.create(conn)
             conn.execute(twin.insert(), rows)
             assert as_stored(conn, table) == as_stored(conn, twin), table.name
+
+
+def every_row_as_text(engine: sa.Engine, schema: str | None = None) -> str:
+    """Every row of every table of a views database, as one text: what a search for a value
+    that must be in no read model looks through."""
+    metadata = sa.MetaData(schema=schema)
+    with engine.connect() as conn:
+        metadata.reflect(conn)
+        return repr([conn.execute(sa.select(table)).all() for table in metadata.sorted_tables])

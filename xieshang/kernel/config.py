@@ -59,7 +59,7 @@ class Settings:
     @classmethod
     def load(cls, service: str, config: Mapping[str, Any] | None = None) -> "Settings":
         """Settings for ``service`` from a nameko config mapping, falling back to the environment."""
-        src = _source(config)
+        src = setting_source(config)
         s = cls(
             service=service,
             amqp_uri=str(src.get("AMQP_URI") or DEFAULT_AMQP_URI),
@@ -116,7 +116,7 @@ class RpcQueues:
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None) -> "RpcQueues":
         """From a nameko config mapping, falling back to the environment; ConfigError if wrong."""
-        src = _source(config)
+        src = setting_source(config)
         queue_type = str(src.get(RPC_QUEUE_TYPE_KEY) or "classic").strip().lower()
         if queue_type not in RPC_QUEUE_TYPES:
             raise ConfigError(f"{RPC_QUEUE_TYPE_KEY} must be classic or quorum, not {queue_type!r}")
@@ -132,12 +132,47 @@ class RpcQueues:
         return cls(queue_type, limit)
 
 
-def _source(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The environment, overridden by the nameko config's plain values."""
+def setting_source(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The environment, overridden by the nameko config's plain values: where every setting is
+    read from (a service's own settings too)."""
     src: dict[str, Any] = dict(os.environ)
     if config:
-        src.update({k: v for k, v in config.items() if isinstance(v, (str, int))})
+        src.update({k: v for k, v in config.items() if isinstance(v, (str, int, float, bool))})
     return src
+
+
+def setting_text(src: Mapping[str, Any], key: str) -> str:
+    """The setting ``key`` as text, stripped ("" if unset)."""
+    value = src.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def setting_flag(src: Mapping[str, Any], key: str) -> bool:
+    """The setting ``key`` as a 0/1 flag (unset: 0); ConfigError naming it otherwise."""
+    value = setting_text(src, key).lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{key} must be 0 or 1, not {value!r}")
+
+
+def setting_number(src: Mapping[str, Any], key: str, default, kind, *, most: float | None = None,
+                   what: str | None = None):
+    """The setting ``key`` as a ``kind`` above 0 (and at most ``most``), ``default`` if unset;
+    ConfigError naming it otherwise."""
+    raw = setting_text(src, key)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if kind is int and most is None and what is None:   # the ports
+        most, what = 65535, "a port number (1-65535)"
+    if value is None or value <= 0 or (most is not None and value > most):
+        raise ConfigError(f"{key} must be {what or 'a number of seconds above 0'}, not {raw!r}")
+    return value
 
 
 def make_event_store(settings: Settings, **kw: Any):

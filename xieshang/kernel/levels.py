@@ -45,7 +45,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_MET
 from nameko.containers import WorkerContext
 from nameko.extensions import DependencyProvider
 
-from .config import ConfigError, Settings, _source
+from .config import ConfigError, Settings, setting_source
 from .consumer import (REASON_MALFORMED, ROUTING_KEY_HEADER, DeadLetteringEntrypoint,
                        consumer_name, dead_letter_queue, quorum_queue_arguments)
 from .domain import DomainError
@@ -234,7 +234,7 @@ class Links:
              deployment: Deployment | None = None) -> "Links":
         """The links of a nameko config mapping's ``XIESHANG_LINKS``, falling back to the
         environment; none when it is unset or empty."""
-        return cls.parse(str(_source(config).get(LINKS_KEY) or ""), deployment)
+        return cls.parse(str(setting_source(config).get(LINKS_KEY) or ""), deployment)
 
 
 def _link_error(number: int, entry: str, zh: str, en: str) -> ConfigError:

@@ -93,11 +93,7 @@ def change_contact_details(actor: Actor, state: Member, before: ContactDetails |
     require_active(state, "set_contact_details")
     changed = after.differs_in(before)
     if changed and not after.differs_in(ContactDetails()):  # every field emptied: an erasure
-        raise InvalidCommand(
-            ("this would erase every contact detail: erase them with DELETE, saying why",
-             "此操作将清空全部联系方式：如需删除，请使用删除操作并说明理由"),
-            {name: "至少保留一项；删除全部请用删除操作 keep one, or erase them (with a reason)"
-             for name in ("phone", "email", "address")})
+        _refuse_emptying(("phone", "email", "address"))
     return [ContactDetailsChanged(member_id=state.member_id, fields=changed)] if changed else []
 
 
@@ -107,13 +103,25 @@ def erase_contact_details(actor: Actor, state: Member, before: ContactDetails | 
     member left, saying why: the event names the fields that were kept, never their values."""
     require_contact_details_right(actor, state.member_id, "erase_contact_details")
     require_member(state)
+    reason, kept = _erasure(cmd.reason, before)
+    return [ContactDetailsErased(member_id=state.member_id, fields=kept, reason=reason)] if kept else []
+
+
+def _refuse_emptying(fields: tuple[str, ...]) -> None:
+    raise InvalidCommand(
+        ("this would erase every contact detail: erase them with DELETE, saying why",
+         "此操作将清空全部联系方式：如需删除，请使用删除操作并说明理由"),
+        {name: "至少保留一项；删除全部请用删除操作 keep one, or erase them (with a reason)" for name in fields})
+
+
+def _erasure(reason: Any, before: ContactDetails | None) -> tuple[str, list[str]]:
+    """An erasure's reason, checked, and the fields it erases (those kept until now)."""
     problems: dict[str, str] = {}
-    reason = required(problems, "reason", cmd.reason, 2, 500)
+    reason = required(problems, "reason", reason, 2, 500)
     if problems:
         raise InvalidCommand(("say why the contact details are erased", "删除联系方式须说明理由"),
                              {"reason": "理由，2 至 500 字 why, in 2 to 500 characters"})
-    kept = (before or ContactDetails()).differs_in(ContactDetails())
-    return [ContactDetailsErased(member_id=state.member_id, fields=kept, reason=reason)] if kept else []
+    return reason, (before or ContactDetails()).differs_in(ContactDetails())
 
 
 # -- organisations ---------------------------------------------------------------------------
@@ -144,11 +152,7 @@ def change_organisation_contact(actor: Actor, state: Organisation, before: Conta
     require_organisation(state)
     changed = after.differs_in(before)
     if changed and after.empty:
-        raise InvalidCommand(
-            ("this would erase every contact detail: erase them with DELETE, saying why",
-             "此操作将清空全部联系方式：如需删除，请使用删除操作并说明理由"),
-            {name: "至少保留一项；删除全部请用删除操作 keep one, or erase them (with a reason)"
-             for name in ("phone", "email")})
+        _refuse_emptying(("phone", "email"))
     return [OrganisationContactChanged(org_id=state.org_id, fields=changed)] if changed else []
 
 
@@ -158,12 +162,7 @@ def erase_organisation_contact(actor: Actor, state: Organisation, before: Contac
     require_staff(actor, "erase_organisation_contact", ("only committee staff keep the organisations' contact details",
                                                         "只有工作人员可以维护单位联系方式"))
     require_organisation(state, open_only=False)
-    problems: dict[str, str] = {}
-    reason = required(problems, "reason", cmd.reason, 2, 500)
-    if problems:
-        raise InvalidCommand(("say why the contact details are erased", "删除联系方式须说明理由"),
-                             {"reason": "理由，2 至 500 字 why, in 2 to 500 characters"})
-    kept = (before or ContactDetails()).differs_in(ContactDetails())
+    reason, kept = _erasure(cmd.reason, before)
     return [OrganisationContactErased(org_id=state.org_id, fields=kept, reason=reason)] if kept else []
 
 

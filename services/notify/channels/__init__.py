@@ -27,11 +27,10 @@ A key present in the nameko config wins over the environment (as ``xieshang.kern
 from __future__ import annotations
 
 import abc
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from xieshang.kernel.config import ConfigError
+from xieshang.kernel.config import ConfigError, setting_flag, setting_number, setting_source, setting_text
 
 EMAIL = "email"
 SMS = "sms"
@@ -108,11 +107,11 @@ def channels_from_config(config: Mapping[str, Any] | None = None) -> dict[str, C
     XIESHANG_SMS_ENDPOINT/_ACCESS_KEY_ID/_ACCESS_KEY_SECRET/_SIGN_NAME/_TEMPLATES
     ("kind:SMS_1,*:SMS_0")/_REGION/_TIMEOUT. A channel whose host/endpoint is unset is absent;
     ConfigError names a setting that is wrong."""
-    src = _source(config)
+    src = setting_source(config)
     channels: dict[str, Channel] = {}
-    if _text(src, "XIESHANG_SMTP_HOST"):
+    if setting_text(src, "XIESHANG_SMTP_HOST"):
         channels[EMAIL] = _smtp(src)
-    if _text(src, "XIESHANG_SMS_ENDPOINT"):
+    if setting_text(src, "XIESHANG_SMS_ENDPOINT"):
         channels[SMS] = _sms(src)
     return channels
 
@@ -120,74 +119,39 @@ def channels_from_config(config: Mapping[str, Any] | None = None) -> dict[str, C
 def _smtp(src: Mapping[str, Any]) -> Channel:
     from .smtp import SmtpChannel
 
-    starttls, implicit = _flag(src, "XIESHANG_SMTP_STARTTLS"), _flag(src, "XIESHANG_SMTP_SSL")
+    starttls, implicit = setting_flag(src, "XIESHANG_SMTP_STARTTLS"), setting_flag(src, "XIESHANG_SMTP_SSL")
     if starttls and implicit:
         raise ConfigError("set one of XIESHANG_SMTP_STARTTLS and XIESHANG_SMTP_SSL, not both "
                           "(STARTTLS upgrades a plain connection, SSL is TLS from the start)")
-    username = _text(src, "XIESHANG_SMTP_USERNAME")
-    password = _text(src, "XIESHANG_SMTP_PASSWORD")
+    username = setting_text(src, "XIESHANG_SMTP_USERNAME")
+    password = setting_text(src, "XIESHANG_SMTP_PASSWORD")
     if password and not username:
         raise ConfigError("XIESHANG_SMTP_PASSWORD is set but XIESHANG_SMTP_USERNAME is not")
     return SmtpChannel(
-        _text(src, "XIESHANG_SMTP_HOST"),
-        _number(src, "XIESHANG_SMTP_PORT", 465 if implicit else 587 if starttls else 25, int),
-        sender=_text(src, "XIESHANG_SMTP_SENDER") or DEFAULT_SENDER,
+        setting_text(src, "XIESHANG_SMTP_HOST"),
+        setting_number(src, "XIESHANG_SMTP_PORT", 465 if implicit else 587 if starttls else 25, int),
+        sender=setting_text(src, "XIESHANG_SMTP_SENDER") or DEFAULT_SENDER,
         starttls=starttls, ssl=implicit, username=username or None, password=password or None,
-        timeout=_number(src, "XIESHANG_SMTP_TIMEOUT", DEFAULT_TIMEOUT, float))
+        timeout=setting_number(src, "XIESHANG_SMTP_TIMEOUT", DEFAULT_TIMEOUT, float))
 
 
 def _sms(src: Mapping[str, Any]) -> Channel:
     from .aliyun_sms import AliyunSmsChannel, parse_templates
 
     missing = [key for key in ("XIESHANG_SMS_ACCESS_KEY_ID", "XIESHANG_SMS_ACCESS_KEY_SECRET",
-                               "XIESHANG_SMS_SIGN_NAME", "XIESHANG_SMS_TEMPLATES") if not _text(src, key)]
+                               "XIESHANG_SMS_SIGN_NAME", "XIESHANG_SMS_TEMPLATES") if not setting_text(src, key)]
     if missing:
         raise ConfigError(f"XIESHANG_SMS_ENDPOINT is set, so set {', '.join(missing)} too "
                           "(or unset the endpoint to send no SMS)")
     try:
-        templates = parse_templates(_text(src, "XIESHANG_SMS_TEMPLATES"))
+        templates = parse_templates(setting_text(src, "XIESHANG_SMS_TEMPLATES"))
     except ValueError as e:
         raise ConfigError(f"XIESHANG_SMS_TEMPLATES: {e}") from None
     return AliyunSmsChannel(
-        _text(src, "XIESHANG_SMS_ENDPOINT"),
-        access_key_id=_text(src, "XIESHANG_SMS_ACCESS_KEY_ID"),
-        access_key_secret=_text(src, "XIESHANG_SMS_ACCESS_KEY_SECRET"),
-        sign_name=_text(src, "XIESHANG_SMS_SIGN_NAME"),
+        setting_text(src, "XIESHANG_SMS_ENDPOINT"),
+        access_key_id=setting_text(src, "XIESHANG_SMS_ACCESS_KEY_ID"),
+        access_key_secret=setting_text(src, "XIESHANG_SMS_ACCESS_KEY_SECRET"),
+        sign_name=setting_text(src, "XIESHANG_SMS_SIGN_NAME"),
         templates=templates,
-        region=_text(src, "XIESHANG_SMS_REGION") or DEFAULT_SMS_REGION,
-        timeout=_number(src, "XIESHANG_SMS_TIMEOUT", DEFAULT_TIMEOUT, float))
-
-
-def _source(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    src: dict[str, Any] = dict(os.environ)
-    if config:
-        src.update({k: v for k, v in config.items() if isinstance(v, (str, int, float, bool))})
-    return src
-
-
-def _text(src: Mapping[str, Any], key: str) -> str:
-    value = src.get(key)
-    return "" if value is None else str(value).strip()
-
-
-def _flag(src: Mapping[str, Any], key: str) -> bool:
-    value = _text(src, key).lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"{key} must be 0 or 1, not {value!r}")
-
-
-def _number(src: Mapping[str, Any], key: str, default, kind):
-    raw = _text(src, key)
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or value <= 0 or (kind is int and value > 65535):
-        what = "a port number (1-65535)" if kind is int else "a number of seconds above 0"
-        raise ConfigError(f"{key} must be {what}, not {raw!r}")
-    return value
+        region=setting_text(src, "XIESHANG_SMS_REGION") or DEFAULT_SMS_REGION,
+        timeout=setting_number(src, "XIESHANG_SMS_TIMEOUT", DEFAULT_TIMEOUT, float))
