@@ -19,6 +19,7 @@ import click
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.config import ConfigError
+from xieshang.kernel.audit_reads import generic_fold
 from xieshang.kernel.contracts import contract_of
 from xieshang.kernel.envelope import Envelope
 
@@ -126,18 +127,6 @@ def _parse_time(value: str) -> datetime:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-05-01T14:30 or "
                                  "2026-05-01T06:30:00Z", param_hint="TIME") from None
     return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
-
-
-def generic_fold(events: list[Envelope]) -> dict[str, Any]:
-    """State of a stream without a domain fold: each event's data merged in order, plus the
-    stream version and the last event."""
-    state: dict[str, Any] = {}
-    for e in events:
-        state.update(e.data)
-        state["version"] = e.version
-        state["last_event"] = {"type": e.type, "position": e.position, "event_id": e.event_id,
-                               "recorded_at": e.recorded_at.isoformat()}
-    return state
 
 
 @click.command("as-of")

@@ -42,11 +42,13 @@ from xieshang.kernel.domain import DomainError, DomainEvent, InvalidCommand
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope, new_id
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.levels import LinkTracking
+from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.streams import Streams
 from xieshang.kernel.views import PageRequest, ReadModels
 
+from . import audit
 from . import domain, links, views
 from .domain import access, commands
 
@@ -60,11 +62,12 @@ TIMER_EVENTS = {"OpinionFeedbackDueSoon": "reminded",
                 "OpinionFeedbackOverdue": "overdue"}  # what check_deadlines counts
 
 
-class FeedbackService:
+class FeedbackService(audit_reads.AuditReads):
     """社情民意: members and informants submit opinion reports; staff edit, adopt, report and
     forward them; units feed back, leaders instruct; committees report to each other."""
 
     name = "feedback"
+    state_folders = audit.STATE_FOLDERS
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

@@ -913,6 +913,26 @@ DELIVERIES = {
 }
 
 
+AUDIT_READERS = frozenset({STAFF, AUDITOR})
+LOGGED_SERVICES = ("proposals", "members", "feedback", "notify")
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: str | None = Field(default=None, max_length=40, description="a moment (ISO 8601; without a "
+                              "zone: Asia/Shanghai): the events recorded up to it and the state then")
+
+
+HISTORY = {"type": "object", "required": ["service", "stream", "events", "total", "state"],
+           "properties": {"service": STR, "stream": STR, "until": NULLABLE_STR,
+                          "events": {"type": "array", "items": OBJECT}, "total": _COUNT, "shown": _COUNT,
+                          "state": {"type": ["object", "null"]}, "folded_by": STR}}
+VERIFIED = {"type": "object", "required": ["service", "ok", "checked"],
+            "properties": {"service": STR, "ok": {"type": "boolean"}, "checked": _COUNT,
+                           "last_position": _COUNT, "first_bad_position": {"type": ["integer", "null"]},
+                           "problem": NULLABLE_STR}}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -1055,7 +1075,7 @@ ROUTES: list[Route] = [
           status=201, response=RECEIPT, tag="rules"),
     # queries
     Route("GET", "/api/directory", "What the proposals service's directory 名录 knows of the given ids "
-          "(members, units, bodies: kind, name, active)", "proposals", "directory", READERS,
+          "(members, units, bodies: kind, name, active)", "proposals", "directory", READERS | {MEMBER, UNIT},
           query=DirectoryQuery, tag="rules"),
     Route("GET", "/api/proposals/<proposal_id>", "A case as the caller may see it", "proposals",
           "get_proposal", frozenset({STAFF, AUDITOR, LEADER, MEMBER, UNIT, SUBSCRIBER}),
@@ -1226,6 +1246,19 @@ ROUTES: list[Route] = [
              body=OrganisationContact, tag="organisations"),
     _members("DELETE", "/api/organisations/<org_id>/contact", "erase_organisation_contact", "Erase an "
              "organisation's contact details, saying why", {STAFF}, body=Erasure, tag="organisations"),
+    # -- every log, for auditors 审计: a stream's history and state as of a moment, the chain verified
+    *[Route("GET", f"/api/audit/{svc}/streams/<stream>", f"A stream's history in the {svc} service's log "
+            "and its state as of a moment 历史与某时状态", svc, "stream_history", AUDIT_READERS,
+            query=HistoryQuery, response=HISTORY, tag="audit", rename=()) for svc in LOGGED_SERVICES],
+    *[Route("GET", f"/api/audit/{svc}/verify", f"The {svc} service's log verified: its hash chain "
+            "walked 日志校验", svc, "verify_log", AUDIT_READERS, response=VERIFIED, tag="audit")
+      for svc in LOGGED_SERVICES],
+    _account("GET", "/api/audit/gateway/verify", "verify_log", "The gateway's own log (accounts) verified "
+             "日志校验", AUDIT_READERS, None, VERIFIED),
+    # the words of each service's codes, for interfaces that show words, never codes
+    *[Route("GET", f"/api/vocabulary/{svc}", f"The words of the {svc} service's codes (states, "
+            "commands, events …) in Chinese and English 术语", svc, "vocabulary", None,
+            tag="vocabulary") for svc in LOGGED_SERVICES],
     # last, so that a walk over the routes with one token per role ends each session at the end
     _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
              ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),

@@ -87,8 +87,11 @@ class _ProblemWsgiApp(WsgiApp):
 
 def _with_security_headers(start_response):
     def start(status, headers, exc_info=None):
+        # a console page sets its own policy (its stylesheet, its forms); the rest are the API's
+        own = [(k, v) for k, v in headers if k == "Content-Security-Policy"]
         headers = [(k, v) for k, v in headers if k not in SECURITY_HEADERS]
-        headers += SECURITY_HEADERS.items()
+        headers += [(k, v) for k, v in SECURITY_HEADERS.items() if not (own and k == "Content-Security-Policy")]
+        headers += own
         if not any(k.lower() == "cache-control" for k, _ in headers):
             headers.append(("Cache-Control", "no-store"))
         return start_response(status, headers, exc_info)
@@ -154,8 +157,21 @@ class Replays(DependencyProvider):
         return getattr(accounts, "idempotency", None) if getattr(accounts, "auth", None) else None
 
 
+class ConsolePages(DependencyProvider):
+    """The web console (console/): its templates and page map, once per container."""
+
+    def setup(self) -> None:
+        from .console.app import Console
+        secure = str(self.container.config.get("XIESHANG_CONSOLE_SECURE_COOKIES", "true")).lower()
+        self.console = Console(secure_cookies=secure not in ("0", "false", "no", "off"))
+
+    def get_dependency(self, worker_ctx):
+        return self.console
+
+
 class GatewayService:
-    """HTTP: the API of api.ROUTES, ``/openapi.json`` and ``/health``."""
+    """HTTP: the API of api.ROUTES, ``/openapi.json``, ``/health`` and the web console (every
+    other path: console/)."""
 
     name = "gateway"
     publish_events = False
@@ -169,6 +185,7 @@ class GatewayService:
     store = EventStoreDependency()   # the gateway's own, private log (accounts, API keys)
     accounts = Accounts()
     replays = Replays()
+    console = ConsolePages()
 
     _map = Map([Rule(r.path, methods=[r.method], endpoint=i) for i, r in enumerate(api.ROUTES)],
                strict_slashes=False)
@@ -208,6 +225,15 @@ class GatewayService:
     def api(self, request: Request, path: str) -> Response:
         return self.handle(request)
 
+    @http("GET,POST", "/")
+    def console_start(self, request: Request) -> Response:
+        return self.console.handle(self, request)
+
+    @http("GET,POST", "/<path:path>")
+    def console_page(self, request: Request, path: str) -> Response:
+        """The web console's pages (console/): every path that is not the API's."""
+        return self.console.handle(self, request)
+
     # -- the one path every API request takes -------------------------------------------------
     def handle(self, request: Request) -> Response:
         request_id = _request_id(request)
@@ -242,27 +268,7 @@ class GatewayService:
     def _answer(self, request: Request, route: api.Route, actor: Actor | None, kwargs: dict[str, Any],
                 request_id: str) -> Response:
         try:
-            for old, new in route.rename:
-                if old in kwargs:
-                    value = kwargs.pop(old)
-                    if value is not None:
-                        kwargs[new] = value
-            for name in route.for_caller:  # "mine" unless the caller names another (the service checks)
-                if kwargs.get(name) is None and actor is not None:
-                    kwargs[name] = actor.user_id
-            reason = on_behalf_of = None
-            if route.body is not None and issubclass(route.body, api.Body):  # a service command
-                reason, on_behalf_of = kwargs.pop("reason", None), kwargs.pop("on_behalf_of", None)
-                if route.rpc in api.TAKES_REASON:  # the decision itself needs the reason too
-                    kwargs["reason"] = reason
-            if actor is not None:
-                self.act_as(CommandContext(actor=actor, reason=reason, on_behalf_of=on_behalf_of,
-                                           correlation_id=request_id))
-            if route.service == "gateway":
-                result = self._local(route.rpc, actor, request, kwargs)
-            else:
-                result = self._call(route.service, route.rpc, kwargs)
-            response = _json(result, route.status, request_id)
+            response = _json(self._result(request, route, actor, kwargs, request_id), route.status, request_id)
             if route.roles is None and actor is None and not route.is_command:
                 # the same for every anonymous caller: shared caches may keep it a minute
                 response.headers["Cache-Control"] = PUBLIC_CACHE
@@ -274,6 +280,52 @@ class GatewayService:
             return problem.response(request.path, request_id, _language(request))
         except Exception:  # a bug here must not leak a traceback to the caller
             return _failed(request, request_id)
+
+    def _result(self, request: Request, route: api.Route, actor: Actor | None, kwargs: dict[str, Any],
+                request_id: str) -> Any:
+        """What the route answers, its input validated: one RPC (or the gateway's own handler)
+        with the caller as the actor and the body's reason and on-whose-behalf; a Problem when
+        it is refused."""
+        for old, new in route.rename:
+            if old in kwargs:
+                value = kwargs.pop(old)
+                if value is not None:
+                    kwargs[new] = value
+        for name in route.for_caller:  # "mine" unless the caller names another (the service checks)
+            if kwargs.get(name) is None and actor is not None:
+                kwargs[name] = actor.user_id
+        reason = on_behalf_of = None
+        if route.body is not None and issubclass(route.body, api.Body):  # a service command
+            reason, on_behalf_of = kwargs.pop("reason", None), kwargs.pop("on_behalf_of", None)
+            if route.rpc in api.TAKES_REASON:  # the decision itself needs the reason too
+                kwargs["reason"] = reason
+        if actor is not None:
+            self.act_as(CommandContext(actor=actor, reason=reason, on_behalf_of=on_behalf_of,
+                                       correlation_id=request_id))
+        if route.service == "gateway":
+            return self._local(route.rpc, actor, request, kwargs)
+        return self._call(route.service, route.rpc, kwargs)
+
+    def call_route(self, request: Request, actor: Actor | None, method: str, path: str, *,
+                   query: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                   request_id: str) -> Any:
+        """The web console's way into the API: the route of ``method path`` taken exactly as a
+        request to it would be (its roles, its models' validation, its RPC, its refusals), for
+        the console's signed-in ``actor``. Raises Problem; query values that are empty are
+        left out (an HTML form sends every field)."""
+        try:
+            index, params = self._map.bind("console").match(path, method)
+        except NotFound:
+            raise Problem(404, f"no such route: {method} {path}", detail_zh=f"没有这个路由：{method} {path}") from None
+        route = api.ROUTES[index]
+        self._check_role(route, actor)
+        values: dict[str, Any] = {}
+        if route.query is not None:
+            values.update(_validated(route.query, {k: v for k, v in (query or {}).items()
+                                                   if v not in (None, "")}, "query"))
+        if route.body is not None:
+            values.update(_validated(route.body, body or {}, "request body"))
+        return self._result(request, route, actor, {**params, **values}, request_id)
 
     # -- idempotency keys (idempotency.py) --------------------------------------------------------
     def _claim(self, request: Request, route: api.Route, actor: Actor | None, body: Any) -> Claim | None:
@@ -328,8 +380,13 @@ class GatewayService:
 
     def _caller(self, request: Request, route: api.Route) -> Actor | None:
         actor = self._authenticate(request)
+        self._check_role(route, actor)
+        return actor
+
+    @staticmethod
+    def _check_role(route: api.Route, actor: Actor | None) -> None:
         if route.roles is None:
-            return actor
+            return
         if actor is None:
             raise Problem(401, "sign in first: send Authorization: Bearer <token> from "
                                "POST /api/auth/login, or an X-API-Key",
@@ -337,7 +394,6 @@ class GatewayService:
                                     "或发送 X-API-Key", headers={"WWW-Authenticate": "Bearer"})
         if actor.role not in route.roles:
             raise forbidden(actor.role, route.roles, route_action(route.service, route.rpc, route.summary))
-        return actor
 
     def _fingerprint_key(self) -> bytes:
         return self.accounts.tokens.derived_key("idempotency-fingerprint")
@@ -365,6 +421,11 @@ class GatewayService:
                         "actor": who.to_dict()}
             if handler == "me":
                 return actor.to_dict()
+            if handler == "verify_log":  # the gateway's own log, like every service's verify_log
+                report = self.store.verify()
+                return {"service": self.name, "ok": report.ok, "checked": report.checked,
+                        "last_position": report.last_position,
+                        "first_bad_position": report.first_bad_position, "problem": report.problem}
             if handler == "get_account":  # an admin's view: status, lockout, recent failures
                 return auth.account(kwargs["user_id"]).to_dict(auth.clock.now())
             if handler == "logout":

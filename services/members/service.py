@@ -47,11 +47,13 @@ from xieshang.kernel.context import CommandContext, MissingActor
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound, NotYet
 from xieshang.kernel.envelope import Actor, Envelope
 from xieshang.kernel.ids import check_id
+from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError, Tracking
 from xieshang.kernel.streams import Streams
 from xieshang.kernel.views import PageRequest, ReadModels
 
+from . import audit
 from . import domain, roster, views
 from .contacts import ORGANISATIONS, ContactBook, Contacts
 from .domain import CONTACT_FIELDS, FEEDBACK, ORG_CONTACT_FIELDS, PROPOSALS, SELF, ContactDetails, access
@@ -64,10 +66,11 @@ READ_TIMEOUT = 10.0   # how long a query waits for the reactions to a caller's p
 MAX_LIST = 500
 
 
-class MembersService:
+class MembersService(audit_reads.AuditReads):
     """委员: the organisation tree, appointment, stations, rosters, the duty ledger 履职积分."""
 
     name = "members"
+    state_folders = audit.STATE_FOLDERS
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

@@ -37,11 +37,13 @@ from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Envelope
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
+from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store.port import ConcurrencyError
 from xieshang.kernel.streams import Streams
 from xieshang.kernel.views import PageRequest, ReadModels, select_page
 
+from . import audit
 from . import domain
 from .channels import Message
 from .domain.templates import format_period
@@ -75,10 +77,11 @@ def _reaction(service: str):
     return react
 
 
-class NotifyService(directory_views.DirectoryFollower):
+class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads):
     """通知: inbox, e-mail and SMS for members, units, staff, leaders and the public."""
 
     name = "notify"
+    state_folders = audit.STATE_FOLDERS
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

@@ -31,11 +31,13 @@ from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, new_id
 from xieshang.kernel.ids import check_id
+from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.streams import Receipt, Streams
 from xieshang.kernel.views import PageRequest, ReadModels
 
+from . import audit
 from . import domain, views
 from .calendar import calendar_warnings, official_calendar
 from . import directory  # the module, not its mixin: `nameko run` would take a class with
@@ -53,11 +55,12 @@ TIMER_EVENTS = {"ReplyDueSoon": "reminded", "ReplyOverdue": "overdue",
                 "ReplyDeadlineMoved": "moved"}  # what check_deadlines counts
 
 
-class ProposalsService(directory.DirectoryFollower):
+class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
     """提案: the whole 提、立、交、办、督、评 lifecycle, its worklists and statistics. The members,
     units and bodies a command names must be in the directory (``DirectoryFollower``)."""
 
     name = "proposals"
+    state_folders = audit.STATE_FOLDERS
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()
@@ -462,8 +465,9 @@ class ProposalsService(directory.DirectoryFollower):
     def directory(self, ids: Sequence[str] | str, after_position: int = 0) -> dict[str, Any]:
         """What the directory knows of ``ids`` (members, units, bodies: kind, name, active; an
         unknown id has kind null): staff, auditors and leaders, e.g. to wait for the directory
-        to follow the members service before naming what was just registered."""
-        access.require_reader(self.context.get().actor, "read the directory")
+        to follow the members service before naming what was just registered; members and units too
+        (the web console names people and units, never shows their ids)."""
+        access.require_reader(self.context.get().actor, "read the directory", access.DIRECTORY_READERS)
         self.views.read_after(after_position)  # (entries are read from their streams: current)
         if isinstance(ids, str):  # the gateway's query string: comma-separated
             ids = [i for i in ids.split(",") if i]

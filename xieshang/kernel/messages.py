@@ -27,6 +27,8 @@ _COMMANDS: dict[str, Text] = {}
 _SCOPE_OF_COMMAND: dict[str, str] = {}
 _STATES: dict[tuple[str, str], Text] = {}
 _ROLES: dict[str, Text] = {}
+# Other words a service's interface shows (its events, categories, classes …): (scope, group) -> code -> label
+_WORDS: dict[tuple[str, str], dict[str, Text]] = {}
 
 
 def text(value: Any) -> Text:
@@ -49,6 +51,25 @@ def register_labels(scope: str, commands: Mapping[str, Text],
         _STATES[(scope, name)] = text(label)
     for name, label in (roles or {}).items():
         _ROLES.setdefault(name, text(label))
+
+
+def register_words(scope: str, group: str, words: Mapping[str, Text]) -> None:
+    """Make more of ``scope``'s words known: ``group`` (events, categories, …) maps codes to labels."""
+    _WORDS.setdefault((scope, group), {}).update({k: text(v) for k, v in words.items()})
+
+
+def vocabulary(scope: str) -> dict[str, dict[str, list[str]]]:
+    """Every word ``scope`` registered, for an interface that shows its codes to people:
+    ``{"commands": {code: [English, Chinese]}, "states": …, "roles": …, <group>: …}``."""
+    words: dict[str, dict[str, list[str]]] = {
+        "commands": {n: list(label) for n, label in _COMMANDS.items() if _SCOPE_OF_COMMAND.get(n) == scope},
+        "states": {n: list(label) for (s, n), label in _STATES.items() if s == scope},
+        "roles": {n: list(label) for n, label in _ROLES.items()},
+    }
+    for (s, group), labels in _WORDS.items():
+        if s == scope:
+            words[group] = {n: list(label) for n, label in labels.items()}
+    return words
 
 
 def has_command_label(name: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from xieshang.kernel.messages import register_labels
+from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows.
 MEMBER, INFORMANT, STAFF, UNIT, LEADER, AUDITOR, SYSTEM = (
@@ -98,3 +98,60 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     SYSTEM: ("system", "系统"),
 }
 register_labels("feedback", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
+
+
+# -- the words a page shows for codes (xieshang.kernel.messages.vocabulary): English, Chinese ----
+
+# What happened, as a report's timeline says it: one label per event type of domain/events.py.
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "OpinionReportSubmitted": ("Opinion report submitted", "报送社情民意信息"),
+    "OpinionReportReturned": ("Returned for revision", "退回修改"),
+    "OpinionReportRevised": ("Report revised", "修改后重新报送"),
+    "OpinionReportsCombined": ("Reports combined", "综合编辑"),
+    "OpinionReportCombinedInto": ("Combined into another report", "并入综合信息"),
+    "OpinionReportCombinationReleased": ("Combination released", "综合未完成"),
+    "OpinionCheckRecorded": ("Check recorded", "四关审核"),
+    "OpinionReportAdopted": ("Report adopted", "采用"),
+    "OpinionReportNotAdopted": ("Not adopted", "不予采用"),
+    "OpinionReportReported": ("Report sent on", "报送"),
+    "OpinionReportForwarded": ("Forwarded to units", "转交承办单位"),
+    "OpinionFeedbackReceived": ("Written feedback received", "书面反馈"),
+    "OpinionFeedbackDueSoon": ("Feedback due soon", "反馈即将到期提醒"),
+    "OpinionFeedbackOverdue": ("Feedback overdue", "反馈逾期"),
+    "LeaderInstructionRecorded": ("Leader's instruction", "领导批示"),
+    "SubmitterInformed": ("Submitters informed", "情况通报"),
+    "OpinionReceivedFromBelow": ("Received from a lower committee", "接收下级政协报送"),
+    "OpinionDecidedAbove": ("Decided by an upper committee", "上级政协处理结果"),
+}
+CHANNEL_LABELS: dict[str, tuple[str, str]] = {
+    "leader": ("Topic set by leaders", "领导点题"),
+    "committee": ("Collected by special committees", "专委会搜集"),
+    "member": ("Raised by members", "委员提供"),
+    "activity": ("Found in activities", "活动中发现"),
+    "proposal": ("Turned from a proposal", "提案转化"),
+    "meeting": ("Gathered at meetings", "会议收集"),
+}
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "economy": ("Economy", "经济"), "politics": ("Politics", "政治"), "culture": ("Culture", "文化"),
+    "society": ("Society", "社会"), "ecology": ("Ecology", "生态文明"), "other": ("Other", "其他"),
+}
+LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "national": ("National committee", "全国政协"), "province": ("Provincial committee", "省级政协"),
+    "city": ("City committee", "市级政协"), "county": ("County committee", "县级政协"),
+}
+LEADER_OFFICE_LABELS: dict[str, tuple[str, str]] = {
+    "party_committee": ("Party committee", "党委"), "government": ("Government", "政府"),
+    "committee": ("CPPCC committee", "政协"),
+}
+UPPER_DECISION_LABELS: dict[str, tuple[str, str]] = {
+    "adopted": ("Adopted", "采用"), "not_adopted": ("Not adopted", "不予采用"),
+    "reported": ("Reported further", "继续报送"), "forwarded": ("Forwarded to units", "转交办理"),
+    "instructed": ("Leader's instruction", "领导批示"), "fed_back": ("Feedback received", "收到反馈"),
+}
+register_words("feedback", "events", EVENT_LABELS)
+register_words("feedback", "channels", CHANNEL_LABELS)
+register_words("feedback", "categories", CATEGORY_LABELS)
+register_words("feedback", "checks", CHECK_LABELS)
+register_words("feedback", "levels", LEVEL_LABELS)
+register_words("feedback", "leader_offices", LEADER_OFFICE_LABELS)
+register_words("feedback", "upper_decisions", UPPER_DECISION_LABELS)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from xieshang.kernel.messages import register_labels
+from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows.
 STAFF, MEMBER, LEADER, AUDITOR = "staff", "member", "leader", "auditor"
@@ -217,3 +217,98 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     AUDITOR: ("auditor", "审计人员"), SYSTEM: ("system", "系统"),
 }
 register_labels("members", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
+
+
+# -- the words a page shows for codes (xieshang.kernel.messages.vocabulary): English, Chinese ----
+
+# What happened, as a timeline says it: one label per event type of domain/events.py.
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "OrganisationRegistered": ("Organisation registered", "登记组织"),
+    "OrganisationRenamed": ("Organisation renamed", "组织更名"),
+    "OrganisationClosed": ("Organisation closed", "撤销组织"),
+    "StationDefined": ("Station set up", "设立履职站点"),
+    "StationCommunitiesSet": ("Station's communities set", "设置站点联系社区"),
+    "OrganisationContactChanged": ("Organisation's contact details changed", "单位联系方式变更"),
+    "OrganisationContactErased": ("Organisation's contact details erased", "删除单位联系方式"),
+    "MemberAppointed": ("Member appointed", "任命委员"),
+    "MemberAssignedToStation": ("Assigned to a station", "委员进站"),
+    "MemberRolesChanged": ("Roles changed", "委员职务调整"),
+    "MemberTermEnded": ("Term ended", "委员届满"),
+    "MemberResigned": ("Member resigned", "辞去委员"),
+    "ContactDetailsChanged": ("Contact details changed", "联系方式变更"),
+    "ContactDetailsErased": ("Contact details erased", "删除联系方式"),
+    "RosterImported": ("Roster imported", "导入委员名册"),
+    "PointRulesSet": ("Duty points rules set", "设置履职积分规则"),
+    "DutyPointsAwarded": ("Duty points awarded", "履职积分入账"),
+    "DutyPointsRecomputed": ("Duty points recomputed", "履职积分重算"),
+    "AnnualAssessmentConcluded": ("Annual assessment concluded", "年度履职考核"),
+    "ActivityRecorded": ("Activity recorded", "登记履职活动"),
+    "DutyMenuPublished": ("Duty menu published", "发布履职菜单"),
+    "MenuSignedUp": ("Signed up for menu items", "认领履职菜单"),
+    "CaseProposersNoted": ("Proposers of a case noted", "同步提案人"),
+    "CaseKeyDesignationNoted": ("Key proposal noted", "同步重点提案"),
+}
+ORG_KIND_LABELS: dict[str, tuple[str, str]] = {k: (en, ORG_KINDS[k]) for k, en in {
+    "committee": "CPPCC committee", "special_committee": "Special committee", "sector": "Sector",
+    "party_group": "Party or people's organisation", "handling_unit": "Handling unit",
+    "township": "Township or street", "community": "Village or community", "station": "Members' station",
+}.items()}
+STATION_TYPE_LABELS: dict[str, tuple[str, str]] = {k: (en, STATION_TYPES[k]) for k, en in {
+    "work_station": "Members' work station", "liaison_station": "Members' liaison station",
+    "liaison_point": "Members' liaison point", "studio": "Members' studio",
+    "reception_room": "Members' reception room", "consultation_room": "Consultation room",
+}.items()}
+STATION_LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "township": ("Township or street", "乡镇/街道"), "community": ("Village or community", "村/社区"),
+}
+# LEVELS, and so COMMITTEE_LEVELS.
+LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "national": ("National", "全国"), "provincial": ("Provincial", "省级"),
+    "city": ("City", "市级"), "county": ("County", "县级"),
+}
+MEMBER_ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "standing_committee": ("Standing committee member", "常委"),
+    "chairs_meeting": ("Member of the chairs' meeting", "主席会议成员"),
+}
+ACTIVITY_LABELS: dict[str, tuple[str, str]] = {k: (en, ACTIVITIES[k]) for k, en in {
+    "proposal_submitted": "Proposal submitted",
+    "proposal_filed": "Proposal filed",
+    "proposal_co_signed": "Proposal co-signed",
+    "proposal_made_key": "Proposal made a key proposal",
+    "proposal_merged": "Proposal merged",
+    "reply_rated": "Reply rated",
+    "opinion_adopted": "Opinion report adopted",
+    "opinion_reported_upward": "Opinion report adopted above",
+    "leader_instruction": "Leader's instruction on an opinion report",
+    "meeting_attended": "Meeting attended",
+    "meeting_excused": "Excused from a meeting",
+    "inspection_joined": "Inspection joined",
+    "research_joined": "Research joined",
+    "consultation_joined": "Consultation joined",
+    "plenary_speech": "Plenary speech",
+    "community_service": "Service in the community",
+    "menu_signup": "Duty menu sign-up",
+}.items()}
+ACTIVITY_KIND_LABELS: dict[str, tuple[str, str]] = {
+    "meeting": ("Meeting", "会议"), "inspection": ("Inspection", "视察"), "research": ("Research", "调研"),
+    "consultation": ("Consultation", "协商议事"), "plenary_speech": ("Plenary speech", "大会发言"),
+    "community_service": ("Service in the community", "进社区服务"),
+}
+MENU_FORM_LABELS: dict[str, tuple[str, str]] = {
+    "consultation": ("Consultation", "协商"), "research": ("Research", "调研"),
+    "inspection": ("Inspection", "视察"), "supervision": ("Supervision", "监督"),
+    "review": ("Review", "评议"),
+}
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {k: (en, OUTCOMES[k]) for k, en in {
+    "commended": "Commended", "normal": "Satisfactory", "talked_to": "Called in for a talk",
+}.items()}
+register_words("members", "events", EVENT_LABELS)
+register_words("members", "org_kinds", ORG_KIND_LABELS)
+register_words("members", "station_types", STATION_TYPE_LABELS)
+register_words("members", "station_levels", STATION_LEVEL_LABELS)
+register_words("members", "levels", LEVEL_LABELS)
+register_words("members", "member_roles", MEMBER_ROLE_LABELS)
+register_words("members", "activities", ACTIVITY_LABELS)
+register_words("members", "activity_kinds", ACTIVITY_KIND_LABELS)
+register_words("members", "menu_forms", MENU_FORM_LABELS)
+register_words("members", "outcomes", OUTCOME_LABELS)

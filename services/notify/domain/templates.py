@@ -6,10 +6,9 @@ recipient's language (``render`` formats dates); never ids, never contact detail
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Mapping
 
-from xieshang.kernel.clock import SHANGHAI
+from xieshang.kernel.words import format_date
 
 from .vocabulary import DEFAULT_LOCALE
 
@@ -158,23 +157,6 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
 }
 
 KINDS = tuple(k for k in TEMPLATES if k != "digest")
-
-
-def format_date(value: Any, locale: str) -> str:
-    """An ISO date (or datetime, shown in the committee's time zone) in the locale's words."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        local = value.astimezone(SHANGHAI)
-        return (f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}" if locale == DEFAULT_LOCALE
-                else f"{local:%d %b %Y %H:%M}")
-    if isinstance(value, date):
-        return (f"{value.year}年{value.month}月{value.day}日" if locale == DEFAULT_LOCALE
-                else f"{value:%d %b %Y}")
-    return str(value)
 
 
 DATE_PARAMS = ("deadline", "held_on")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xieshang.kernel.messages import register_labels
+from xieshang.kernel.messages import register_labels, register_words
 
 INBOX, EMAIL, SMS = "inbox", "email", "sms"
 CHANNELS = (INBOX, EMAIL, SMS)
@@ -93,3 +93,87 @@ REACTS_TO: dict[str, tuple[str, ...]] = {
                "OpinionFeedbackOverdue", "LeaderInstructionRecorded", "SubmitterInformed",
                "OpinionReceivedFromBelow", "OpinionDecidedAbove"),
 }
+
+
+# -- the words a page shows for codes (xieshang.kernel.messages.vocabulary): English, Chinese ----
+
+# What happened, as a timeline says it: one label per event type of domain/events.py.
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "DirectoryEntryNoted": ("Directory entry noted", "名录更新"),
+    "NotificationQueued": ("Notice sent to the inbox", "发出通知"),
+    "AudienceNoted": ("Audience noted", "记录通知对象"),
+    "ProposalFollowed": ("Proposal followed", "关注提案"),
+    "ProposalUnfollowed": ("Proposal no longer followed", "取消关注提案"),
+    "NoticesRead": ("Notices read", "通知已读"),
+    "NoticePreferenceSet": ("Notice preferences set", "设置通知偏好"),
+    "DeliveryPlanned": ("Delivery planned", "安排投递"),
+    "DigestClosed": ("Digest closed", "生成通知汇总"),
+    "DeliveryAttemptStarted": ("Delivery attempt started", "开始投递"),
+    "DeliveryAttempted": ("Delivery attempted", "投递结果"),
+    "NoticeDelivered": ("Notice delivered", "通知已送达"),
+    "NoticeUndeliverable": ("Notice undeliverable", "通知无法投递"),
+    "DeliveryRetryRequested": ("Delivery retry requested", "重新投递"),
+}
+CHANNEL_LABELS: dict[str, tuple[str, str]] = {
+    INBOX: ("Inbox", "站内信"), EMAIL: ("E-mail", "电子邮件"), SMS: ("Text message", "短信"),
+}
+CADENCE_LABELS: dict[str, tuple[str, str]] = {
+    IMMEDIATE: ("At once", "即时"), DAILY: ("Daily digest", "每日汇总"), WEEKLY: ("Weekly digest", "每周汇总"),
+}
+# The kinds of notice (the keys of domain/templates.py's TEMPLATES), by their templates' titles
+# (written out here: the templates import this module).
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    # proposals 提案
+    "cosign_requested": ("Please confirm a joint proposal", "请确认联名提案"),
+    "cosign_confirmed": ("Co-signature confirmed", "联名已确认"),
+    "cosign_declined": ("Co-signature declined", "联名被谢绝"),
+    "proposal_returned": ("Proposal returned for revision", "提案退回修改"),
+    "proposal_filed": ("Proposal filed", "提案已立案"),
+    "proposal_not_filed": ("Proposal not filed", "提案未予立案"),
+    "proposal_merged": ("Proposal merged", "提案已并案办理"),
+    "proposal_assigned": ("Proposal assigned", "提案已交办"),
+    "proposal_assigned_lead": ("Proposal assigned to you (lead)", "提案交办（主办）"),
+    "proposal_assigned_co": ("Proposal assigned to you (co-handling)", "提案交办（会办）"),
+    "proposal_reassigned": ("Proposal reassigned", "提案已改交"),
+    "proposal_reassigned_away": ("Proposal reassigned elsewhere", "提案已改交其他单位"),
+    "assignment_objected": ("A unit objects to an assignment", "承办单位对交办有异议"),
+    "objection_dismissed": ("Objection dismissed", "交办异议未予采纳"),
+    "co_unit_opinion_received": ("Co-handling opinion received", "会办单位意见已送达"),
+    "rating_requested": ("Proposal replied: please rate", "提案已答复，请评价"),
+    "followed_proposal_replied": ("A proposal you follow was replied to", "您关注的提案已答复"),
+    "reply_due_soon": ("Reply due soon", "提案答复即将到期"),
+    "reply_overdue": ("Reply overdue", "提案答复已逾期"),
+    "reply_overdue_escalated": ("Overdue reply (supervision)", "提案答复逾期（督办）"),
+    "reply_deadline_moved": ("Reply deadline moved", "答复期限已调整"),
+    "proposal_key_supervise": ("Key proposal to supervise", "重点提案督办"),
+    "rehandling_started": ("Proposal handled again", "提案重新办理"),
+    "rehandling_lead": ("Handle the proposal again (lead)", "提案重新办理（主办）"),
+    "rehandling_co": ("Handle the proposal again (co-handling)", "提案重新办理（会办）"),
+    "proposal_closed": ("Proposal closed", "提案办结"),
+    "followed_proposal_closed": ("A proposal you follow is closed", "您关注的提案已办结"),
+    # members 委员履职
+    "activity_recorded": ("Activity recorded", "履职活动已记录"),
+    "duty_menu_published": ("Duty menu published", "履职菜单已发布"),
+    "menu_signed_up": ("Signed up", "履职事项已认领"),
+    "menu_designated": ("Items assigned to you", "履职事项已指派"),
+    "assessment_concluded": ("Annual assessment", "年度履职考核结果"),
+    # opinion reports 社情民意
+    "opinion_returned": ("Opinion report returned", "社情民意信息退回修改"),
+    "opinion_adopted": ("Opinion report adopted", "社情民意信息已采用"),
+    "opinion_not_adopted": ("Opinion report not adopted", "社情民意信息未采用"),
+    "opinion_reported": ("Opinion report sent on", "社情民意信息已报送"),
+    "opinion_forwarded": ("Opinion report forwarded to you", "社情民意信息转办"),
+    "opinion_feedback_received": ("Feedback on an opinion report", "收到社情民意办理反馈"),
+    "opinion_feedback_due_soon": ("Feedback due soon", "社情民意反馈即将到期"),
+    "opinion_feedback_overdue": ("Feedback overdue", "社情民意反馈已逾期"),
+    "opinion_instructed": ("Leader's instruction on your report", "社情民意信息获领导批示"),
+    "opinion_informed": ("News of your opinion report", "社情民意信息情况通报"),
+    "opinion_received_from_below": ("Opinion report from below", "收到下级政协报送的社情民意信息"),
+    "opinion_decided_above": ("Decision of the committee above", "上级政协处理结果"),
+    # digests 汇总
+    "digest": ("Notice digest", "通知汇总"),
+}
+register_words("notify", "events", EVENT_LABELS)
+register_words("notify", "channels", CHANNEL_LABELS)
+register_words("notify", "cadences", CADENCE_LABELS)
+register_words("notify", "kinds", KIND_LABELS)

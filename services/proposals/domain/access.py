@@ -26,6 +26,9 @@ from .state import Proposal
 from .vocabulary import AUDITOR, LEADER, MEMBER, STAFF, SUBSCRIBER, UNIT
 
 READERS_OF_ALL = (STAFF, AUDITOR, LEADER, SUBSCRIBER)  # subscriber systems read, never write
+# Who may learn the names of members, units and bodies by their ids (names are no secret inside the
+# committee; the public reads the names a published case shows)
+DIRECTORY_READERS = (*READERS_OF_ALL, MEMBER, UNIT)
 SEE_EVERYTHING = (STAFF, AUDITOR)                       # ratings, comment authors, any inbox
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from xieshang.kernel.messages import register_labels
+from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows. Subscriber systems read, never write.
 MEMBER, STAFF, UNIT, LEADER, PUBLIC, SYSTEM, AUDITOR = (
@@ -132,3 +132,97 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     AUDITOR: ("auditor", "审计人员"), SUBSCRIBER: ("subscriber", "订阅系统"),
 }
 register_labels("proposals", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
+
+
+# -- the words a page shows for codes (xieshang.kernel.messages.vocabulary): English, Chinese ----
+
+# What happened, as a case's timeline says it: one label per event type of domain/events.py.
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "ProposalSubmitted": ("Proposal submitted", "提交提案"),
+    "CoSignatureConfirmed": ("Co-signing confirmed", "确认附议"),
+    "CoSignatureDeclined": ("Co-signing declined", "拒绝附议"),
+    "ProposalReturned": ("Returned for revision", "退回修改"),
+    "ProposalRevised": ("Proposal revised", "修改后重新提交"),
+    "CaseNumberAssigned": ("Case number given", "编定案号"),
+    "CaseNumberReleased": ("Case number released", "收回案号"),
+    "ProposalFiled": ("Proposal filed", "立案"),
+    "ProposalNotFiled": ("Not filed", "不予立案"),
+    "ProposalConvertedToOpinionReport": ("Converted to an opinion report", "转为社情民意信息"),
+    "ProposalMerged": ("Merged into another proposal", "并案"),
+    "MergedProposalAdded": ("Another proposal merged in", "并入同类提案"),
+    "ProposalAssigned": ("Proposal assigned", "交办"),
+    "AssignmentObjected": ("Assignment objected to", "申请调整交办"),
+    "ObjectionDismissed": ("Objection dismissed", "驳回调整申请"),
+    "ProposalReassigned": ("Proposal reassigned", "重新交办"),
+    "ContactRecorded": ("Contact with the proposer", "办理沟通"),
+    "CoUnitOpinionSent": ("Co-unit's opinion sent", "会办意见"),
+    "ProposalReplied": ("Proposal replied", "答复"),
+    "ReplyDueSoon": ("Reply due soon", "答复即将到期提醒"),
+    "ReplyOverdue": ("Reply overdue", "答复逾期"),
+    "ReplyDeadlineMoved": ("Reply deadline moved", "答复期限调整"),
+    "ProposalDesignatedKey": ("Made a key proposal", "确定为重点提案"),
+    "SupervisionRecorded": ("Supervision recorded", "督办"),
+    "ReplyRated": ("Reply rated (confidential)", "评价答复（保密）"),
+    "RehandlingStarted": ("Handled again", "重新办理"),
+    "FollowUpRecorded": ("Follow-up recorded", "跟踪落实"),
+    "ProposalClosed": ("Case closed", "办结"),
+    "PublicationConsentChanged": ("Publication consent changed", "变更公开意愿"),
+    "ProposalPublished": ("Proposal published", "公开提案"),
+    "ProposalUnpublished": ("Publication withdrawn", "撤销公开"),
+    "CommentSubmitted": ("Comment submitted", "发表评论"),
+    "CommentApproved": ("Comment approved", "评论审核通过"),
+    "CommentRejected": ("Comment rejected", "评论未通过审核"),
+    "CommentAnswered": ("Comment answered", "回复评论"),
+    "HandlingRulesSet": ("Deadline rules set", "设置办理期限规则"),
+    "HolidayCalendarAmended": ("Holiday calendar amended", "调整节假日安排"),
+    "DirectoryEntryNoted": ("Directory entry noted", "名录更新"),
+}
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "economy": ("Economy", "经济"), "politics": ("Politics", "政治"), "culture": ("Culture", "文化"),
+    "society": ("Society", "社会"), "ecology": ("Ecology", "生态文明"), "other": ("Other", "其他"),
+}
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "individual": ("Individual proposal", "个人提案"), "joint": ("Joint proposal", "联名提案"),
+    "collective": ("Collective proposal", "集体提案"),
+}
+BODY_TYPE_LABELS: dict[str, tuple[str, str]] = {
+    "party": ("Party", "党派"), "group": ("People's organisation", "人民团体"),
+    "sector": ("Sector", "界别"), "special_committee": ("Special committee", "专门委员会"),
+}
+REPLY_CLASS_LABELS: dict[str, tuple[str, str]] = {
+    "A": ("A: solved or basically solved", "A类 已解决或基本解决"),
+    "B": ("B: being solved or planned", "B类 正在解决或列入计划"),
+    "C": ("C: cannot be solved for now", "C类 因条件限制暂不能解决"),
+}
+RATING_LABELS: dict[str, tuple[str, str]] = {
+    "satisfied": ("Satisfied", "满意"), "basically_satisfied": ("Basically satisfied", "基本满意"),
+    "unsatisfied": ("Unsatisfied", "不满意"),
+}
+CONTACT_STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "before": ("Before handling", "办前"), "during": ("During handling", "办中"),
+    "after": ("After handling", "办后"),
+}
+CONVERSION_LABELS: dict[str, tuple[str, str]] = {
+    "opinion_report": ("Turned into an opinion report", "转社情民意信息"),
+    "suggestion_letter": ("Turned into a letter of suggestion", "转意见建议"),
+}
+SUPERVISION_MODE_LABELS: dict[str, tuple[str, str]] = {
+    "party_government_leader": ("Led by party and government leaders", "党政领导领衔督办"),
+    "chairs_meeting": ("Led by members of the chairs' meeting", "主席会议成员领衔督办"),
+    "special_committee": ("Shared among the special committees", "专委会分工督办"),
+    "proposal_committee": ("Followed by the proposal committee", "提案委员会跟踪督办"),
+}
+SUPERVISION_KIND_LABELS: dict[str, tuple[str, str]] = {
+    "inspection": ("Inspection", "视察"), "meeting": ("Supervision meeting", "督办会"),
+    "research": ("Research", "调研"), "other": ("Other", "其他"),
+}
+register_words("proposals", "events", EVENT_LABELS)
+register_words("proposals", "categories", CATEGORY_LABELS)
+register_words("proposals", "kinds", KIND_LABELS)
+register_words("proposals", "body_types", BODY_TYPE_LABELS)
+register_words("proposals", "reply_classes", REPLY_CLASS_LABELS)
+register_words("proposals", "ratings", RATING_LABELS)
+register_words("proposals", "contact_stages", CONTACT_STAGE_LABELS)
+register_words("proposals", "conversions", CONVERSION_LABELS)
+register_words("proposals", "supervision_modes", SUPERVISION_MODE_LABELS)
+register_words("proposals", "supervision_kinds", SUPERVISION_KIND_LABELS)
