@@ -48,6 +48,7 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".pn
 ROLE_HOMES = {"staff": "/worklist", "member": "/mine", "unit": "/inbox", "leader": "/supervision",
               "auditor": "/audit", "public": "/public", "informant": "/opinions/mine", "admin": "/account"}
 SERVICES = ("proposals", "members", "feedback", "notify")
+NAME_READERS = frozenset({"staff", "auditor", "leader", "member", "unit"})  # the directory's readers
 
 
 @dataclass(frozen=True)
@@ -204,24 +205,28 @@ class Visit:
 
     def names(self, ids: Iterable[str | None]) -> dict[str, str]:
         """The names of members, units and bodies by id (the proposals service's directory, as
-        the visitor may read it); an unknown id is named as the organisation it may be."""
+        the visitor may read it), else of the account (staff, leaders: their display name);
+        an id known to neither is left out (``name`` words it)."""
         wanted = sorted({i for i in ids if i and i not in self._names})
-        if wanted and self.actor is not None and self.actor.role in ("staff", "auditor", "leader", "member",
-                                                                      "unit", "subscriber"):
+        if wanted and self.actor is not None and self.actor.role in NAME_READERS:
             for start in range(0, len(wanted), 400):
-                chunk = wanted[start:start + 400]
-                found = self.get("/api/directory", ids=",".join(chunk))
-                for key, entry in found.items():
-                    if entry.get("name"):
-                        self._names[key] = entry["name"]
-        for i in wanted:
-            self._names.setdefault(i, self.t("相关单位或委员", "(not in the directory)"))
+                found = self.get("/api/directory", ids=",".join(wanted[start:start + 400]))
+                self._names.update({k: e["name"] for k, e in found.items() if e.get("name")})
+            for i in wanted:
+                if i not in self._names:
+                    try:
+                        account = self.gateway.accounts.account(i)
+                    except Exception:  # no such account: not a person this console knows
+                        continue
+                    if account.display_name:
+                        self._names[i] = account.display_name
         return self._names
 
     def name(self, some_id: str | None) -> str:
+        """A member's, unit's or person's name; never their id."""
         if not some_id:
             return ""
-        return self.names([some_id])[some_id]
+        return self.names([some_id]).get(some_id) or self.t("相关单位或人员", "(unnamed)")
 
     # -- the API, as the visitor -------------------------------------------------------------
     def get(self, path: str, **query: Any) -> Any:

@@ -104,6 +104,12 @@ register_labels("gateway", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
 # What each route does, as the gateway's own refusal (403) names it: (service, rpc) -> English
 # and Chinese verb phrases. tests/services/test_refusal_language.py checks every route has one.
 ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    **{(svc, "stream_history"): ("read a stream's history", "查看流的历史")
+       for svc in ("proposals", "members", "feedback", "notify")},
+    **{(svc, "verify_log"): ("verify the log", "校验日志")
+       for svc in ("proposals", "members", "feedback", "notify", "gateway")},
+    **{(svc, "vocabulary"): ("read the words of the codes", "查看术语")
+       for svc in ("proposals", "members", "feedback", "notify")},
     ("gateway", "login"): ("log in", "登录"),
     ("gateway", "me"): ("see who the token names", "查看当前登录身份"),
     ("gateway", "register"): ("open an account", "开通账户"),
