@@ -53,6 +53,7 @@ LEADER = Actor("leader-szs-01", "leader", "chairs-meeting")  # 主席会议成�
 # supervisors only people its directory knows from the members service.
 LEADER_MEMBER = ("leader-szs-01", "周卫东", "经济界", ["chairs_meeting"], None)
 PUBLIC = Actor("pub-demo-01", "public", "public")
+AUDITOR = Actor("auditor-szs-01", "auditor", "audit-office")  # 审计: reads every history, verifies the logs
 
 # Each step: (who, command, arguments). Who: "staff", "proposer", "unit" (the current lead unit),
 # "leader", "public", or "member:<id>".
@@ -391,7 +392,8 @@ DEMO_PASSWORD = "demo-password-2024"  # every demo account's; a demo is not a de
 
 def demo_accounts() -> list[tuple[Actor, str]]:
     """(actor, display name) of every demo user who may log in through the gateway."""
-    people = [(STAFF, "提案委工作人员"), (LEADER, "主席会议成员")]
+    people = [(STAFF, "提案委工作人员"), (LEADER, "主席会议成员"), (AUDITOR, "审计人员"),
+              (PUBLIC, "热心市民")]
     people += [(_member(m[0]), m[1]) for m in MEMBERS]
     people += [(_unit(u), name) for u, name in UNITS.items()]
     return people

@@ -188,6 +188,16 @@ class Visit:
         en, zh = role_label(self.actor.role if self.actor else "public")
         return zh if self.lang == "zh" else en
 
+    @property
+    def me(self) -> str:
+        """The signed-in person's name, as their account gives it."""
+        if self.actor is None:
+            return ""
+        try:
+            return self.gateway.accounts.account(self.actor.user_id).display_name or self.actor.user_id
+        except Exception:  # an API key's system, or an account gone meanwhile
+            return self.actor.user_id
+
     def t(self, zh: str, en: str) -> str:
         return t(self.lang, zh, en)
 
