@@ -1259,6 +1259,10 @@ ROUTES: list[Route] = [
     *[Route("GET", f"/api/vocabulary/{svc}", f"The words of the {svc} service's codes (states, "
             "commands, events …) in Chinese and English 术语", svc, "vocabulary", None,
             tag="vocabulary") for svc in LOGGED_SERVICES],
+    # -- routes the web console's pages needed (console/pages) --------------------------------
+    # (staff pages)
+    # (member, unit and leader pages)
+    # (public, audit and notification pages)
     # last, so that a walk over the routes with one token per role ends each session at the end
     _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
              ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),
