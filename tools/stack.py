@@ -512,6 +512,9 @@ xieshang is running. Logs: {stack.log_dir}
   xieshang verify --data-dir {data_dir}
   xieshang rebuild all --data-dir {data_dir}
 Press Ctrl-C to stop.""" + (f"""
+The web console 网页: {base}/  log in as staff-szs-001 (or m-szs-001, u-szs-lcj-handler,
+  leader-szs-01, auditor-szs-01, pub-demo-01) with the password {demo.DEMO_PASSWORD}""" if not no_demo else f"""
+The web console 网页: {base}/""") + (f"""
 The upper level 宁夏回族自治区政协: http://{upper.local_address()} (logs: {upper.log_dir}; its data
 in {upper.data_dir}, e.g. xieshang history <stream> --data-dir {upper.data_dir})""" if upper else "")
                    + "\nREADY")

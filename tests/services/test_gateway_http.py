@@ -166,7 +166,7 @@ EXPECTED = {
     "GET /api/accounts/<user_id>": {"admin"},
     "POST /api/public/accounts": set(ROLES),
     "POST /api/auth/logout": EVERYONE - {"subscriber"},
-    "GET /api/directory": {"staff", "auditor", "leader", "subscriber"},
+    "GET /api/directory": {"staff", "auditor", "leader", "subscriber", "member", "unit"},
     "POST /api/proposals": {"member", "staff"},
     "POST /api/proposals/<proposal_id>/co-signature/confirm": {"member"},
     "POST /api/proposals/<proposal_id>/co-signature/decline": {"member"},
@@ -271,6 +271,13 @@ EXPECTED = {
     "GET /api/organisations/<org_id>/contact": {"staff"},
     "PUT /api/organisations/<org_id>/contact": {"staff"},
     "DELETE /api/organisations/<org_id>/contact": {"staff"},
+    # every log, for auditors (and staff): histories, states as of a moment, the chains verified
+    **{f"GET /api/audit/{svc}/streams/<stream>": {"staff", "auditor"}
+       for svc in ("proposals", "members", "feedback", "notify")},
+    **{f"GET /api/audit/{svc}/verify": {"staff", "auditor"}
+       for svc in ("proposals", "members", "feedback", "notify", "gateway")},
+    # the words of the codes: anyone
+    **{f"GET /api/vocabulary/{svc}": set(ROLES) for svc in ("proposals", "members", "feedback", "notify")},
 }
 
 
@@ -283,7 +290,7 @@ def test_every_endpoint_as_every_role_is_allowed_or_denied(gateway):
               "int:year": "2024", "case_number": "2024-001", "user_id": "m-001", "key_id": "k-none",
               "org_id": "s-jj", "station_id": "st-wuma", "menu_id": "menu-none",
               "report_id": "r-none", "leader": "leader-01", "notification_id": "n-none",
-              "channel": "email"}
+              "channel": "email", "stream": "proposal-none"}
     for route in api.ROUTES:
         path = route.path
         for name, value in values.items():
