@@ -17,7 +17,7 @@ import click
 from .common import (PG_URL, PgSchemas, Result, SectionTimeout, log, machine, pg_available, section_summary,
                      watchdog)
 
-SECTIONS = ("appends", "reads", "rebuild", "stack", "growth", "verify", "notify")
+SECTIONS = ("appends", "reads", "rebuild", "stack", "growth", "verify", "notify", "console")
 
 
 # How long one section may run before the watchdog fails it with every thread's stack, by mode
@@ -103,6 +103,10 @@ def _run_section(section: str, c: dict[str, Any]) -> list[Result]:
         return stack.run(**kw, **pg)
     if section == "notify":
         return notify_fanout.run(**kw)
+    if section == "console":
+        from . import console_pages  # (imports the proposals service: only for this section)
+
+        return console_pages.run(**kw)
     if section == "growth":
         _ensure_large(c)
         return growth.run(**kw, workdir=workdir, large=large)

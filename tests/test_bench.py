@@ -123,6 +123,37 @@ def test_the_notify_section_times_notices_and_mails_each_beside_its_reference(tm
     check_summaries(report, ["notify"])
 
 
+CONSOLE_ROWS = (*(f"console.{page}_{figure}" for page in ("worklist_page", "case_page")
+                  for figure in ("p50_ms", "p95_ms", "p99_ms", "bytes")),
+                "console.worklist_page_p50_ms.vs_calls", "console.worklist_page_2clients_p95_ms")
+
+
+@pytest.mark.rabbit
+def test_the_console_section_times_the_worklist_page_beside_its_json_and_counts_the_pages_javascript(tmp_path):
+    # The stack on the real broker (proposals, members, the gateway's web port), a committee's
+    # cases in every state, a staff login through the console's form.
+    proc = bench("--smoke", "--json", "--sections", "console", "--backends", "sqlite",
+                 "--section-timeout", "150", timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    report = json.loads(proc.stdout)
+    assert report["failed"] == [], report["summaries"]
+    script = next(r for r in report["results"] if r["id"] == "console.javascript_kb")
+    assert script["ours"] == 0 and script["target"] == 100 and script["target_met"] is True  # no JavaScript at all
+    assert script["extra"]["pages"] >= 3 and script["extra"]["scripts"] == 0
+    rows = check_rows({"results": [r for r in report["results"] if r is not script]})
+    assert set(CONSOLE_ROWS) <= set(rows), sorted(rows)
+    for row in rows.values():
+        assert row["reference"] is not None and row["n"] > 0, row["id"]
+    assert rows["console.worklist_page_p95_ms"]["target"] == 200
+    # the reference is the JSON of the very cases the page lists
+    assert rows["console.worklist_page_p95_ms"]["extra"]["same_cases"] is True
+    # the committee the pages show: every case in the worklist, some overdue after the clock moved
+    worklist = rows["console.worklist_page_p95_ms"]["extra"]["worklist"]
+    assert sum(worklist["by_status"].values()) == rows["console.worklist_page_p95_ms"]["extra"]["proposals"]
+    assert worklist["overdue"] > 0 and all(worklist["by_status"].values())
+    check_summaries(report, ["console"])
+
+
 def test_a_section_that_hangs_fails_with_every_threads_stack(tmp_path):
     child = textwrap.dedent("""
         import threading

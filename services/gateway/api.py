@@ -593,6 +593,9 @@ class WorklistQuery(Page):
     year: int | None = Field(default=None, ge=2000, le=2100)
     overdue: bool | None = None
     key: bool | None = None
+    order: Literal["latest", "urgent"] | None = Field(
+        default=None, description="latest (the default): latest activity first; urgent: overdue "
+                                  "first, then by nearest deadline, then latest activity 紧急优先")
 
 
 class InboxQuery(Page):
@@ -933,6 +936,18 @@ VERIFIED = {"type": "object", "required": ["service", "ok", "checked"],
                            "problem": NULLABLE_STR}}
 
 
+class YearReportQuery(Query):
+    public: bool = Field(default=False, description="the version to publish (without the proposers' "
+                                                    "ids); leaders always get that one")
+
+
+YEAR_REPORT = {  # the year-end report's workbook, as `xieshang report` writes it
+    "type": "object", "required": ["year", "public", "file_name", "media_type", "size", "content_base64"],
+    "properties": {"year": INT, "public": BOOL, "file_name": STR, "media_type": STR, "size": INT,
+                   "content_base64": {**STR, "description": "the XLSX file's bytes in base64"}},
+}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -1261,8 +1276,27 @@ ROUTES: list[Route] = [
             tag="vocabulary") for svc in LOGGED_SERVICES],
     # -- routes the web console's pages needed (console/pages) --------------------------------
     # (staff pages)
+    Route("GET", "/api/statistics/<int:year>/report", "The year-end report 年度报告 (XLSX, base64): "
+          "the workbook `xieshang report` writes", "proposals", "year_report",
+          frozenset({STAFF, AUDITOR, LEADER}), query=YearReportQuery, response=YEAR_REPORT, tag="statistics"),
     # (member, unit and leader pages)
+    _members("GET", "/api/duty-menus/<int:year>", "list_menus", "The year's duty menus 履职菜单 (sector: "
+             "those open to its members; a member sees the items they hold)", COMMITTEE, query=RankingQuery,
+             response=PAGE(OBJECT), tag="duty"),
     # (public, audit and notification pages)
+    Route("GET", "/api/proposals/<proposal_id>/comments/mine", "The caller's own comments on a published "
+          "case 我的评论, pending and rejected ones too (the public answer shows approved ones only)",
+          "proposals", "my_comments", frozenset({PUBLIC, MEMBER}), query=Query, tag="public", response={
+              "type": "object", "required": ["proposal_id", "items"],
+              "properties": {"proposal_id": STR, "items": {"type": "array", "items": {
+                  "type": "object", "required": ["comment_id", "display_name", "text", "status"],
+                  "properties": {"comment_id": STR, "display_name": STR, "text": STR,
+                                 "status": {"enum": ["pending", "approved", "rejected"]},
+                                 "answer": NULLABLE_STR, "reason": NULLABLE_STR}}}}}),
+    _notify("GET", "/api/proposals/<proposal_id>/follow", "following", "Whether the caller follows a case "
+            "是否关注 (and whether it may be followed: published)", NOTICE_HOLDERS, response={
+                "type": "object", "required": ["proposal_id", "following", "published"],
+                "properties": {"proposal_id": STR, "following": BOOL, "published": BOOL}}),
     # last, so that a walk over the routes with one token per role ends each session at the end
     _account("POST", "/api/auth/logout", "logout", "Log out: the token sent answers 401 from now on",
              ANYONE_SIGNED_IN - {SUBSCRIBER}, None, with_receipt(DONE)),

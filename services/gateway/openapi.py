@@ -73,9 +73,16 @@ def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, 
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def operation_id(route: Route) -> str:
+    """The route's RPC, or, where several services answer the same RPC (their histories, their
+    words), the service's name and the RPC: unique, as OpenAPI wants."""
+    shared = sum(1 for r in ROUTES if r.rpc == route.rpc) > 1
+    return f"{route.service}_{route.rpc}" if shared else route.rpc
+
+
 def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
-        "operationId": route.rpc,
+        "operationId": operation_id(route),
         "summary": route.summary, "tags": [route.tag],
         "parameters": [], "responses": {},
     }

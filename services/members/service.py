@@ -397,6 +397,23 @@ class MembersService(audit_reads.AuditReads):
                 "short": [m["member_id"] for m in members if not m["met"]]}
 
     @rpc(expected_exceptions=EXPECTED)
+    def list_menus(self, year: int, sector: str | None = None, limit: int = 100, cursor: str | None = None,
+                   q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """The year's published duty menus 履职菜单, latest first, a page of them (``q`` searches
+        the title; ``sector``, an id or a name: only the menus open to that sector's members).
+        Each with its items, how many members signed up and, for a member asking, ``mine``: the
+        items they hold (``get_menu`` tells who signed up for what)."""
+        page = PageRequest.parse("list_menus", limit, cursor, q, max_limit=MAX_LIST)
+        year = domain.check_year(year)
+        actor = self._actor()
+        self.views.read_after(after_position)
+        with self.views.connect() as conn:
+            return views.menus(conn, self.views.projection("duty_menus"), self.views.projection("organisations"),
+                               year, sector=sector, page=page,
+                               member_id=actor.user_id if actor is not None and actor.role == domain.MEMBER
+                               else None)
+
+    @rpc(expected_exceptions=EXPECTED)
     def conclude_assessment(self, member_id: str, year: int, outcome: str, note: str = "") -> dict[str, Any]:
         """Conclude the member's annual assessment 履职考核 on the year's points as they stand."""
         ctx = self.context.get()

@@ -14,6 +14,8 @@ details: they are in no event.
                                               queries: ``ranking``, ``members_with_entries``
 * coverage (Organisations + MemberDirectory): every community and the members who look after it.
                                               query: ``coverage``
+* ``DutyMenus``: the published duty menus 履职菜单 and who signed up for which item.
+                                              query: ``menus``
 """
 
 from __future__ import annotations
@@ -439,5 +441,73 @@ def ranking(conn: sa.Connection, ledger: DutyLedger, directory: MemberDirectory,
     return list_page(rows, page, order=_BY_POINTS, search=_MEMBER_SEARCH)
 
 
+# -- duty menus ------------------------------------------------------------------------------
+
+class DutyMenus(Projection):
+    """One row per published duty menu 履职菜单, and one per (menu, member, item) signed up for."""
+
+    name = "duty_menus"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.rows = sa.Table(
+            "duty_menus", metadata,
+            sa.Column("menu_id", _id(), primary_key=True),
+            sa.Column("year", sa.Integer, nullable=False, index=True),
+            sa.Column("title", sa.String(200), nullable=False),
+            sa.Column("sector", _id()),
+            sa.Column("items", sa.JSON, nullable=False),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+        self.sign_ups = sa.Table(
+            "duty_menu_sign_ups", metadata,
+            sa.Column("menu_id", _id(), primary_key=True),
+            sa.Column("member_id", _id(), primary_key=True, index=True),
+            sa.Column("item_id", _id(), primary_key=True),
+        )
+
+    def on_DutyMenuPublished(self, conn: ViewConnection, env: Envelope) -> None:
+        d = env.data   # published once (the domain refuses a second publication of a menu)
+        conn.insert_ignore(self.rows, menu_id=d["menu_id"], year=int(d["year"]), title=d["title"],
+                           sector=d.get("sector"), items=list(d["items"]), position=env.position)
+
+    def on_MenuSignedUp(self, conn: ViewConnection, env: Envelope) -> None:
+        d = env.data
+        conn.insert_ignore(self.sign_ups, [{"menu_id": d["menu_id"], "member_id": d["member_id"],
+                                            "item_id": i} for i in dict.fromkeys(d["item_ids"])])
+
+
+def menus(conn: sa.Connection, projection: DutyMenus, orgs: Organisations, year: int, *,
+          sector: str | None = None, member_id: str | None = None, page: PageRequest | None = None) -> Any:
+    """The year's published menus, latest first. ``sector`` (an id or a name): only those open to
+    that sector's members (every member's menus and the sector's own). Each row: menu_id, year,
+    title, sector, sector_name, items, signed_up (how many members signed up for any item) and,
+    with ``member_id``, ``mine``: the items that member holds. ``page``: a page of them (``q``
+    searches the title); None: every one, as a list."""
+    t, s = projection.rows, projection.sign_ups
+    names = _names(conn, orgs)
+    query = sa.select(t).where(t.c.year == year)
+    if sector:
+        query = query.where(sa.or_(t.c.sector.is_(None), t.c.sector.in_(_ids_named(names, sector))))
+    counts = {m: n for m, n in conn.execute(
+        sa.select(s.c.menu_id, sa.func.count(sa.distinct(s.c.member_id))).group_by(s.c.menu_id))}
+    held: dict[str, list[str]] = defaultdict(list)
+    if member_id:
+        for m, item in conn.execute(sa.select(s.c.menu_id, s.c.item_id).where(s.c.member_id == member_id)):
+            held[m].append(item)
+
+    def item(r: Row) -> Row:
+        r.pop("position")
+        r["sector_name"] = names.get(r["sector"], r["sector"]) if r["sector"] else None
+        r["signed_up"] = int(counts.get(r["menu_id"], 0))
+        if member_id:
+            order = [i["item_id"] for i in r["items"]]
+            r["mine"] = sorted(held.get(r["menu_id"], []), key=lambda i: order.index(i) if i in order else 0)
+        return r
+
+    return select_page(conn, query, page, item=item, search=(t.c.title,),
+                       order=((t.c.position, True), (t.c.menu_id, False)))
+
+
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [Organisations(), MemberDirectory(), DutyLedger()]
+    return [Organisations(), MemberDirectory(), DutyLedger(), DutyMenus()]

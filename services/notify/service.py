@@ -260,6 +260,16 @@ class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads):
                                    lambda log_: decision(ctx.actor, log_, pid), retry=True,
                                    ids={"proposal_id": pid}).to_dict()
 
+    @rpc(expected_exceptions=EXPECTED)
+    def following(self, proposal_id: str) -> dict[str, Any]:
+        """Whether the caller follows the proposal 是否关注 (their own following only), and whether
+        it may be followed (published, as this service learnt it)."""
+        actor = self.context.get().actor
+        pid = check_id(proposal_id, "proposal_id")
+        log_ = self.streams.load(domain.notices_stream(f"proposal-{pid}"), domain.fold).state
+        return {"proposal_id": pid, "following": actor.user_id in log_.followers,
+                "published": bool(log_.facts.get("published"))}
+
     # -- deliveries, for staff ----------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def undeliverable(self, limit: int = 50, cursor: str | None = None, include_skipped: bool = False,

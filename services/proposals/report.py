@@ -11,14 +11,12 @@ rating of a single case (ratings are confidential: only rates per unit and overa
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from xieshang.kernel.clock import SHANGHAI
 from xieshang.kernel.projection import Projection, find_projection
@@ -66,28 +64,51 @@ def write_year_report(conn: sa.Connection, projections: Sequence[Projection] | A
     withhold the satisfaction figures of too few ratings (``disclose_statistics``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stats = statistics(conn, projections, year)
-    if public:
-        stats = disclose_statistics(stats)
-    stat_rows = statistics_rows(stats)
-    cases = case_rows(conn, projections, year, public=public)
-    units = unit_rows(stats)
-    case_columns = CASE_COLUMNS if public else (*CASE_COLUMNS, PROPOSERS_COLUMN)
+    sheets = report_sheets(conn, projections, year, public=public)
+    (_, _, stat_rows), (_, case_columns, cases), (_, _, units) = sheets
 
     paths = [out / f"proposals-{year}-statistics.csv", out / f"proposals-{year}-cases.csv",
              out / f"proposals-{year}.xlsx", out / f"proposals-{year}-on-time-by-unit.png",
              out / f"proposals-{year}-satisfaction-by-unit.png"]
     write_csv(paths[0], STATISTICS_COLUMNS, stat_rows)
     write_csv(paths[1], case_columns, cases)
-    write_xlsx(paths[2], [("statistics", STATISTICS_COLUMNS, stat_rows),
-                          ("cases", case_columns, cases), ("units", UNIT_COLUMNS, units)],
-               is_rate=_is_rate)
+    write_xlsx(paths[2], sheets, is_rate=_is_rate)
     _bar_chart(paths[3], {u["unit"]: u["on_time_rate"] for u in units},
                f"On-time reply rate by unit, {year} (first-round replies)", "按时答复率")
     _bar_chart(paths[4], {u["unit"]: u["satisfaction_rate"] for u in units},
                f"Satisfaction rate by unit, {year} (satisfied + basically satisfied)", "满意率",
                withheld=[u["unit"] for u in units if u.get("withheld")])
     return paths
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_sheets(conn: sa.Connection, projections: Sequence[Projection] | Any, year: int, *,
+                  public: bool = False) -> list[tuple[str, Sequence[tuple[str, str]], list[Row]]]:
+    """The workbook's sheets (title, columns, rows): statistics, cases, units."""
+    stats = statistics(conn, projections, year)
+    if public:
+        stats = disclose_statistics(stats)
+    case_columns = CASE_COLUMNS if public else (*CASE_COLUMNS, PROPOSERS_COLUMN)
+    return [("statistics", STATISTICS_COLUMNS, statistics_rows(stats)),
+            ("cases", case_columns, case_rows(conn, projections, year, public=public)),
+            ("units", UNIT_COLUMNS, unit_rows(stats))]
+
+
+def xlsx_name(year: int, *, public: bool = False) -> str:
+    """The workbook's file name: the one write_year_report gives it (-public for the other)."""
+    return f"proposals-{year}{'-public' if public else ''}.xlsx"
+
+
+def year_report_xlsx(conn: sa.Connection, projections: Sequence[Projection] | Any, year: int, *,
+                     public: bool = False) -> bytes:
+    """The bytes of the workbook write_year_report writes (proposals-<year>.xlsx), for a
+    download: the same sheets, the same cells."""
+    with tempfile.TemporaryDirectory(prefix="xieshang-report-") as folder:
+        path = Path(folder) / xlsx_name(year, public=public)
+        write_xlsx(path, report_sheets(conn, projections, year, public=public), is_rate=_is_rate)
+        return path.read_bytes()
 
 
 def statistics_rows(stats: Row) -> list[Row]:
@@ -158,6 +179,9 @@ def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh:
     """A horizontal bar chart of the units' rates, best on top; units without a rate are left
     out (and said to be: nothing to count, or ``withheld``). Labels are unit ids; the title is
     Chinese too when a CJK font exists."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # (only where charts are drawn)
+    from matplotlib.figure import Figure
+
     withheld = set(withheld)
     shown = sorted(((u, r) for u, r in rates.items() if r is not None), key=lambda x: (x[1], x[0]))
     font = cjk_font()
@@ -189,5 +213,7 @@ def _bar_chart(path: Path, rates: dict[str, float | None], title: str, title_zh:
 
 def cjk_font() -> str | None:
     """The name of an installed font family that renders Chinese, or None."""
+    from matplotlib import font_manager
+
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FAMILIES if name in installed), None)

@@ -17,6 +17,7 @@ the append's expected version lets one of them record each event.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import logging
 from typing import Any, Callable, Sequence
@@ -39,7 +40,7 @@ from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import audit
 from . import domain, views
-from .calendar import calendar_warnings, official_calendar
+from .calendar import calendar_warnings, official_calendar, reminder_dates
 from . import directory  # the module, not its mixin: `nameko run` would take a class with
 # entrypoints at the top of this module for a service of its own
 from .directory import body_exists, entries, names_of
@@ -51,8 +52,19 @@ MAX_LIST = 500
 DEADLINE_CHECK_SECONDS = 300
 CALENDAR_CHECK_SECONDS = 24 * 3600
 REHANDLING = "an unsatisfied rating: handled again 重新办理"  # the new round's reason
+# Who downloads the year-end report (a subscriber system reads its own unit's figures instead)
+REPORT_READERS = (domain.STAFF, domain.AUDITOR, domain.LEADER)
 TIMER_EVENTS = {"ReplyDueSoon": "reminded", "ReplyOverdue": "overdue",
                 "ReplyDeadlineMoved": "moved"}  # what check_deadlines counts
+
+
+def _due_soon(timing: domain.Timing) -> Callable[[Any], bool]:
+    """Whether a deadline is within the reminder window today: the earliest reminder the rules
+    give before it (the timer's ReplyDueSoon) is due."""
+    def soon(deadline: Any) -> bool:
+        reminders = reminder_dates(deadline, timing.rules, timing.calendar)
+        return bool(reminders) and timing.today >= min(reminders.values())
+    return soon
 
 
 class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
@@ -386,20 +398,32 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
     @rpc(expected_exceptions=EXPECTED)
     def worklist(self, status: str | None = None, unit: str | None = None, category: str | None = None,
                  session: str | None = None, year: int | None = None, overdue: bool | None = None,
-                 key: bool | None = None, limit: int = 100, cursor: str | None = None,
-                 q: str | None = None, after_position: int = 0) -> dict[str, Any]:
+                 key: bool | None = None, order: str | None = None, limit: int = 100,
+                 cursor: str | None = None, q: str | None = None, after_position: int = 0) -> dict[str, Any]:
         """Staff worklist with filters (staff, auditors and leaders): a page of it
         (xieshang.kernel.views.PageRequest; ``q`` searches title and case number), and for
-        staff the ``warnings`` of handling_rules (a year without a holiday calendar)."""
+        staff the ``warnings`` of handling_rules (a year without a holiday calendar).
+
+        Each row says how its open round stands today (``due_in_days``, ``urgency``: overdue,
+        or due soon = within the rules' reminder window). ``order``: "latest" (the default:
+        latest activity first) or "urgent" (overdue first, then by nearest deadline, then
+        latest activity; views.worklist)."""
         actor = self.context.get().actor
         access.require_reader(actor, "read the worklist")
-        page = PageRequest.parse("worklist", limit, cursor, q, max_limit=MAX_LIST)
+        if order not in (None, *views.WORKLIST_ORDERS):
+            raise InvalidCommand(("bad order", "排序方式有误"),
+                                 {"order": " or ".join(views.WORKLIST_ORDERS)})
+        order = order or views.LATEST
+        page = PageRequest.parse("worklist" if order == views.LATEST else f"worklist_{order}", limit,
+                                 cursor, q, max_limit=MAX_LIST)
+        timing = self._timing()
         self.views.read_after(after_position)
         with self.views.connect() as conn:
             found = views.worklist(conn, self.views.projection("worklist"), status=status, unit=unit,
                                    category=category, session=session, year=year, overdue=overdue,
-                                   key=key, page=page)
-        found["warnings"] = self._calendar_warnings(actor)
+                                   key=key, order=order, today=timing.today,
+                                   due_soon=_due_soon(timing), page=page)
+        found["warnings"] = self._calendar_warnings(actor, timing)
         return found
 
     @rpc(expected_exceptions=EXPECTED)
@@ -460,6 +484,26 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
         with self.views.connect() as conn:
             stats = views.statistics(conn, self.views, year)
         return views.disclose_statistics(stats, units=units) if controlled else stats
+
+    @rpc(expected_exceptions=EXPECTED)
+    def year_report(self, year: int, public: bool = False, after_position: int = 0) -> dict[str, Any]:
+        """The year-end report's workbook, as ``xieshang report YEAR`` writes it
+        (proposals-<year>.xlsx: the statistics, the cases, the units; report.py), in base64 with
+        its file name. Staff and auditors the internal one (the proposers' ids) or, ``public``,
+        the one to publish; leaders only that one (the satisfaction figures as they read them)."""
+        actor = self.context.get().actor
+        access.require_reader(actor, "download the year-end report", REPORT_READERS)
+        if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+            raise InvalidCommand(("bad year", "年度有误"), {"year": "a year, e.g. 2024"})
+        controlled, _units = access.statistics_units(actor)
+        public = bool(public) or controlled
+        self.views.read_after(after_position)
+        from . import report  # (matplotlib and openpyxl: loaded when a report is asked for)
+        with self.views.connect() as conn:
+            content = report.year_report_xlsx(conn, self.views, year, public=public)
+        return {"year": year, "public": public, "file_name": report.xlsx_name(year, public=public),
+                "media_type": report.XLSX_TYPE, "size": len(content),
+                "content_base64": base64.b64encode(content).decode("ascii")}
 
     @rpc(expected_exceptions=EXPECTED)
     def directory(self, ids: Sequence[str] | str, after_position: int = 0) -> dict[str, Any]:
@@ -611,3 +655,22 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
         with self.views.connect() as conn:
             return [row["proposal_id"] for row in views.worklist(
                 conn, self.views.projection("worklist"), status=domain.ASSIGNED)]
+
+    # -- the web console's public pages (issue 15) ----------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def my_comments(self, proposal_id: str, after_position: int = 0) -> dict[str, Any]:
+        """The caller's own comments on a case 我的评论 (the public and members, who comment):
+        each with its text, display name, moderation state (pending, approved, rejected: with
+        the moderator's reason) and the unit's answer; never another person's comment. The
+        public answer shows approved comments only, so this is how a commenter sees their own
+        pending one. NotFound for a case that is not published, unless the caller commented on it."""
+        actor = self.context.get().actor
+        access.require_reader(actor, "read their own comments", (domain.PUBLIC, domain.MEMBER))
+        stream = domain.proposal_stream(check_id(proposal_id, "proposal_id"))
+        self.views.read_after(after_position)  # (the case is folded from its stream: current)
+        events = domain.registry.decode_all(self.streams.store.read_stream(stream))
+        case = domain.fold(proposal_id, events)
+        mine = views.own_comments(case, events, actor.user_id)
+        if not case.exists or (not case.published and not mine):
+            raise NotFound((f"no published proposal {proposal_id!r}", f"没有公开的提案 {proposal_id!r}"))
+        return {"proposal_id": proposal_id, "items": mine}

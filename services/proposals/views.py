@@ -204,15 +204,35 @@ class Worklist(Projection):
         self._update(conn, env, published=False)
 
 
+LATEST, URGENT = "latest", "urgent"
+WORKLIST_ORDERS = (LATEST, URGENT)
+NO_DEADLINE = "9999-12-31"   # sorts after every deadline
+DUE_SOON_DAYS = 7            # the default reminder window (DeadlineRules.reminder_days' largest)
+
+
 def worklist(conn: sa.Connection, projection: Worklist, *, status: str | Sequence[str] | None = None,
              unit: str | None = None, category: str | None = None, session: str | None = None,
              year: int | None = None, overdue: bool | None = None, key: bool | None = None,
-             page: PageRequest | None = None) -> Any:
+             order: str = LATEST, today: date | None = None,
+             due_soon: Callable[[date], bool] | None = None, page: PageRequest | None = None) -> Any:
     """Worklist rows (every column of ``proposal_worklist``), latest activity first.
 
     ``status``: one status or several; ``unit``: the current round's lead unit or any of its
     co-units; the other filters match their column; None means any. ``page``: a page of them
-    (``q`` searches title and case number); None: every row, as a list."""
+    (``q`` searches title and case number); None: every row, as a list.
+
+    ``today`` (the committee's date): each row also says ``due_in_days`` (its open round's
+    deadline minus today; None unless the case waits for its reply) and ``urgency``:
+    "overdue" (the timer escalated it, or the deadline passed), "due_soon" (``due_soon(deadline)``,
+    by default within DUE_SOON_DAYS days: the reminder window) or None.
+    ``order`` "urgent" (needs ``today``): overdue rounds first (the longest overdue first), then
+    the other open rounds by nearest deadline, then every other case latest activity first; the
+    keyset cursor carries that order (a page boundary stays put while nothing changes, though
+    a day passing may move a case up)."""
+    if order not in WORKLIST_ORDERS:
+        raise ValueError(f"order must be one of {WORKLIST_ORDERS}, not {order!r}")
+    if order == URGENT and today is None:
+        raise ValueError("the urgent order needs today's date")
     t, u = projection.cases, projection.units
     c = t.c
     q = sa.select(t)
@@ -224,8 +244,28 @@ def worklist(conn: sa.Connection, projection: Worklist, *, status: str | Sequenc
                           (c.overdue, overdue), (c.key, key)):
         if value is not None:
             q = q.where(column == value)
-    return select_page(conn, q, page, order=((c.position, True), (c.proposal_id, False)),
-                       search=(c.title, c.case_number))
+    newest = ((c.position, True), (c.proposal_id, False))
+    if order == URGENT:
+        waiting = sa.and_(c.status == ASSIGNED, c.deadline.is_not(None))
+        late = sa.and_(waiting, sa.or_(c.overdue.is_(True), c.deadline < today.isoformat()))
+        rank = sa.type_coerce(sa.case((late, 0), (waiting, 1), else_=2), sa.Integer)
+        due = sa.type_coerce(sa.case((waiting, c.deadline), else_=NO_DEADLINE), sa.String)
+        ordering: tuple[tuple[Any, bool], ...] = ((rank, False), (due, False), *newest)
+    else:
+        ordering = newest
+    item: Callable[[Row], Row] = dict
+    if today is not None:
+        soon = due_soon or (lambda d: (d - today).days <= DUE_SOON_DAYS)
+
+        def item(row: Row) -> Row:
+            waits = row["status"] == ASSIGNED and bool(row["deadline"])
+            deadline = date.fromisoformat(row["deadline"]) if waits else None
+            row["due_in_days"] = (deadline - today).days if deadline else None
+            row["urgency"] = (None if deadline is None
+                              else "overdue" if row["overdue"] or deadline < today
+                              else "due_soon" if soon(deadline) else None)
+            return dict(row)
+    return select_page(conn, q, page, order=ordering, search=(c.title, c.case_number), item=item)
 
 
 # -- handling units' inbox --------------------------------------------------------------------
@@ -1039,4 +1079,17 @@ __all__ = ["PROJECTIONS", "Worklist", "UnitInbox", "ProposerCases", "PublicCases
            "worklist", "unit_inbox", "cases_of_member", "proposers_by_case", "public_list",
            "public_detail", "statistics", "compute_statistics", "find_projection", "STATUSES",
            "disclose_statistics", "MIN_RATINGS_SHOWN", "labelled", "STATUS_LABELS",
-           "CATEGORY_LABELS", "REPLY_CLASS_LABELS", "Names"]
+           "CATEGORY_LABELS", "REPLY_CLASS_LABELS", "Names", "WORKLIST_ORDERS"]
+
+
+# -- a commenter's own comments (the web console's public pages, issue 15) --------------------------
+
+def own_comments(case: domain.Proposal, events: Iterable[Any], author: str) -> list[Row]:
+    """The comments ``author`` wrote on ``case`` (pending, approved or rejected), in order: each
+    with comment_id, display_name, text, status, answer, and for a rejected one the moderator's
+    reason (from ``events``, the case's). Never anyone else's comment, nor an author's id."""
+    reasons = {e.comment_id: e.reason for e in events if isinstance(e, domain.CommentRejected)}
+    return [{"comment_id": c.comment_id, "display_name": c.display_name, "text": c.text,
+             "status": c.status, "answer": c.answer,
+             "reason": reasons.get(c.comment_id) if c.status == "rejected" else None}
+            for c in case.comments if c.author == author]

@@ -58,6 +58,11 @@ def console() -> Iterator[str]:
     """The console's base URL, the stack with the demo committee behind it."""
     vhost = f"xieshang-browser-{uuid.uuid4().hex[:8]}"
     auth = ("guest", "guest")
+    # a run killed half-way leaves its virtual host behind, and each holds the broker's file
+    # descriptors (its quorum queues): clear those first (one browser run at a time)
+    listed = requests.get(f"{MANAGEMENT}/api/vhosts", auth=auth, timeout=30)
+    for stale in (v["name"] for v in listed.json() if v["name"].startswith("xieshang-browser-")):
+        requests.delete(f"{MANAGEMENT}/api/vhosts/{quote(stale, safe='')}", auth=auth, timeout=60)
     made = requests.put(f"{MANAGEMENT}/api/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=10)
     assert made.status_code in (201, 204), made.text
     requests.put(f"{MANAGEMENT}/api/permissions/{quote(vhost, safe='')}/guest", auth=auth, timeout=10,

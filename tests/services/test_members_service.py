@@ -299,6 +299,17 @@ def test_points_from_activities_menus_and_a_rule_change(members, rpc_as):
     rpc_as(Actor("m-a", "member", "经济界")).members.sign_up_for_menu("menu-2024", ["i2"])
     menu = staff.members.get_menu("menu-2024")
     assert menu["short"] == ["m-c"] and [m["minimum"] for m in menu["members"]] == [1, 2, 1]
+    # the year's menus: those open to a sector, with what the member asking holds
+    staff.members.publish_menu("menu-2024-all", 2024, "全体委员履职菜单", items=[
+        {"item_id": "a1", "title": "民生实事协商", "form": "consultation"}])
+    listed = m_b.list_menus(2024, sector="经济界", after_position=staff.members.health()["head"])
+    assert [(m["menu_id"], m["mine"], m["signed_up"]) for m in listed["items"]] == [
+        ("menu-2024-all", [], 0), ("menu-2024", ["i1", "i2"], 2)]
+    assert listed["items"][1]["sector_name"] == "经济界" and listed["total"] == 2
+    education = rpc_as(Actor("m-d", "member", "教育界")).members.list_menus(2024, sector="教育界")
+    assert [m["menu_id"] for m in education["items"]] == ["menu-2024-all"]
+    assert "mine" not in staff.members.list_menus(2024, q="经济")["items"][0]
+    assert staff.members.list_menus(2025)["items"] == []
 
     def points(member_id):
         return staff.members.get_member(member_id)["points"]

@@ -215,6 +215,40 @@ def year_of_points(office: Office) -> None:
         office.rules(2024)))
     office.set_rules(2024, {"meeting_attended": 2, "proposal_filed": 3, "plenary_speech": 6,
                             "proposal_submitted": 1}, caps={"meeting_attended": 8})
+    menus_of_2024(office)
+
+
+def menus_of_2024(office: Office) -> None:
+    """Two duty menus, one for every member and one for the 中共 sector's; LC-001 signs up for
+    both items of the sector's (one of them twice)."""
+    items = [{"item_id": "i1", "title": "助企纾困调研", "form": "research"},
+             {"item_id": "i2", "title": "托育服务协商", "form": "consultation"}]
+    office.append(d.menu_stream("menu-all"), [d.DutyMenuPublished(
+        menu_id="menu-all", year=2024, title="全体委员履职菜单", items=items)])
+    office.append(d.menu_stream("menu-cpc"), [
+        d.DutyMenuPublished(menu_id="menu-cpc", year=2024, title="中共界别履职菜单", items=items, sector="s-cpc"),
+        d.MenuSignedUp(menu_id="menu-cpc", member_id="LC-001", item_ids=["i2", "i1"], year=2024),
+        d.MenuSignedUp(menu_id="menu-cpc", member_id="LC-001", item_ids=["i1"], year=2024)])
+
+
+def test_the_years_menus_open_to_a_sector_with_what_a_member_holds(office, runner):
+    year_of_points(office)
+    runner.catch_up()
+    with runner.engine.connect() as conn:
+        def menus(year: int = 2024, **kw):
+            return v.menus(conn, proj(runner, v.DutyMenus), proj(runner, v.Organisations), year, **kw)
+        held = menus(member_id="LC-001")
+        assert [(m["menu_id"], m["mine"], m["signed_up"], m["sector_name"]) for m in held] == [
+            ("menu-cpc", ["i1", "i2"], 1, "中共"), ("menu-all", [], 0, None)]
+        assert [m["menu_id"] for m in menus(sector="民建")] == ["menu-all"]
+        assert [m["menu_id"] for m in menus(sector="s-cpc")] == ["menu-cpc", "menu-all"]
+        assert "mine" not in menus()[0] and menus(2023) == []
+        first = menus(page=PageRequest("list_menus", 1))
+        rest = menus(page=PageRequest.parse("list_menus", 500, first["next_cursor"]))
+        assert [m["menu_id"] for m in first["items"] + rest["items"]] == ["menu-cpc", "menu-all"]
+        assert first["total"] == 2 and rest["next_cursor"] is None
+        assert [m["title"] for m in menus(page=PageRequest.parse("list_menus", 100, None, "中共"))["items"]] == [
+            "中共界别履职菜单"]
 
 
 def test_ranking_follows_credits_rule_changes_and_caps(office, runner):

@@ -30,7 +30,8 @@ def redelivered(office: Office, member_id: str, key: str, year: int, points: int
 
 def a_year_of_credits(office: Office) -> None:
     """Credits of 2023 and 2024 (after the committee is recorded), two rules changes with caps,
-    redelivered credits, an assessment concluded twice and a member appointed again."""
+    redelivered credits, an assessment concluded twice, a member appointed again and a menu
+    signed up for (one item twice)."""
     for n in range(5):
         office.credit("LC-001", "meeting_attended", f"meet-{n}")
     office.credit("LC-001", "proposal_filed", "f-1", year=2023)
@@ -49,6 +50,12 @@ def a_year_of_credits(office: Office) -> None:
     office.append(d.member_stream("LC-003"), [d.MemberAppointed(**{
         **first.data, "name": "再任委员", "roles": ["常委"], "cpc_member": True, "station": None,
         "communities": []})])   # appointed again: the row takes the new appointment
+    office.append(d.menu_stream("menu-2024"), [
+        d.DutyMenuPublished(menu_id="menu-2024", year=2024, title="履职菜单", sector="s-cpc", items=[
+            {"item_id": "i1", "title": "调研", "form": "research"},
+            {"item_id": "i2", "title": "协商", "form": "consultation"}]),
+        d.MenuSignedUp(menu_id="menu-2024", member_id="LC-001", item_ids=["i1", "i2"], year=2024),
+        d.MenuSignedUp(menu_id="menu-2024", member_id="LC-001", item_ids=["i1"], year=2024)])  # again
 
 
 def runner_on(store, views_engine, batch: int = 1000) -> ProjectionRunner:

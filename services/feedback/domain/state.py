@@ -39,6 +39,7 @@ class Forward:
     deadline: str
     fed_back_on: str | None = None
     on_time: bool | None = None
+    text: str | None = None  # the unit's written feedback 书面反馈
     reminded: bool = False   # OpinionFeedbackDueSoon recorded
     overdue: bool = False    # OpinionFeedbackOverdue recorded
 
@@ -67,7 +68,8 @@ class OpinionReport:
     leaders: tuple[str, ...] = ()        # leaders it was put before
     forwards: tuple[Forward, ...] = ()
     instructions: tuple[tuple[str, str, str, str], ...] = ()  # (leader, level, office, text)
-    informed: int = 0
+    informed: int = 0                    # how many times the submitters were told
+    notices: tuple[str, ...] = ()        # what they were told 情况通报, in order
     origin: Origin | None = None
     decisions_above: tuple[tuple[str, str], ...] = ()  # (upper committee, decision)
 
@@ -173,7 +175,7 @@ def apply(state: OpinionReport, e: DomainEvent) -> OpinionReport:  # noqa: C901 
     if isinstance(e, OpinionReportForwarded):
         return replace(state, forwards=(*state.forwards, *(Forward(u, e.deadline) for u in e.units)))
     if isinstance(e, OpinionFeedbackReceived):
-        return _with_forward(state, e.unit, fed_back_on=e.received_on, on_time=e.on_time)
+        return _with_forward(state, e.unit, fed_back_on=e.received_on, on_time=e.on_time, text=e.text)
     if isinstance(e, OpinionFeedbackDueSoon):
         return _with_forward(state, e.unit, reminded=True)
     if isinstance(e, OpinionFeedbackOverdue):
@@ -182,7 +184,7 @@ def apply(state: OpinionReport, e: DomainEvent) -> OpinionReport:  # noqa: C901 
         return replace(state, instructions=(*state.instructions,
                                             (e.leader, e.leader_level, e.office, e.text)))
     if isinstance(e, SubmitterInformed):
-        return replace(state, informed=state.informed + 1)
+        return replace(state, informed=state.informed + 1, notices=(*state.notices, e.text))
     if isinstance(e, OpinionDecidedAbove):
         return replace(state, decisions_above=(*state.decisions_above, (e.upper_committee, e.decision)))
     return state

@@ -139,6 +139,11 @@ LEVEL_LABELS: dict[str, tuple[str, str]] = {
     "national": ("National committee", "全国政协"), "province": ("Provincial committee", "省级政协"),
     "city": ("City committee", "市级政协"), "county": ("County committee", "县级政协"),
 }
+# A leader's own level (LeaderInstructionRecorded.leader_level), as a form asks for it.
+LEADER_LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "national": ("National level", "中央（全国）"), "province": ("Province or region", "省（自治区）级"),
+    "city": ("City level", "市级"), "county": ("County or district", "县（区）级"),
+}
 LEADER_OFFICE_LABELS: dict[str, tuple[str, str]] = {
     "party_committee": ("Party committee", "党委"), "government": ("Government", "政府"),
     "committee": ("CPPCC committee", "政协"),
@@ -153,5 +158,6 @@ register_words("feedback", "channels", CHANNEL_LABELS)
 register_words("feedback", "categories", CATEGORY_LABELS)
 register_words("feedback", "checks", CHECK_LABELS)
 register_words("feedback", "levels", LEVEL_LABELS)
+register_words("feedback", "leader_levels", LEADER_LEVEL_LABELS)
 register_words("feedback", "leader_offices", LEADER_OFFICE_LABELS)
 register_words("feedback", "upper_decisions", UPPER_DECISION_LABELS)

@@ -277,6 +277,7 @@ class Visit:
             self.set_cookie(FLASH_COOKIE, "", max_age=0)
         message = FLASH.get(flash or "", FLASH["done"]) if flash else None
         menu = NAV.get(self.actor.role, []) if self.actor else NAV.get("anonymous", [])
+        menu = sorted(menu, key=lambda entry: entry[0] != self.home())  # where the role starts, first
         html = self.console.env.get_template(template).render(
             v=self, lang=self.lang, actor=self.actor, menu=menu, flash=self.t(*message) if message else None,
             csrf=Markup(f'<input type="hidden" name="csrf" value="{self.csrf_token()}">'),

@@ -221,4 +221,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("members", "get_organisation_contact"): ("read an organisation's contact details", "查看组织联系方式"),
     ("members", "set_organisation_contact"): ("change an organisation's contact details", "修改组织联系方式"),
     ("members", "erase_organisation_contact"): ("erase an organisation's contact details", "删除组织联系方式"),
+    ("proposals", "year_report"): ("download the year-end report", "下载年度报告"),
+    ("members", "list_menus"): ("list the year's duty menus", "查看年度履职菜单"),
+    ("proposals", "my_comments"): ("read their own comments", "查看本人的评论"),
+    ("notify", "following"): ("see whether they follow a proposal", "查看是否关注提案"),
 }

@@ -119,7 +119,9 @@ COMMAND_LABELS: dict[str, tuple[str, str]] = {
     "read these cases": ("read these cases", "查看这些提案"),
     "read the worklist": ("read the worklist", "查看工作清单"),
     "read the statistics": ("read the statistics", "查看统计数据"),
+    "download the year-end report": ("download the year-end report", "下载年度报告"),
     "read the directory": ("read the directory", "查看名录"),
+    "read their own comments": ("read their own comments", "查看本人的评论"),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     SUBMITTED: ("submitted", "已提交"), RETURNED: ("returned", "已退回修改"), FILED: ("filed", "已立案"),

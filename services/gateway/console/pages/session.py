@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from ..app import ROLE_HOMES, Refused, Visit, nav, page
+from ..app import ROLE_HOMES, Refused, Visit, page
 
 EVERYONE = tuple(ROLE_HOMES)
 
@@ -51,9 +51,6 @@ def language(v: Visit) -> Response:
     if chosen in ("zh", "en"):
         v.set_cookie("xs_lang", chosen, max_age=365 * 24 * 3600)
     return v.redirect(v.next_path("/"), flash="language")
-
-
-nav(EVERYONE, "/account", "我的账户", "My account")
 
 
 @page("/account", methods=("GET", "POST"), roles=EVERYONE)
