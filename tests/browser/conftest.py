@@ -59,11 +59,14 @@ def console() -> Iterator[str]:
     vhost = f"xieshang-browser-{uuid.uuid4().hex[:8]}"
     auth = ("guest", "guest")
     # a run killed half-way leaves its virtual host behind, and each holds the broker's file
-    # descriptors (its quorum queues): clear those first (one browser run at a time)
-    listed = requests.get(f"{MANAGEMENT}/api/vhosts", auth=auth, timeout=30)
-    for stale in (v["name"] for v in listed.json() if v["name"].startswith("xieshang-browser-")):
-        requests.delete(f"{MANAGEMENT}/api/vhosts/{quote(stale, safe='')}", auth=auth, timeout=60)
-    made = requests.put(f"{MANAGEMENT}/api/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=10)
+    # descriptors (its quorum queues): clear those no service is connected to any more
+    listed = requests.get(f"{MANAGEMENT}/api/vhosts", auth=auth, timeout=30).json()
+    connected = {c.get("vhost") for c in requests.get(f"{MANAGEMENT}/api/connections", auth=auth,
+                                                      timeout=30).json()}
+    for stale in (v["name"] for v in listed if v["name"].startswith("xieshang-browser-")):
+        if stale not in connected:
+            requests.delete(f"{MANAGEMENT}/api/vhosts/{quote(stale, safe='')}", auth=auth, timeout=60)
+    made = requests.put(f"{MANAGEMENT}/api/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=60)
     assert made.status_code in (201, 204), made.text
     requests.put(f"{MANAGEMENT}/api/permissions/{quote(vhost, safe='')}/guest", auth=auth, timeout=10,
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
