@@ -66,8 +66,10 @@ def words(v: Visit) -> Callable[[str, str], str]:
     return lambda field, code: v.word("feedback", GROUPS.get(field, field), code)
 
 
-def today() -> date:
-    return datetime.now(SHANGHAI).date()
+def today(v: Visit) -> date:
+    """The committee's date: the gateway's clock (XIESHANG_FIXED_TIME in tests), else Beijing's."""
+    clock = getattr(getattr(v.gateway, "accounts", None), "clock", None)
+    return clock.today() if clock is not None else datetime.now(SHANGHAI).date()
 
 
 def _levels(v: Visit) -> dict[str, Any]:
@@ -200,7 +202,7 @@ def _report(v: Visit, report_id: str) -> dict[str, Any]:
     leaders = [i.get("leader") for i in r.get("instructions", [])]
     v.names([r.get("submitter"), *r.get("contributors", []), *r.get("leaders", []), *leaders,
              *(f["unit"] for f in r.get("forwards", [])), (r.get("forward") or {}).get("unit")])
-    now = today()
+    now = today(v)
     for f in [*r.get("forwards", []), *([r["forward"]] if r.get("forward") else [])]:
         due = None if f.get("fed_back_on") else (date.fromisoformat(f["deadline"]) - now).days
         f["late"] = bool(f.get("overdue")) or (due is not None and due < 0)
@@ -245,7 +247,7 @@ def _forms(v: Visit, r: dict[str, Any], refused=None) -> list[Any]:
             if i.name == "leader" and v.actor.role != "staff":
                 continue  # a leader records their own instruction
             if form.rpc == "forward_opinion" and i.name == "deadline" and not i.value:
-                i.value = (today() + timedelta(days=FORWARD_DAYS)).isoformat()
+                i.value = (today(v) + timedelta(days=FORWARD_DAYS)).isoformat()
             if form.rpc == "revise_opinion_report" and not form.open and i.name in ("title", "content",
                                                                                      "category"):
                 i.value = r.get(i.name)
