@@ -196,11 +196,11 @@ class ConsoleRun:
                                "targets": pages["targets"], "requests": size["requests"], "warm": size["warm"],
                                "concurrency": size["clients"], "concurrent": pages["concurrent"]}, timeout=900)
             for name, m in measured["targets"].items():
-                log(f"  console: {name:<15} p50 {m['p50_ms']:7.1f}  p95 {m['p95_ms']:7.1f}  p99 {m['p99_ms']:7.1f} ms"
-                    f"  {m['bytes']:>9,} bytes")
+                log(f"  console: {name:<16} p50 {m['p50_ms']:7.1f}  p95 {m['p95_ms']:7.1f}  p99 {m['p99_ms']:7.1f} ms"
+                    f"  {m['bytes']:>9,} bytes  {m['tail_stalls_30ms']:>3} stalled ≥30 ms after the headers")
             if "concurrent" in measured:
                 for name, m in measured["concurrent"]["targets"].items():
-                    log(f"  console: {name:<15} p50 {m['p50_ms']:7.1f}  p95 {m['p95_ms']:7.1f}  p99 "
+                    log(f"  console: {name:<16} p50 {m['p50_ms']:7.1f}  p95 {m['p95_ms']:7.1f}  p99 "
                         f"{m['p99_ms']:7.1f} ms at {size['clients']} clients")
             scripts = self.javascript(session, pages)
             log(f"  console: {scripts['pages']} pages load {scripts['script_bytes']:,} bytes of JavaScript "
@@ -348,7 +348,9 @@ class ConsoleRun:
             calls = [api_path, "/api/organisations?" + urlencode({"kind": "handling_unit", "limit": 500})]
             if units:
                 calls.append("/api/directory?" + urlencode({"ids": ",".join(units)}))
-            pairs[-1]["targets"].append({"name": "calls_worklist", "paths": calls, "token": token})
+            pairs[-1]["targets"] += [{"name": "calls_worklist", "paths": calls, "token": token},
+                                     {"name": "fresh_worklist", "path": "/worklist", "cookies": cookies,
+                                      "fresh": True}]
             pairs[-1]["calls"] = calls
             cursor, answer, k = None, first, 1
             while k < 11 and answer.get("next_cursor"):
@@ -457,6 +459,17 @@ class ConsoleRun:
                                f"handling units, the units' names), same staff, p50", better=LOWER, n=ours["count"],
                 extra={"calls": p["calls"], "calls_timing": base, "page": ours,
                        "page_own_ms_p50": ours["p50_ms"] - base["p50_ms"]}))
+        if "fresh_worklist" in t:
+            ours, base = t["worklist"], t["fresh_worklist"]
+            rows.append(Result(
+                id="console.worklist_page_p95_ms.vs_new_connections", section=SECTION,
+                figure="GET /worklist, first page, p95, on the kept-alive connection", unit="ms",
+                ours=ours["p95_ms"], reference=base["p95_ms"],
+                reference_name="the same page on a new connection each time, p95", better=LOWER, n=ours["count"],
+                extra={"kept_alive": ours, "new_connections": base,
+                       "tail_stalls_30ms": {"kept_alive": ours["tail_stalls_30ms"],
+                                            "new_connections": base["tail_stalls_30ms"],
+                                            "json_kept_alive": t["ref_worklist"]["tail_stalls_30ms"]}}))
         together = measured.get("concurrent")
         if together:
             name = pages["concurrent"][0]
@@ -751,7 +764,9 @@ def skipped(why: str) -> list:
 
 def _rounds(host: str, port: int, targets: list[dict[str, Any]], n: int, warm: int) -> dict[str, Any]:
     """``n`` rounds (after ``warm`` untimed ones), each one GET of every target in turn on one
-    keep-alive connection: each target's latencies (s), last size and statuses."""
+    keep-alive connection (a target with ``fresh`` on a new connection each time): each target's
+    latencies (s), the time from its answer's headers to the end of its body (s), its last size
+    and statuses."""
     headers = {}
     for t in targets:
         h = {"Accept-Encoding": "identity"}
@@ -760,18 +775,20 @@ def _rounds(host: str, port: int, targets: list[dict[str, Any]], n: int, warm: i
         if t.get("cookies"):
             h["Cookie"] = "; ".join(f"{k}={v}" for k, v in t["cookies"].items())
         headers[t["name"]] = h
-    conn = http.client.HTTPConnection(host, port, timeout=60)
-    out = {t["name"]: {"lat": [], "bytes": 0, "statuses": {}} for t in targets}
+    kept = http.client.HTTPConnection(host, port, timeout=60)
+    out = {t["name"]: {"lat": [], "tail": [], "bytes": 0, "statuses": {}} for t in targets}
     reconnects = 0
     for i in range(warm + n):
         for t in targets:
             name = t["name"]
+            conn = http.client.HTTPConnection(host, port, timeout=60) if t.get("fresh") else kept
             t0 = time.perf_counter()
-            size, status = 0, 200
+            size, status, tail = 0, 200, 0.0
             for path in t.get("paths") or [t["path"]]:   # several: one after the other, timed together
                 try:
                     conn.request("GET", path, headers=headers[name])
                     resp = conn.getresponse()
+                    t_headers = time.perf_counter()
                     body = resp.read()
                 except (http.client.HTTPException, OSError):
                     conn.close()   # the server closed the kept connection: one more, timed with this request
@@ -779,7 +796,9 @@ def _rounds(host: str, port: int, targets: list[dict[str, Any]], n: int, warm: i
                     reconnects += 1
                     conn.request("GET", path, headers=headers[name])
                     resp = conn.getresponse()
+                    t_headers = time.perf_counter()
                     body = resp.read()
+                tail += time.perf_counter() - t_headers
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = http.client.HTTPConnection(host, port, timeout=60)
@@ -787,13 +806,18 @@ def _rounds(host: str, port: int, targets: list[dict[str, Any]], n: int, warm: i
                 size += len(body)
                 status = status if resp.status == 200 else resp.status
             elapsed = time.perf_counter() - t0
+            if t.get("fresh"):
+                conn.close()
+            else:
+                kept = conn
             if i < warm:
                 continue
             o = out[name]
             o["lat"].append(elapsed)
+            o["tail"].append(tail)
             o["bytes"] = size
             o["statuses"][str(status)] = o["statuses"].get(str(status), 0) + 1
-    conn.close()
+    kept.close()
     return {"targets": out, "reconnects": reconnects}
 
 
@@ -810,10 +834,14 @@ def _summary(parts: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         bad = {s: c for s, c in statuses.items() if s != "200"}
         if bad:
             raise SystemExit(f"{name}: answers other than 200: {bad}")
+        tails = [x for p in parts for x in p["targets"][name]["tail"]]
         out[name] = {"count": len(values), "p50_ms": pct(values, 0.5) * 1000, "p95_ms": pct(values, 0.95) * 1000,
                      "p99_ms": pct(values, 0.99) * 1000, "mean_ms": sum(values) / len(values) * 1000,
                      "max_ms": max(values) * 1000, "min_ms": min(values) * 1000,
-                     "bytes": parts[0]["targets"][name]["bytes"], "statuses": statuses}
+                     "bytes": parts[0]["targets"][name]["bytes"], "statuses": statuses,
+                     # the body's end 30 ms or more after its headers: a delayed ACK held its last segment
+                     "tail_p50_ms": pct(tails, 0.5) * 1000,
+                     "tail_stalls_30ms": sum(1 for x in tails if x >= 0.030)}
     total = sum(o["count"] for o in out.values())
     return {"targets": out, "seconds": seconds, "requests_per_s": total / seconds if seconds else None,
             "reconnects": sum(p["reconnects"] for p in parts)}

@@ -125,7 +125,8 @@ def test_the_notify_section_times_notices_and_mails_each_beside_its_reference(tm
 
 CONSOLE_ROWS = (*(f"console.{page}_{figure}" for page in ("worklist_page", "case_page")
                   for figure in ("p50_ms", "p95_ms", "p99_ms", "bytes")),
-                "console.worklist_page_p50_ms.vs_calls", "console.worklist_page_2clients_p95_ms")
+                "console.worklist_page_p50_ms.vs_calls", "console.worklist_page_p95_ms.vs_new_connections",
+                "console.worklist_page_2clients_p95_ms")
 
 
 @pytest.mark.rabbit

@@ -251,3 +251,26 @@ def test_staff_enter_a_paper_proposal_for_a_member(tab, api):
     assert "代 王建国" in tab.text   # the history says on whose behalf
     tab.logout()
     assert _my_cases(api, "m-szs-001", q=mark)["total"] == 1
+
+
+def test_a_member_submits_a_collective_proposal_for_a_body(tab, api):
+    mark = _mark()
+    title = f"关于支持民营企业参与城市更新的提案（{mark}）"
+    tab.login(OUTSIDER)   # 赵文静, of the 民建 sector
+    tab.open("/proposals/new")
+    tab.choose("#f-kind", "collective")
+    tab.fill("#f-title", title)
+    tab.choose("#f-category", "economy")
+    tab.fill("#f-reasons", "民营企业参与城市更新的渠道不畅。")
+    tab.fill("#f-suggestions", "出台参与城市更新的指引，明确收益分配。")
+    tab.click("main form.form button[type=submit]")   # no body named: refused in place
+    assert "集体提案单位" in tab.find(".refusal").text and "集体提案必填" in tab.find("#f-body-name-error").text
+    assert tab.value("#f-title") == title and tab.find("#f-kind option[value=collective]").is_selected()
+    tab.shot("member-submit-collective-refused")
+    tab.choose("#f-body-type", "sector")
+    tab.choose("#f-body-name", "民建")
+    tab.click("main form.form button[type=submit]")
+    assert tab.path.startswith("/cases/") and "集体提案" in tab.text and "民建（界别）" in tab.text
+    tab.logout()
+    [case] = _my_cases(api, OUTSIDER, q=mark)["items"]
+    assert case["status"] == "submitted"

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from ... import api
 from ..app import Refused, Visit, nav, page
-from ..forms import inputs
+from ..forms import body_from_form, check, inputs, named_fields
 from ..words import FIELD_LABELS
 from .casework import member_choices
 from .proposals import words as case_words
@@ -45,8 +45,10 @@ RELATIONS = {"proposer": ("提案人", "Proposer"), "co_signer": ("联名委员"
              "merged_proposer": ("并案提案人", "Merged proposer")}
 
 
-def _today() -> date:
-    return datetime.now(SHANGHAI).date()
+def _today(v: Visit) -> date:
+    """The committee's date: the gateway's clock (XIESHANG_FIXED_TIME in tests), else Beijing's."""
+    clock = getattr(getattr(v.gateway, "accounts", None), "clock", None)
+    return clock.today() if clock is not None else datetime.now(SHANGHAI).date()
 
 
 def _args(**values: Any) -> str:
@@ -89,11 +91,10 @@ def mine(v: Visit) -> Response:
     q, cursor = v.query("q"), v.query("cursor")
     found = v.get(f"/api/members/{v.actor.user_id}/proposals", q=q, cursor=cursor, limit=PAGE_SIZE)
     rows = found["items"]
-    today = _today()
+    today = _today(v)
     for row in rows:
         row["relation_word"] = v.t(*RELATIONS.get(row["relation"], (row["relation"], row["relation"])))
         row["status_word"] = v.word("proposals", "states", row["status"])
-        row["category_word"] = v.word("proposals", "categories", row["category"])
         row["waiting"] = _waiting(v, row)
         row["deadline"] = row["deadline_word"] = None
         row["overdue"] = False
@@ -120,6 +121,7 @@ def mine(v: Visit) -> Response:
 
 # -- submitting a proposal ------------------------------------------------------------------
 
+BODY_KINDS = ("party_group", "sector", "special_committee")   # the organisations a body may be
 SUBMIT_FIELDS = ("kind", "title", "category", "reasons", "suggestions", "co_signers", "body", "session",
                  "publish_consent")
 
@@ -137,8 +139,8 @@ def _submit_inputs(v: Visit, values: dict[str, Any] | None = None, errors: dict[
         "co_signers": v.t("联名提案的联名委员，提交后各自在7天内确认。", "For a joint proposal: each confirms "
                           "within 7 days."),
         "body.type": v.t("仅集体提案填写：党派、人民团体、界别或专门委员会。", "Collective proposals only."),
-        "body.name": v.t("仅集体提案填写：提案单位的全称，如“民建石嘴山市委员会”。",
-                         "Collective proposals only: the body's full name."),
+        "body.name": v.t("仅集体提案填写：提出提案的党派、界别或专门委员会。",
+                         "Collective proposals only: the party, sector or special committee."),
         "session": v.t("如 2024；不填则为本年度。", "e.g. 2024; empty: this year."),
         "publish_consent": None,
     }
@@ -154,15 +156,59 @@ def _submit_inputs(v: Visit, values: dict[str, Any] | None = None, errors: dict[
             i.hint = hints[i.name]
         if i.name == "body.type":   # optional (only a collective proposal has a body): none chosen at first
             i.choices = [("", "—")] + [c for c in i.choices if c[0] != ""]
+        elif i.name == "body.name":   # the bodies the directory knows, by name
+            i.widget, i.choices = "select", [("", "—"), *_bodies(v)]
     return made
 
 
+def _bodies(v: Visit) -> list[tuple[str, str]]:
+    """The open bodies a collective proposal may come from (the value is the name the service
+    looks up), each with its kind."""
+    found = []
+    for kind in BODY_KINDS:
+        for o in v.get("/api/organisations", kind=kind, limit=500)["items"]:
+            found.append((o["name"], f"{o['name']}（{v.word('members', 'org_kinds', kind)}）"))
+    return found
+
+
 def _field_errors(fields: dict[str, str]) -> dict[str, str]:
-    """A refusal's fields by the name of the input (co_signers[1] is the co-signers' input)."""
+    """A refusal's fields by the name of the input (co_signers[1] is the co-signers' input, the
+    body as a whole its type's)."""
     found: dict[str, str] = {}
     for name, reason in fields.items():
-        found.setdefault(re.sub(r"\[\d+\]", "", name), reason)
+        name = re.sub(r"\[\d+\]", "", name)
+        found.setdefault("body.type" if name == "body" else name, reason)
     return found
+
+
+def _check_submission(v: Visit) -> None:
+    """Refused (nothing sent) when the form misses what its model or the kind of proposal asks
+    for, said in the visitor's words: a joint one's co-signers, a collective one's body, the
+    member staff enter it for (the service checks the same, in its own words)."""
+    form = v.request.form
+    kind = form.get("kind") or ""
+    signers = [s for s in form.getlist("co_signers") if s.strip()]
+    body = any((form.get(f"body.{n}") or "").strip() for n in ("type", "name"))
+    # the model's own checks first (as Visit.submit makes them), so that one answer names every field
+    errors = check(api.SubmitProposal, body_from_form(api.SubmitProposal, form, form.getlist), v.lang)
+    if v.actor.role == "staff" and not (form.get("on_behalf_of") or "").strip():
+        errors["on_behalf_of"] = v.t("必填", "required")
+    if kind == "joint" and not signers:
+        errors["co_signers"] = v.t("联名提案至少选择一位联名委员", "a joint proposal has at least one co-signer")
+    elif kind in ("individual", "collective") and signers:
+        errors["co_signers"] = v.t("只有联名提案才有联名委员", "only a joint proposal has co-signers")
+    if kind == "collective":
+        for n in ("type", "name"):
+            if not (form.get(f"body.{n}") or "").strip():
+                errors[f"body.{n}"] = v.t("集体提案必填", "required for a collective proposal")
+    elif body:
+        errors["body.type"] = v.t("只有集体提案才填写提案单位", "only a collective proposal has a body")
+    if errors:
+        names = {"on_behalf_of": ("代为提交的委员", "on behalf of"), "co_signers": ("联名委员", "co-signers"),
+                 "body.type": ("集体提案单位", "proposing body"), "body.name": ("集体提案单位", "proposing body")}
+        named = list(dict.fromkeys(v.t(*names[n]) if n in names else named_fields({n: ""}, v.lang)
+                                   for n in errors))
+        raise Refused(v.t(f"请检查：{'、'.join(named)}。", f"Check: {', '.join(named)}."), errors)
 
 
 @page("/proposals/new", methods=("GET", "POST"), roles=("member", "staff"))
@@ -173,9 +219,7 @@ def submit(v: Visit) -> Response:
     if v.request.method == "GET":
         return v.render("member_submit.html", title=title, inputs=_submit_inputs(v), refusal=None)
     try:
-        if v.actor.role == "staff" and not (v.request.form.get("on_behalf_of") or "").strip():
-            raise Refused(v.t("请检查：代为提交的委员。", "Check: on behalf of."),
-                          {"on_behalf_of": v.t("必填", "required")})
+        _check_submission(v)
         receipt = v.submit("/api/proposals", api.SubmitProposal)
     except Refused as refused:
         return v.render("member_submit.html", status=refused.status, title=title, refusal=refused.message,
@@ -189,7 +233,7 @@ def _year(v: Visit) -> int:
     chosen = v.query("year")
     if chosen and chosen.isdigit() and 2000 <= int(chosen) <= 2100:
         return int(chosen)
-    return _today().year
+    return _today(v).year
 
 
 @page("/duty", roles=("member",))
@@ -219,7 +263,7 @@ def duty(v: Visit) -> Response:
             this_year["assessment"]["word"] = v.word("members", "outcomes", this_year["assessment"]["outcome"])
     for m in menus:
         m["forms"] = "、".join(dict.fromkeys(v.word("members", "menu_forms", i["form"]) for i in m["items"]))
-    years = sorted({year, _today().year, *(e.get("year") for e in member.get("ledger", []) if e.get("year"))},
+    years = sorted({year, _today(v).year, *(e.get("year") for e in member.get("ledger", []) if e.get("year"))},
                    reverse=True)
     return v.render("member_duty.html", title=v.t("我的履职", "My duty record"), member=member, year=year,
                     years=years, dossier=this_year, place=place, ranked=everyone["total"], menus=menus)
@@ -282,7 +326,7 @@ def supervision(v: Visit) -> Response:
     me = v.actor.user_id
     q, cursor = v.query("q"), v.query("cursor")
     found = v.get("/api/worklist", key=True, q=q, cursor=cursor, limit=100)
-    today, soon = _today(), _soon(v)
+    today, soon = _today(v), _soon(v)
     rows = [r for r in found["items"] if me in (r.get("supervisors") or [])]
     for row in rows:
         row["status_word"] = v.word("proposals", "states", row["status"])
