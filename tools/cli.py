@@ -28,6 +28,7 @@ COMMANDS = {
     "relay": ("tools.ops", "relay"),
     "dead-letters": ("tools.ops", "dead_letters"),
     "levels": ("tools.levels", "levels"),
+    "broker": ("tools.broker", "broker"),
     "event-index": ("tools.event_index", "event_index"),
     # The benchmarks live beside the product (bench/), installed with it from a checkout.
     "bench": ("bench.cli", "bench"),

@@ -31,6 +31,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
+from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from nameko.timer import timer
 
@@ -62,12 +63,13 @@ TIMER_EVENTS = {"OpinionFeedbackDueSoon": "reminded",
                 "OpinionFeedbackOverdue": "overdue"}  # what check_deadlines counts
 
 
-class FeedbackService(audit_reads.AuditReads):
+class FeedbackService(audit_reads.AuditReads, integration_reads.IntegrationReads):
     """社情民意: members and informants submit opinion reports; staff edit, adopt, report and
     forward them; units feed back, leaders instruct; committees report to each other."""
 
     name = "feedback"
     state_folders = audit.STATE_FOLDERS
+    publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

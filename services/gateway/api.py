@@ -584,6 +584,15 @@ ACCOUNT = {"type": "object", "required": ["user_id", "role", "organisation", "st
 
 # -- queries ----------------------------------------------------------------------------------
 
+class FeedQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR,
+                              description="the next of the previous page 上次的 next (none: from the start)")
+    types: str | None = Field(default=None, min_length=1, max_length=4000,
+                              description="CloudEvents types or type prefixes, comma-separated 事件类型")
+    limit: int = Field(default=100, ge=1, le=1000, description="events per page 每页条数")
+
+
 class WorklistQuery(Page):
     status: Literal["submitted", "returned", "filed", "not_filed", "merged", "assigned", "replied",
                     "closed"] | None = None
@@ -930,6 +939,12 @@ HISTORY = {"type": "object", "required": ["service", "stream", "events", "total"
            "properties": {"service": STR, "stream": STR, "until": NULLABLE_STR,
                           "events": {"type": "array", "items": OBJECT}, "total": _COUNT, "shown": _COUNT,
                           "state": {"type": ["object", "null"]}, "folded_by": STR}}
+FEED_READERS = frozenset({SUBSCRIBER, AUDITOR, ADMIN})
+FEED = {"type": "object", "required": ["events", "next", "caught_up"], "properties": {
+    "events": {"type": "array", "items": {"type": "object"},
+               "description": "the CloudEvents of the page, structured JSON (see /asyncapi.json)"},
+    "next": {"type": "string", "description": "the cursor to ask after next time"},
+    "caught_up": {"type": "boolean", "description": "nothing public follows, for now"}}}
 VERIFIED = {"type": "object", "required": ["service", "ok", "checked"],
             "properties": {"service": STR, "ok": {"type": "boolean"}, "checked": _COUNT,
                            "last_position": _COUNT, "first_bad_position": {"type": ["integer", "null"]},
@@ -1270,6 +1285,10 @@ ROUTES: list[Route] = [
       for svc in LOGGED_SERVICES],
     _account("GET", "/api/audit/gateway/verify", "verify_log", "The gateway's own log (accounts) verified "
              "日志校验", AUDIT_READERS, None, VERIFIED),
+    # -- the integration contract (ADR 0012): other systems' catch-up feed of public events
+    Route("GET", "/api/feed", "Public events after a cursor, in order, as a CloudEvents JSON batch "
+          "公开事件补取 (API-key holders)", "gateway", "feed", FEED_READERS, query=FeedQuery,
+          response=FEED, tag="integration", rename=()),
     # the words of each service's codes, for interfaces that show words, never codes
     *[Route("GET", f"/api/vocabulary/{svc}", f"The words of the {svc} service's codes (states, "
             "commands, events …) in Chinese and English 术语", svc, "vocabulary", None,

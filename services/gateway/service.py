@@ -37,10 +37,12 @@ from xieshang.kernel.config import Settings, make_views_engine
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainError
 from xieshang.kernel.envelope import Actor
+from xieshang.kernel.integration import feed_page
 from xieshang.kernel.messages import preferred_language
 from xieshang.kernel.runtime import EventStoreDependency, StoreHolder
 
-from . import api, openapi
+from . import api, domain, openapi
+from .feed import FEED_SERVICES, BadCursor, read_feed
 from .auth import AuthError, Authenticator, parse_api_key
 from .idempotency import NOT_KEPT, SECRET_ANSWERS, Answer, Claim, IdempotencyKeys, fingerprint
 from .problems import PROBLEM_TYPE, Problem, auth_problem, forbidden, from_refusal, invalid_input, route_action
@@ -175,6 +177,7 @@ class GatewayService:
 
     name = "gateway"
     publish_events = False
+    publication = domain.events.PUBLICATION  # only its checkpoints leave it (ADR 0012)
 
     proposals = RpcProxy("proposals")
     members = RpcProxy("members")
@@ -426,6 +429,8 @@ class GatewayService:
                 return {"service": self.name, "ok": report.ok, "checked": report.checked,
                         "last_position": report.last_position,
                         "first_bad_position": report.first_bad_position, "problem": report.problem}
+            if handler == "feed":
+                return self._feed(kwargs)
             if handler == "get_account":  # an admin's view: status, lockout, recent failures
                 return auth.account(kwargs["user_id"]).to_dict(auth.clock.now())
             if handler == "logout":
@@ -460,6 +465,24 @@ class GatewayService:
             raise auth_problem(exc) from None
         except DomainError as exc:
             raise from_refusal(type(exc).__name__, str(exc), exc.to_dict()) from None
+
+    def _feed(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``GET /api/feed``: every service's page of public events, merged (feed.py)."""
+        types = [t.strip() for t in kwargs["types"].split(",") if t.strip()] if kwargs.get("types") else None
+        limit = kwargs["limit"]
+
+        def page_of(service: str, after: int) -> dict[str, Any]:
+            if service == self.name:
+                return feed_page(self.store, domain.events.PUBLICATION, after, types, limit)
+            return self._call(service, "public_feed", {"after": after, "types": types, "limit": limit})
+
+        try:
+            return read_feed(kwargs.get("after"), types, limit, page_of,
+                             eventlet.GreenPool(len(FEED_SERVICES)).imap)
+        except BadCursor:
+            raise Problem(422, "the cursor is not one this feed gave", detail_zh="after 不是本事件流给出的游标",
+                          invalid_params=[{"name": "after", "reason": "not a cursor of this feed "
+                                           "(use the next of a page) 不是有效游标"}]) from None
 
     def _input(self, request: Request, route: api.Route, body: Any) -> dict[str, Any]:
         values: dict[str, Any] = {}

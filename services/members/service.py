@@ -39,6 +39,7 @@ import time
 from collections import defaultdict
 from typing import Any, Sequence
 
+from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 
 from xieshang.kernel.clock import SHANGHAI, Clock, ClockProvider
@@ -66,11 +67,12 @@ READ_TIMEOUT = 10.0   # how long a query waits for the reactions to a caller's p
 MAX_LIST = 500
 
 
-class MembersService(audit_reads.AuditReads):
+class MembersService(audit_reads.AuditReads, integration_reads.IntegrationReads):
     """委员: the organisation tree, appointment, stations, rosters, the duty ledger 履职积分."""
 
     name = "members"
     state_folders = audit.STATE_FOLDERS
+    publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

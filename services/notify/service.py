@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from nameko.exceptions import RemoteError
 from nameko.timer import timer
 
+from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel import directory_views
 from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event
@@ -77,11 +78,12 @@ def _reaction(service: str):
     return react
 
 
-class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads):
+class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads, integration_reads.IntegrationReads):
     """通知: inbox, e-mail and SMS for members, units, staff, leaders and the public."""
 
     name = "notify"
     state_folders = audit.STATE_FOLDERS
+    publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

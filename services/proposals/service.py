@@ -22,6 +22,7 @@ import dataclasses
 import logging
 from typing import Any, Callable, Sequence
 
+from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from nameko.timer import timer
 
@@ -67,12 +68,13 @@ def _due_soon(timing: domain.Timing) -> Callable[[Any], bool]:
     return soon
 
 
-class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads):
+class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads, integration_reads.IntegrationReads):
     """提案: the whole 提、立、交、办、督、评 lifecycle, its worklists and statistics. The members,
     units and bodies a command names must be in the directory (``DirectoryFollower``)."""
 
     name = "proposals"
     state_folders = audit.STATE_FOLDERS
+    publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)
     context = RequestContext()

@@ -282,6 +282,8 @@ EXPECTED = {
        for svc in ("proposals", "members", "feedback", "notify", "gateway")},
     # the words of the codes: anyone
     **{f"GET /api/vocabulary/{svc}": set(ROLES) for svc in ("proposals", "members", "feedback", "notify")},
+    # the integration contract: the catch-up feed, for subscriber systems (and auditors)
+    "GET /api/feed": {"subscriber", "auditor", "admin"},
 }
 
 
@@ -345,8 +347,9 @@ def test_the_members_vocabulary_is_the_members_domains():
 
 SERVICES = {"proposals": ProposalsService, "members": MembersService, "feedback": FeedbackService,
             "notify": NotifyService}
-# RPCs no person calls over HTTP: the notify service looks up where notices go as the system
-WITHOUT_A_ROUTE = {"health", "delivery_addresses"}
+# RPCs no person calls over HTTP: the notify service looks up where notices go as the system;
+# the gateway merges every service's public_feed into /api/feed
+WITHOUT_A_ROUTE = {"health", "delivery_addresses", "public_feed"}
 
 
 def _rpc_arguments(route: api.Route) -> set[str]:
@@ -559,13 +562,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(gateway):
     left out: schemathesis learns user ids from answers, and a new password ends the session
     the run itself uses (its behaviour is tested above); so does logging out."""
     a_case(gateway)
-    # the notify service does not run here: test_gateway_notify.py fuzzes its routes
-    operations = [r for r in api.ROUTES if r.tag != api.NOTIFY and r.service != "notify"]
+    # the notify service does not run here: test_gateway_notify.py fuzzes its routes; the feed
+    # asks every service (tests/test_integration_contract.py)
+    operations = [r for r in api.ROUTES if r.tag not in (api.NOTIFY, "integration") and r.service != "notify"]
     not_here = [arg for r in api.ROUTES if r.service == "notify" and r.tag != api.NOTIFY
                 for arg in ("--exclude-operation-id", operation_id(r))]
     for role in ("staff", "member", "unit", "admin", "anonymous"):
         fuzz(gateway, role, len(operations) - 2, "--exclude-operation-id", "set_password",
-             "--exclude-operation-id", "logout", "--exclude-tag", api.NOTIFY, *not_here, timeout=900)
+             "--exclude-operation-id", "logout", "--exclude-tag", api.NOTIFY, "--exclude-tag", "integration", *not_here, timeout=900)
 
 
 def fuzz(client: Client, role: str, operations: int, *selection: str, timeout: float = 600) -> None:

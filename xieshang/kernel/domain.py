@@ -169,6 +169,10 @@ class EventRegistry:
     def names(self) -> list[str]:
         return sorted(self._classes)
 
+    def event_class(self, type_name: str) -> type[DomainEvent]:
+        """The class of a registered type (KeyError for an unknown one)."""
+        return self._classes[type_name]
+
     def upcast(self, envelope: Envelope) -> Envelope:
         """``envelope`` in the contract's current shape: its data decoded (upcasters applied)
         and its schema version the current one. An envelope already at the current version is

@@ -57,19 +57,28 @@ class StoreHolder(SharedExtension):
     def start(self) -> None:
         if not _truthy(self.container.config.get("XIESHANG_RELAY")):
             return
+        self.relays = []
         # A service whose log is private (the gateway's accounts) sets publish_events = False.
-        if not getattr(self.container.service_cls, "publish_events", True):
-            return
-        from .relay import Relay
+        if getattr(self.container.service_cls, "publish_events", True):
+            from .relay import Relay
 
-        self.relay = Relay(self.store, self.settings.amqp_uri, service=self.settings.service)
-        self.store.subscribe(lambda _position: self.relay.wake())
-        self.container.spawn_managed_thread(lambda: self.relay.run(self._stop), identifier="relay")
+            self.relay = Relay(self.store, self.settings.amqp_uri, service=self.settings.service)
+            self.relays.append(self.relay)
+        # Its public events, as CloudEvents, to the integration exchange (ADR 0012).
+        publication = getattr(self.container.service_cls, "publication", None)
+        if publication is not None:
+            from .integration import integration_relay
+
+            self.relays.append(integration_relay(self.store, self.settings.amqp_uri, publication))
+        for relay in self.relays:
+            self.store.subscribe(lambda _position, relay=relay: relay.wake())
+            self.container.spawn_managed_thread(lambda relay=relay: relay.run(self._stop),
+                                                identifier=relay.name)
 
     def stop(self) -> None:
         self._stop.set()
-        if self.relay is not None:
-            self.relay.wake()
+        for relay in getattr(self, "relays", ()):
+            relay.wake()
 
     def kill(self) -> None:
         self.stop()

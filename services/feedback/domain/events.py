@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
 
@@ -289,3 +290,31 @@ class OpinionDecidedAbove(DomainEvent):
     decision: str
     detail: dict = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
+
+
+# -- what leaves the service (the integration contract, ADR 0012) --------------------------------
+# Public: a report once the committee makes it its own: adopted, reported to the Party committee,
+# the government or the upper level, forwarded to units, their feedback and its deadlines,
+# leaders' instructions, and what comes from below and above. Private: everything before
+# adoption — a report is written by members, 信息员 and residents, and names them.
+PUBLICATION = Publication("feedback", registry, public={
+    "OpinionReportAdopted": NOTHING_WITHHELD,
+    "OpinionReportReported": NOTHING_WITHHELD,
+    "OpinionReportForwarded": NOTHING_WITHHELD,
+    "OpinionFeedbackReceived": NOTHING_WITHHELD,
+    "OpinionFeedbackDueSoon": NOTHING_WITHHELD,
+    "OpinionFeedbackOverdue": NOTHING_WITHHELD,
+    "LeaderInstructionRecorded": NOTHING_WITHHELD,
+    "OpinionReceivedFromBelow": NOTHING_WITHHELD,
+    "OpinionDecidedAbove": NOTHING_WITHHELD,
+}, private={
+    "OpinionReportSubmitted": "names its submitter (a member, an informant or a resident)",
+    "OpinionReportReturned": "the committee's review with the submitter",
+    "OpinionReportRevised": "a submitter's revision before adoption",
+    "OpinionReportsCombined": "names the contributors of the combined reports",
+    "OpinionReportCombinedInto": "editing before adoption",
+    "OpinionReportCombinationReleased": "editing before adoption",
+    "OpinionCheckRecorded": "the committee's internal checks of a draft",
+    "OpinionReportNotAdopted": "a submitter's report the committee did not take up",
+    "SubmitterInformed": "names the submitters told of the outcome",
+})

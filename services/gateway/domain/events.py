@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.integration import Publication
 
 from .vocabulary import SUBSCRIBER
 
@@ -129,3 +130,9 @@ class ApiKeyIssued(DomainEvent):
 class ApiKeyRevoked(DomainEvent):
     key_id: str
     reason: str
+
+
+# -- what leaves the service (the integration contract, ADR 0012) --------------------------------
+# The gateway's log is private through and through: accounts, logins and keys.
+PUBLICATION = Publication("gateway", registry, public={}, private={
+    name: "accounts, logins and keys of people and systems" for name in registry.names()})

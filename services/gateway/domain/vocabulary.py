@@ -121,6 +121,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("gateway", "logout"): ("log out", "退出登录"),
     ("gateway", "get_account"): ("read an account", "查看账户"),
     ("gateway", "sign_up"): ("open a resident's account", "注册公众账户"),
+    ("gateway", "feed"): ("read the public feed", "读取公开事件流"),
     ("proposals", "submit_proposal"): ("submit a proposal", "提交提案"),
     ("proposals", "confirm_co_signature"): ("confirm co-signing", "确认附议"),
     ("proposals", "decline_co_signature"): ("decline co-signing", "拒绝附议"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
 
@@ -328,3 +329,36 @@ class CaseKeyDesignationNoted(DomainEvent):
     source_stream: str
     year: int
 
+
+# -- what leaves the service (the integration contract, ADR 0012) --------------------------------
+# Public: the committee's organisations and stations, who its members are and what they hold,
+# its activities and duty menus, and the rules by which duty is counted. Private: contact
+# details of anyone, a member's party membership and reasons for leaving, each member's points
+# and assessment (personal evaluations), their own sign-ups, and internal bookkeeping.
+PUBLICATION = Publication("members", registry, public={
+    "OrganisationRegistered": NOTHING_WITHHELD,
+    "OrganisationRenamed": NOTHING_WITHHELD,
+    "OrganisationClosed": NOTHING_WITHHELD,
+    "StationDefined": NOTHING_WITHHELD,
+    "StationCommunitiesSet": NOTHING_WITHHELD,
+    "MemberAppointed": frozenset({"cpc_member"}),
+    "MemberAssignedToStation": NOTHING_WITHHELD,
+    "MemberRolesChanged": frozenset({"cpc_member"}),
+    "MemberTermEnded": NOTHING_WITHHELD,
+    "MemberResigned": frozenset({"reason"}),
+    "PointRulesSet": NOTHING_WITHHELD,
+    "ActivityRecorded": NOTHING_WITHHELD,
+    "DutyMenuPublished": NOTHING_WITHHELD,
+}, private={
+    "OrganisationContactChanged": "which contact details of an organisation changed (contact data)",
+    "OrganisationContactErased": "erasure of an organisation's contact details",
+    "ContactDetailsChanged": "which of a member's contact details changed (personal data)",
+    "ContactDetailsErased": "erasure of a member's contact details (personal data)",
+    "RosterImported": "an operator's import of a roster file",
+    "DutyPointsAwarded": "a member's duty points: a personal evaluation",
+    "DutyPointsRecomputed": "a member's duty points: a personal evaluation",
+    "AnnualAssessmentConcluded": "a member's annual assessment: a personal evaluation",
+    "MenuSignedUp": "a member's own sign-up for duty items",
+    "CaseProposersNoted": "this service's copy of a case's proposers (bookkeeping)",
+    "CaseKeyDesignationNoted": "this service's copy of a case's key designation (bookkeeping)",
+})

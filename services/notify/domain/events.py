@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.integration import Publication
 
 registry = EventRegistry()
 
@@ -194,3 +195,26 @@ class DeliveryRetryRequested(DomainEvent):
     series)."""
 
     key: str
+
+
+# -- what leaves the service (the integration contract, ADR 0012) --------------------------------
+# Nothing of notify's own is public: every event is about a person (a notice to someone, what
+# they follow and read, how they want to be told, whether it reached them).
+PUBLICATION = Publication("notify", registry, public={}, private={
+    "DirectoryEntryNoted": "this service's copy of the members service's directory",
+    "NotificationQueued": "a notice to a person",
+    "AudienceNoted": "who is told about a case",
+    "ProposalFollowed": "a person's choice to follow a case",
+    "ProposalUnfollowed": "a person's choice to follow a case",
+    "NoticesRead": "what a person has read",
+    "NoticePreferenceSet": "a person's notice preferences",
+    "DeliveryPlanned": "a notice's delivery to a person",
+    "DigestClosed": "a person's digest",
+    "DeliveryAttemptStarted": "a notice's delivery to a person",
+    "DeliveryAttempted": "a notice's delivery to a person",
+    "NoticeDelivered": "a notice's delivery to a person",
+    "NoticeUndeliverable": "a notice's delivery to a person",
+    "DeliveryRetryRequested": "a notice's delivery to a person",
+    # webhooks: where other systems are told, and whether they were (the events themselves are
+    # public already: they came from the integration exchange)
+})

@@ -23,6 +23,7 @@ from typing import Any
 
 from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
 
@@ -512,3 +513,51 @@ class HolidayCalendarAmended(DomainEvent):
 # The proposals service's copy of the directory 名录 (stream ``directory-<entry_id>``), by which it
 # checks the ids and names a command refers to and the names it publishes: the kernel's event.
 DirectoryEntryNoted = registry.register(DirectoryEntryNoted)
+
+
+# -- what leaves the service (the integration contract, ADR 0012) --------------------------------
+# Public: a case's course as the committee makes it known to the government's systems (OA, 督查,
+# the upper level): filed, assigned, replied, due and overdue, closed, published. Private: what
+# is a member's own until the case is filed, the proposer's confidential rating of a reply
+# (背靠背), the public's comments (they name residents), and internal working notes.
+PUBLICATION = Publication("proposals", registry, public={
+    "ProposalFiled": NOTHING_WITHHELD,
+    "ProposalNotFiled": NOTHING_WITHHELD,
+    "ProposalConvertedToOpinionReport": NOTHING_WITHHELD,
+    "ProposalMerged": NOTHING_WITHHELD,
+    "MergedProposalAdded": NOTHING_WITHHELD,
+    "CaseNumberAssigned": NOTHING_WITHHELD,
+    "ProposalAssigned": NOTHING_WITHHELD,
+    "AssignmentObjected": NOTHING_WITHHELD,
+    "ObjectionDismissed": NOTHING_WITHHELD,
+    "ProposalReassigned": NOTHING_WITHHELD,
+    "CoUnitOpinionSent": NOTHING_WITHHELD,
+    "ProposalReplied": NOTHING_WITHHELD,
+    "ReplyDueSoon": NOTHING_WITHHELD,
+    "ReplyOverdue": NOTHING_WITHHELD,
+    "ReplyDeadlineMoved": NOTHING_WITHHELD,
+    "ProposalDesignatedKey": NOTHING_WITHHELD,
+    "RehandlingStarted": NOTHING_WITHHELD,
+    "ProposalClosed": NOTHING_WITHHELD,
+    "ProposalPublished": NOTHING_WITHHELD,
+    "ProposalUnpublished": NOTHING_WITHHELD,
+    "HandlingRulesSet": NOTHING_WITHHELD,
+    "HolidayCalendarAmended": NOTHING_WITHHELD,
+}, private={
+    "ProposalSubmitted": "a member's draft until the committee files it (co-signers not yet asked)",
+    "CoSignatureConfirmed": "a member's answer to a co-signing request, before filing",
+    "CoSignatureDeclined": "a member's answer to a co-signing request, before filing",
+    "ProposalReturned": "the committee's review of a draft with its proposer",
+    "ProposalRevised": "a member's revision of a draft before filing",
+    "CaseNumberReleased": "internal numbering: a number given back is never a case",
+    "ContactRecorded": "a unit's notes of its talks with the proposer (a person's words)",
+    "SupervisionRecorded": "a supervisor's working note",
+    "ReplyRated": "the proposer's confidential rating of a unit's reply (背靠背)",
+    "FollowUpRecorded": "the committee's working note on a rating",
+    "PublicationConsentChanged": "a proposer's own choice about publication",
+    "CommentSubmitted": "names a resident who commented, with their words",
+    "CommentApproved": "moderation of a resident's comment",
+    "CommentRejected": "moderation of a resident's comment",
+    "CommentAnswered": "an answer to a resident's comment",
+    "DirectoryEntryNoted": "this service's copy of the members service's directory",
+})
