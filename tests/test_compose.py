@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 NAMEKO_YAML = ROOT / "infra" / "nameko.yaml"
 # What an operator sets (README: "Production-shaped stack"); nothing else from the shell.
-OPERATOR = {"XIESHANG_TOKEN_SECRET": "a-deployment-secret-" + "k" * 40}
+OPERATOR = {"XIESHANG_TOKEN_SECRET": "a-deployment-secret-" + "k" * 40,
+            "XIESHANG_SERVICES_AMQP_PASSWORD": "services-" + "p" * 20,
+            "XIESHANG_SUBSCRIBER_AMQP_PASSWORD": "subscriber-" + "q" * 20}
 
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -174,7 +176,8 @@ def test_the_gateway_gets_the_token_key_the_operator_sets(monkeypatch):
 
 
 def test_compose_refuses_to_start_without_a_token_key_and_says_which():
-    for env in ({}, {"XIESHANG_TOKEN_SECRET": ""}):
+    for env in ({k: v for k, v in OPERATOR.items() if k != "XIESHANG_TOKEN_SECRET"},
+                {**OPERATOR, "XIESHANG_TOKEN_SECRET": ""}):
         with pytest.raises(ComposeError, match="XIESHANG_TOKEN_SECRET"):
             compose(env)
 
@@ -248,3 +251,22 @@ def test_notify_mails_through_mailpit_unless_the_operator_names_a_relay(monkeypa
     email = channels_from_config(nameko_config(nameko_services(doc)["notify"][1], monkeypatch))["email"]
     assert (email.host, email.port, email.ssl, email.username) == ("smtp.example.org", 465, True, "notify")
     assert doc["services"]["mailpit"]["ports"] == ["127.0.0.1:18025:8025"]
+
+
+def test_the_services_use_their_own_broker_user_made_before_them_and_subscribers_another():
+    """ADR 0012: broker-users applies infra/rabbitmq/definitions.json before any service starts;
+    every service of the main deployment connects as xieshang-services."""
+    doc = compose(OPERATOR)
+    setup = doc["services"]["broker-users"]
+    assert setup["command"][:3] == ["xieshang", "broker", "users"] and setup["restart"] == "no"
+    assert setup["environment"]["XIESHANG_SUBSCRIBER_AMQP_PASSWORD"] == OPERATOR["XIESHANG_SUBSCRIBER_AMQP_PASSWORD"]
+    for name, (_module, env) in nameko_services(doc).items():
+        assert env["AMQP_URI"].startswith("amqp://xieshang-services:services-"), name
+        assert doc["services"][name]["depends_on"]["broker-users"]["condition"] == \
+            "service_completed_successfully", name
+    from tools.broker import load_definitions
+    users = {u["name"]: u for u in load_definitions()["users"]}
+    assert set(users) == {"xieshang-services", "xieshang-subscriber"}
+    for env_name in ("XIESHANG_SERVICES_AMQP_PASSWORD", "XIESHANG_SUBSCRIBER_AMQP_PASSWORD"):
+        with pytest.raises(ComposeError, match=env_name):
+            compose({k: v for k, v in OPERATOR.items() if k != env_name})

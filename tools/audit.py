@@ -166,22 +166,85 @@ def as_of(stream: str, time: str, service: str | None) -> None:
 
 
 # -- verify -------------------------------------------------------------------
+def _logs(service: str | None) -> list[str]:
+    """The logs verify walks: every service's and the gateway's (accounts, API keys)."""
+    known = [*catalog.SERVICES, catalog.GATEWAY]
+    if service is None:
+        return known
+    if service not in known:
+        _fail(f"unknown service {service!r}; the services are: {', '.join(known)}")
+    return [service]
+
+
+def _public_keys(paths: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """The public keys to check checkpoints with, and where they came from: the files given,
+    else the deployment's own (``<XIESHANG_CHECKPOINT_KEY>.pub``) where it exists."""
+    from xieshang.kernel.anchoring import key_path, load_public_keys
+
+    if not paths:
+        found = [key_path(catalog.settings(svc)) + ".pub" for svc in _logs(None)]
+        paths = tuple(dict.fromkeys(p for p in found if os.path.exists(p)))
+    try:
+        return load_public_keys(paths), list(paths)
+    except (OSError, ValueError) as exc:
+        _fail(f"--public-key: {exc}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _evidence(paths: tuple[str, ...]) -> list:
+    from xieshang.kernel.anchoring import read_evidence
+
+    evidence = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                evidence += read_evidence(f.read(), os.path.basename(path))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            _fail(f"--checkpoints: {path}: {exc}")
+    return evidence
+
+
 @click.command()
 @click.argument("service", required=False)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Verify a long log in up to this many processes, each a chunk of positions "
                    "(e.g. the number of cores).")
+@click.option("--checkpoints", "checkpoint_files", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Checkpoints kept outside the log to check it against: JSON lines (or one "
+                   "JSON document) of CloudEvents from the feed, envelopes, link messages from "
+                   "the upper level or checkpoints. May be given several times.")
+@click.option("--public-key", "public_key_files", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="PEM ed25519 public key(s) the checkpoints are signed with (default: the "
+                   "deployment's own, <XIESHANG_CHECKPOINT_KEY>.pub, where it exists).")
 @data_dir_option
-def verify(service: str | None, jobs: int) -> None:
-    """Walk the hash chain of SERVICE's event store (default: every service).
+def verify(service: str | None, jobs: int, checkpoint_files: tuple[str, ...],
+           public_key_files: tuple[str, ...]) -> None:
+    """Walk the hash chain of SERVICE's event store (default: every service and the gateway).
 
     Exits 0 when every log is intact, 1 when one was modified, deleted from, inserted into or
     reordered (naming the service and the first bad position), or could not be read. With
     --jobs N a SQL store's log is cut into chunks of positions verified in parallel processes;
     the report is the same as with one.
+
+    With a public key (--public-key, or the deployment's own key found), the log is also
+    checked against its signed checkpoints (stream log-checkpoints) and those of the
+    --checkpoints files: a rewrite with the chain recomputed and a tail deleted with the head
+    rewound are found too, and the first position that can no longer be trusted is named.
     """
+    from xieshang.kernel.anchoring import CHECKPOINT_STREAM, verify_anchored
+
+    keys, key_files = _public_keys(public_key_files)
+    if checkpoint_files and not keys:
+        _fail("--checkpoints 需要公钥 (needs the public key the checkpoints are signed with: "
+              "--public-key FILE)")
+    evidence = _evidence(checkpoint_files)
+    if keys:
+        click.echo(f"checking checkpoints with {len(keys)} key(s) ({', '.join(sorted(keys))}) "
+                   f"from {', '.join(key_files)}", err=True)
     bad = []
-    for svc in _services(service):
+    for svc in _logs(service):
         try:
             store = catalog.open_store(svc)
         except ConfigError as exc:
@@ -191,10 +254,19 @@ def verify(service: str | None, jobs: int) -> None:
             bad.append(svc)
             continue
         if store is None:
+            if any(e.service == svc for e in evidence):
+                click.echo(f"{svc}: BROKEN at position 1: there is no event store at "
+                           f"{catalog.store_location(svc)}, but the checkpoints name its log")
+                bad.append(svc)
+                continue
             click.echo(f"{svc}: ok: 0 events (no event store yet at {catalog.store_location(svc)})")
             continue
         try:
-            report = store.verify(jobs=jobs)
+            if keys:
+                report = verify_anchored(store, evidence, keys, service=svc, jobs=jobs)
+            else:
+                report = store.verify(jobs=jobs)
+                unchecked = store.stream_version(CHECKPOINT_STREAM)
         except Exception as exc:  # noqa: BLE001
             click.echo(f"{svc}: cannot read the event store: {exc}")
             bad.append(svc)
@@ -202,11 +274,22 @@ def verify(service: str | None, jobs: int) -> None:
         finally:
             store.close()
         if report.ok:
-            click.echo(f"{svc}: ok: {report.checked} events, last position {report.last_position}")
+            line = f"{svc}: ok: {report.checked} events, last position {report.last_position}"
+            if keys:
+                line += (f"; {report.checkpoints} signed checkpoints and {report.pins} copies "
+                         f"checked, anchored up to position {report.anchored}")
+            elif unchecked:
+                line += f"; its {unchecked} checkpoints not checked (no public key: --public-key)"
+            click.echo(line)
+        elif report.first_bad_position is None:
+            click.echo(f"{svc}: CHECKPOINTS UNTRUSTED: {report.problem}")
+            bad.append(svc)
         else:
             click.echo(f"{svc}: BROKEN at position {report.first_bad_position}: {report.problem} "
                        f"({report.checked} events before it are intact)")
             bad.append(svc)
+        for note in getattr(report, "notes", []):
+            click.echo(f"  {note}")
     if bad:
         _fail(f"verify failed for: {', '.join(bad)}", EXIT_BAD)
 

@@ -28,14 +28,26 @@ def _summary(cls: type) -> str:
     return first.replace("|", "\\|")
 
 
+def _leaves(publication, name: str) -> str:
+    """Whether the event leaves the service (ADR 0012): public (and what it withholds), or
+    private and why."""
+    if publication.is_public(name):
+        withheld = sorted(publication.public[name])
+        return "public" + (f" (without {', '.join(withheld)})" if withheld else "")
+    return f"private: {publication.private[name]}".replace("|", "\\|")
+
+
 def render() -> str:
-    lines = ["| service | event | fields | what it records |", "| --- | --- | --- | --- |"]
-    for service in SERVICES:
-        registry = importlib.import_module(f"services.{service}.domain.events").registry
+    lines = ["| service | event | fields | what it records | to other systems |",
+             "| --- | --- | --- | --- | --- |"]
+    for service in [*SERVICES, "gateway"]:
+        module = importlib.import_module(f"services.{service}.domain.events")
+        registry = module.registry
         for name in registry.names():
-            cls = registry._classes[name]   # noqa: SLF001 - the registry's own table
+            cls = registry.event_class(name)
             fields = ", ".join(f.name for f in dataclasses.fields(cls))
-            lines.append(f"| {service} | `{name}` | {fields} | {_summary(cls)} |")
+            lines.append(f"| {service} | `{name}` | {fields} | {_summary(cls)} | "
+                         f"{_leaves(module.PUBLICATION, name)} |")
     return "\n".join(lines)
 
 

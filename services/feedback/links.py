@@ -8,15 +8,23 @@ from the kernel's ``link_inbox`` once the message passed the link's checks): a r
 is recorded as ``OpinionReceivedFromBelow``, a decision from above as ``OpinionDecidedAbove`` on
 our report; each append is tracked by the sender's event id, so a message delivered twice
 records nothing.
+
+Anchored history (``xieshang.kernel.anchoring``): each ``LogCheckpointed`` of this log goes up as
+a ``log.checkpointed`` message to every upper committee linked, and one received from below is
+kept as ``CheckpointReceived`` on ``lower-checkpoints-<committee>``, out of that committee's
+reach (``xieshang history`` of that stream is the file its ``verify --checkpoints`` takes).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from xieshang.kernel.anchoring import (CHECKPOINT_TYPE, LINK_KIND, checkpoints_up, kept_stream,
+                                       received_checkpoint)
 from xieshang.kernel.context import CommandContext
+from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.envelope import Actor, Deployment, Envelope
 from xieshang.kernel.levels import LinkMessage, LinkOutbox, LinkOutboxState, link_inbox
 from xieshang.kernel.store.port import EventStore, Tracking
@@ -25,7 +33,7 @@ from xieshang.kernel.streams import Streams
 from . import domain
 from .domain.events import OpinionReceivedFromBelow, OpinionReportReported
 
-REPORTED, DECIDED = "opinion.reported", "opinion.decided"
+REPORTED, DECIDED, CHECKPOINTED = "opinion.reported", "opinion.decided", LINK_KIND
 ORIGINS_KEPT = 4096
 
 
@@ -70,11 +78,16 @@ class _Origins:
         return origin
 
 
-def outbound_mapper() -> Callable[[Envelope, EventStore], list[LinkMessage]]:
-    """The mapper of this service's link outbox (one per container: it keeps what it read)."""
+def outbound_mapper(uppers: Callable[[], Iterable[str]] = tuple
+                    ) -> Callable[[Envelope, EventStore], list[LinkMessage]]:
+    """The mapper of this service's link outbox (one per container: it keeps what it read);
+    ``uppers()``: the codes of the upper committees linked, which this log's checkpoints go to."""
     origins = _Origins()
+    checkpoints = checkpoints_up(uppers)
 
     def messages(envelope: Envelope, store: EventStore) -> list[LinkMessage]:
+        if envelope.type == CHECKPOINT_TYPE:
+            return checkpoints(envelope, store)
         if envelope.type not in domain.registry:
             return []
         event = domain.registry.decode(envelope)
@@ -100,7 +113,7 @@ class _Outbox(LinkOutbox):
         super().__init__(lambda envelope, store: self._mapper(envelope, store), **kw)
 
     def setup(self) -> None:
-        self._mapper = outbound_mapper()
+        self._mapper = outbound_mapper(lambda: [link.committee for link in self.links.upper])
         super().setup()
 
 
@@ -125,6 +138,9 @@ def take(streams: Streams, message: LinkMessage, tracking: Callable[[LinkMessage
     """Record what ``message`` says, once (``tracking``: the inbox's, by the sender's event id)."""
     sender = message.sender
     payload: Mapping[str, Any] = message.payload
+    if message.kind == CHECKPOINTED:
+        keep_checkpoint(streams, message, tracking)
+        return
     if message.kind == REPORTED:
         origin_report = str(payload.get("report_id") or "")
         report_id = domain.received_report_id(sender.committee, origin_report)
@@ -149,3 +165,21 @@ def take(streams: Streams, message: LinkMessage, tracking: Callable[[LinkMessage
                        upper_hash=message.hash, decision=str(payload.get("decision") or ""),
                        detail=payload.get("detail") if isinstance(payload.get("detail"), dict) else {}),
                    retry=True, tracking=tracking(message))
+
+
+def keep_checkpoint(streams: Streams, message: LinkMessage,
+                    tracking: Callable[[LinkMessage], Tracking]) -> None:
+    """Keep a lower committee's checkpoint as it came (its signature is the lower committee's to
+    check, with its key, when it verifies its log against what is kept here), once. A payload
+    that is no checkpoint of the sender's is refused (the inbox dead-letters it)."""
+    sender = message.sender
+    try:
+        event = received_checkpoint(message.payload, committee=sender.committee,
+                                    level=sender.level, origin_event_id=message.event_id,
+                                    origin_position=message.position, origin_hash=message.hash)
+    except ValueError as exc:
+        raise InvalidCommand(("a checkpoint from below is malformed", "下级政协的检查点格式不对"),
+                             {"payload": str(exc)}) from None
+    ctx = CommandContext(actor=committee_actor(sender), causation_id=message.event_id,
+                         reason=f"checkpoint of committee {sender.committee} 下级政协日志封存")
+    streams.record(ctx, kept_stream(sender.committee), None, [event], tracking=tracking(message))

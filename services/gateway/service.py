@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from xieshang.kernel import anchoring
 from xieshang.kernel.clock import clock_from_config
 from xieshang.kernel.config import Settings, make_views_engine
 from xieshang.kernel.context import CommandContext
@@ -177,6 +178,8 @@ class GatewayService:
 
     name = "gateway"
     publish_events = False
+    # this log's checkpoints to the upper level, where one is linked (ADR 0012)
+    checkpoints_up = anchoring.checkpoint_outbox()
     publication = domain.events.PUBLICATION  # only its checkpoints leave it (ADR 0012)
 
     proposals = RpcProxy("proposals")

@@ -39,6 +39,7 @@ import time
 from collections import defaultdict
 from typing import Any, Sequence
 
+from xieshang.kernel import anchoring
 from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 
@@ -72,6 +73,8 @@ class MembersService(audit_reads.AuditReads, integration_reads.IntegrationReads)
 
     name = "members"
     state_folders = audit.STATE_FOLDERS
+    # this log's checkpoints to the upper level, where one is linked (ADR 0012)
+    checkpoints_up = anchoring.checkpoint_outbox()
     publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)

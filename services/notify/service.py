@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from nameko.exceptions import RemoteError
 from nameko.timer import timer
 
+from xieshang.kernel import anchoring
 from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel import directory_views
 from xieshang.kernel.clock import Clock, ClockProvider
@@ -83,6 +84,8 @@ class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads, i
 
     name = "notify"
     state_folders = audit.STATE_FOLDERS
+    # this log's checkpoints to the upper level, where one is linked (ADR 0012)
+    checkpoints_up = anchoring.checkpoint_outbox()
     publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)

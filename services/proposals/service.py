@@ -22,6 +22,7 @@ import dataclasses
 import logging
 from typing import Any, Callable, Sequence
 
+from xieshang.kernel import anchoring
 from xieshang.kernel import integration_reads  # the module: `nameko run` takes any class it finds
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from nameko.timer import timer
@@ -74,6 +75,8 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads, inte
 
     name = "proposals"
     state_folders = audit.STATE_FOLDERS
+    # this log's checkpoints to the upper level, where one is linked (ADR 0012)
+    checkpoints_up = anchoring.checkpoint_outbox()
     publication = domain.events.PUBLICATION  # what leaves the service (ADR 0012)
 
     streams: Streams = WritePath(domain.registry)

@@ -70,7 +70,10 @@ OUTBOX_RELAY = f"relay:{OUT_EXCHANGE}"  # the link outbox's checkpoint and lease
 
 # The kinds of link message and which way each travels: "up" from a lower committee to an
 # upper one, "down" back.
-KINDS: Mapping[str, str] = {"opinion.reported": "up", "opinion.decided": "down"}
+# "log.checkpointed": a signed checkpoint of one of the lower deployment's logs, which the upper
+# keeps (xieshang.kernel.anchoring).
+KINDS: Mapping[str, str] = {"opinion.reported": "up", "opinion.decided": "down",
+                            "log.checkpointed": "up"}
 
 # Why the inbox dead-letters a message without handling it (header x-xieshang-reason).
 REASON_UNKNOWN = "unknown_deployment"      # not from a linked committee

@@ -53,8 +53,10 @@ class StoreHolder(SharedExtension):
         self.store = make_event_store(self.settings)
         self._stop = threading.Event()
         self.relay = None
+        self.sealer = None
 
     def start(self) -> None:
+        self._start_sealer()
         if not _truthy(self.container.config.get("XIESHANG_RELAY")):
             return
         self.relays = []
@@ -74,6 +76,16 @@ class StoreHolder(SharedExtension):
             self.store.subscribe(lambda _position, relay=relay: relay.wake())
             self.container.spawn_managed_thread(lambda relay=relay: relay.run(self._stop),
                                                 identifier=relay.name)
+
+    def _start_sealer(self) -> None:
+        """Seal the log's head every XIESHANG_CHECKPOINT_INTERVAL seconds with the deployment's
+        key (xieshang.kernel.anchoring; docs/operations.md); XIESHANG_CHECKPOINTS=0: never."""
+        if not _truthy(self.container.config.get("XIESHANG_CHECKPOINTS")):
+            return
+        from .anchoring import sealer_for
+
+        self.sealer = sealer_for(self.store, self.settings, self.container.config)
+        self.container.spawn_managed_thread(lambda: self.sealer.run(self._stop), identifier="sealer")
 
     def stop(self) -> None:
         self._stop.set()

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.anchoring import register_checkpoint_events
 from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
@@ -292,12 +293,17 @@ class OpinionDecidedAbove(DomainEvent):
     members: list[str] = field(default_factory=list)
 
 
+# Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
+register_checkpoint_events(registry, kept=True)
+
 # -- what leaves the service (the integration contract, ADR 0012) --------------------------------
 # Public: a report once the committee makes it its own: adopted, reported to the Party committee,
 # the government or the upper level, forwarded to units, their feedback and its deadlines,
 # leaders' instructions, and what comes from below and above. Private: everything before
 # adoption — a report is written by members, 信息员 and residents, and names them.
 PUBLICATION = Publication("feedback", registry, public={
+    "LogCheckpointed": NOTHING_WITHHELD,
+    "CheckpointReceived": NOTHING_WITHHELD,  # a lower level's checkpoint, kept here
     "OpinionReportAdopted": NOTHING_WITHHELD,
     "OpinionReportReported": NOTHING_WITHHELD,
     "OpinionReportForwarded": NOTHING_WITHHELD,

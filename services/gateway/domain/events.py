@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
-from xieshang.kernel.integration import Publication
+from xieshang.kernel.anchoring import register_checkpoint_events
+from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 from .vocabulary import SUBSCRIBER
 
@@ -132,7 +133,11 @@ class ApiKeyRevoked(DomainEvent):
     reason: str
 
 
+# Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
+register_checkpoint_events(registry)
+
 # -- what leaves the service (the integration contract, ADR 0012) --------------------------------
 # The gateway's log is private through and through: accounts, logins and keys.
-PUBLICATION = Publication("gateway", registry, public={}, private={
-    name: "accounts, logins and keys of people and systems" for name in registry.names()})
+PUBLICATION = Publication("gateway", registry, public={"LogCheckpointed": NOTHING_WITHHELD}, private={
+    name: "accounts, logins and keys of people and systems" for name in registry.names()
+    if name != "LogCheckpointed"})

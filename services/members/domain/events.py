@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.anchoring import register_checkpoint_events
 from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
@@ -330,12 +331,16 @@ class CaseKeyDesignationNoted(DomainEvent):
     year: int
 
 
+# Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
+register_checkpoint_events(registry)
+
 # -- what leaves the service (the integration contract, ADR 0012) --------------------------------
 # Public: the committee's organisations and stations, who its members are and what they hold,
 # its activities and duty menus, and the rules by which duty is counted. Private: contact
 # details of anyone, a member's party membership and reasons for leaving, each member's points
 # and assessment (personal evaluations), their own sign-ups, and internal bookkeeping.
 PUBLICATION = Publication("members", registry, public={
+    "LogCheckpointed": NOTHING_WITHHELD,
     "OrganisationRegistered": NOTHING_WITHHELD,
     "OrganisationRenamed": NOTHING_WITHHELD,
     "OrganisationClosed": NOTHING_WITHHELD,

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
-from xieshang.kernel.integration import Publication
+from xieshang.kernel.anchoring import register_checkpoint_events
+from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
 
@@ -197,10 +198,14 @@ class DeliveryRetryRequested(DomainEvent):
     key: str
 
 
+# Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
+register_checkpoint_events(registry)
+
 # -- what leaves the service (the integration contract, ADR 0012) --------------------------------
 # Nothing of notify's own is public: every event is about a person (a notice to someone, what
-# they follow and read, how they want to be told, whether it reached them).
-PUBLICATION = Publication("notify", registry, public={}, private={
+# they follow and read, how they want to be told, whether it reached them); only the log's
+# checkpoints leave it.
+PUBLICATION = Publication("notify", registry, public={"LogCheckpointed": NOTHING_WITHHELD}, private={
     "DirectoryEntryNoted": "this service's copy of the members service's directory",
     "NotificationQueued": "a notice to a person",
     "AudienceNoted": "who is told about a case",

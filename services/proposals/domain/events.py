@@ -23,6 +23,7 @@ from typing import Any
 
 from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.domain import DomainEvent, EventRegistry
+from xieshang.kernel.anchoring import register_checkpoint_events
 from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
@@ -515,12 +516,16 @@ class HolidayCalendarAmended(DomainEvent):
 DirectoryEntryNoted = registry.register(DirectoryEntryNoted)
 
 
+# Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
+register_checkpoint_events(registry)
+
 # -- what leaves the service (the integration contract, ADR 0012) --------------------------------
 # Public: a case's course as the committee makes it known to the government's systems (OA, 督查,
 # the upper level): filed, assigned, replied, due and overdue, closed, published. Private: what
 # is a member's own until the case is filed, the proposer's confidential rating of a reply
 # (背靠背), the public's comments (they name residents), and internal working notes.
 PUBLICATION = Publication("proposals", registry, public={
+    "LogCheckpointed": NOTHING_WITHHELD,
     "ProposalFiled": NOTHING_WITHHELD,
     "ProposalNotFiled": NOTHING_WITHHELD,
     "ProposalConvertedToOpinionReport": NOTHING_WITHHELD,
