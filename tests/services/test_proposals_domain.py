@@ -747,7 +747,7 @@ def test_every_event_is_registered_and_round_trips_through_its_data():
 
     from xieshang.kernel.envelope import Envelope
     for name in d.registry.names():
-        cls = getattr(d, name)
+        cls = d.registry.event_class(name)
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
     s = replied("B")
     events = do(d.rate_reply, MEMBER, s, reply_rating="unsatisfied", attitude_rating="satisfied", timing=T)

@@ -61,6 +61,9 @@ SEALER_LEASE = "sealer"
 STATEMENT_PREFIX = b"xieshang.checkpoint.v1\n"
 KEY_ID_PREFIX = "ed25519:"
 SEAL_REASON = "log checkpoint 日志封存"
+# The words of the checkpoint events, for every service's vocabulary (EVENT_LABELS).
+CHECKPOINT_LABELS = {"LogCheckpointed": ("log head sealed by a signed checkpoint", "日志封存（签名检查点）"),
+                     "CheckpointReceived": ("a lower level's checkpoint kept", "留存下级日志封存")}
 LINK_KIND = "log.checkpointed"  # a checkpoint going up to a linked upper committee
 # Checkpoint event ids are fixed by what they seal, so sealing the same head twice is one event.
 _ID_NAMESPACE = uuid.UUID("6f6b2b1e-3d0c-5b5e-9a57-6c6f67636b70")

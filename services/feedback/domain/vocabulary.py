@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from xieshang.kernel.anchoring import CHECKPOINT_LABELS
 from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows.
@@ -104,6 +105,7 @@ register_labels("feedback", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
 
 # What happened, as a report's timeline says it: one label per event type of domain/events.py.
 EVENT_LABELS: dict[str, tuple[str, str]] = {
+    **CHECKPOINT_LABELS,  # the kernel's checkpoint events (xieshang.kernel.anchoring)
     "OpinionReportSubmitted": ("Opinion report submitted", "报送社情民意信息"),
     "OpinionReportReturned": ("Returned for revision", "退回修改"),
     "OpinionReportRevised": ("Report revised", "修改后重新报送"),

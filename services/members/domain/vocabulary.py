@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from xieshang.kernel.anchoring import CHECKPOINT_LABELS
 from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows.
@@ -223,6 +224,7 @@ register_labels("members", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
 
 # What happened, as a timeline says it: one label per event type of domain/events.py.
 EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "LogCheckpointed": CHECKPOINT_LABELS["LogCheckpointed"],  # xieshang.kernel.anchoring
     "OrganisationRegistered": ("Organisation registered", "登记组织"),
     "OrganisationRenamed": ("Organisation renamed", "组织更名"),
     "OrganisationClosed": ("Organisation closed", "撤销组织"),

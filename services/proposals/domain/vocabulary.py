@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from xieshang.kernel.anchoring import CHECKPOINT_LABELS
 from xieshang.kernel.messages import register_labels, register_words
 
 # Roles (Actor.role) this service knows. Subscriber systems read, never write.
@@ -140,6 +141,7 @@ register_labels("proposals", COMMAND_LABELS, STATE_LABELS, ROLE_LABELS)
 
 # What happened, as a case's timeline says it: one label per event type of domain/events.py.
 EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "LogCheckpointed": CHECKPOINT_LABELS["LogCheckpointed"],  # xieshang.kernel.anchoring
     "ProposalSubmitted": ("Proposal submitted", "提交提案"),
     "CoSignatureConfirmed": ("Co-signing confirmed", "确认附议"),
     "CoSignatureDeclined": ("Co-signing declined", "拒绝附议"),
