@@ -199,7 +199,10 @@ def test_a_year_of_the_demo_reaches_subscribers_and_the_feed_public_events_only(
 
 
 def _assert_public_only(events, expected):
+    from tests.contract.validation import check
+
     for event in events:
+        check(event)  # its JSON Schema (docs/integration/schemas)
         service, type_name = expected[event["id"]]
         assert event["type"].startswith(f"cn.gov.cppcc.{service}.{type_name}.v")
         assert event["source"] == "urn:cppcc:640200" and event["specversion"] == "1.0"

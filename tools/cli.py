@@ -30,6 +30,7 @@ COMMANDS = {
     "levels": ("tools.levels", "levels"),
     "broker": ("tools.broker", "broker"),
     "event-index": ("tools.event_index", "event_index"),
+    "contract": ("tools.contract", "contract"),
     # The benchmarks live beside the product (bench/), installed with it from a checkout.
     "bench": ("bench.cli", "bench"),
 }

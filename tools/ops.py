@@ -39,6 +39,8 @@ def handler_queues() -> list[tuple[str, str, str]]:
                             ep.source_service, ep.event_type, cls.name, method_name)))
                     elif isinstance(ep, LinkInbox):
                         found.append((cls.name, method_name, INBOX_QUEUE))
+                    elif isinstance(getattr(ep, "QUEUE", None), str):  # notify.webhooks (the integration exchange)
+                        found.append((cls.name, method_name, ep.QUEUE))
     return sorted(found)
 
 

@@ -29,3 +29,7 @@ fi
 if command -v npm >/dev/null 2>&1 && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
+# The official AsyncAPI parser, which checks docs/integration/asyncapi.json (tests/services/test_asyncapi.py).
+if command -v npm >/dev/null 2>&1 && [ ! -f tests/contract/node_modules/@asyncapi/parser/package.json ]; then
+  npm ci --prefix tests/contract --no-audit --no-fund --silent --ignore-scripts
+fi

@@ -1023,6 +1023,71 @@ def _notify(method: str, path: str, rpc: str, summary: str, roles: frozenset[str
                  response=response or RECEIPT, tag=NOTIFY, **kw)
 
 
+# webhooks (issue 16): the notify service's signed webhooks to other systems (docs/notifications.md)
+WEBHOOKS = "webhooks"
+WEBHOOK_ADMINS, WEBHOOK_READERS = frozenset({ADMIN}), frozenset({ADMIN, AUDITOR})
+WebhookState = Literal["planned", "sending", "delivered", "parked"]   # WEBHOOK_DELIVERY_STATES
+WEBHOOK_SECRET = Field(default=None, min_length=30, max_length=200,
+                       description="a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random "
+                                   "bytes); none: a new one, answered once 签名密钥")
+
+
+class NewWebhook(Body):
+    url: str = Field(min_length=8, max_length=2000, description="where the events are POSTed: https (http only "
+                                                                "to localhost) 推送地址")
+    types: list[Annotated[str, Field(min_length=12, max_length=200)]] = Field(
+        min_length=1, max_length=50, description="CloudEvents types or prefixes of whole dotted parts, e.g. "
+                                                 "cn.gov.cppcc.proposals (see /asyncapi.json) 事件类型")
+    secret: str | None = WEBHOOK_SECRET
+    description: str | None = Field(default=None, max_length=200, description="the receiving system 说明")
+
+
+class NewWebhookSecret(Body):
+    secret: str | None = WEBHOOK_SECRET
+
+
+class WebhookReplay(Body):
+    key: str | None = Field(default=None, min_length=3, max_length=200,
+                            description="one parked delivery (its key, <subscription>.<event id>); none: "
+                                        "every parked one of the subscription")
+
+
+class WebhooksQuery(Query):
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="items per page 每页条数")
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR,
+                               description="the next_cursor of the previous page 翻页标记")
+
+
+class WebhookDeliveriesQuery(WebhooksQuery):
+    subscription: str | None = Field(default=None, pattern=ID_PATTERN, description="one subscription's")
+    state: WebhookState | None = Field(default=None, description="parked: those an operator may replay")
+
+
+_NULLABLE_INT = {"type": ["integer", "null"]}
+WEBHOOK = {"type": "object", "required": ["subscription_id", "url", "types", "state", "created_at"],
+           "properties": {"subscription_id": STR, "url": STR, "types": STRS, "description": STR, "state": STR,
+                          "created_at": STR, "rotated_at": NULLABLE_STR, "disabled_at": NULLABLE_STR},
+           "not": {"required": ["secret"]}}
+WEBHOOK_DELIVERY = {"type": "object", "required": ["key", "subscription_id", "event_id", "ce_type", "state",
+                                                   "attempts"],
+                    "properties": {"key": STR, "subscription_id": STR, "event_id": STR, "ce_type": STR,
+                                   "state": STR, "series": INT, "attempts": INT, "last_status": _NULLABLE_INT,
+                                   "last_error": NULLABLE_STR, "reason": NULLABLE_STR, "planned_at": STR,
+                                   "parked_at": NULLABLE_STR}}
+WEBHOOK_MADE = with_receipt({"required": ["subscription_id"], "properties": {
+    "subscription_id": STR, "secret": {**STR, "description": "the new secret, shown this once (absent when "
+                                                             "the request gave it)"}}})
+WEBHOOK_ATTEMPTS = {"type": "object", "required": ["key", "state", "attempts"],
+                    "properties": {"key": STR, "state": STR, "series": INT, "attempts": OBJECTS}}
+WEBHOOKS_REPLAYED = with_receipt({"required": ["replayed"], "properties": {"replayed": INT}})
+
+
+def _webhook(method: str, path: str, rpc: str, summary: str, roles: frozenset[str], **kw: Any) -> Route:
+    """A route to the notify service's webhooks."""
+    kw.setdefault("response", RECEIPT)
+    return Route(method, path, summary, "notify", rpc, roles, tag=WEBHOOKS, **kw)
+
+
 OPINIONS = "opinion-reports"
 OPINION_READERS = frozenset({STAFF, LEADER, AUDITOR})  # who reads every report and the figures
 
@@ -1267,6 +1332,23 @@ ROUTES: list[Route] = [
             response=DELIVERIES),
     _notify("POST", "/api/notifications/<notification_id>/deliveries/<channel>/retry", "retry_delivery",
             "Try an undeliverable notice again on the channel 重新发送", {STAFF}, body=Body),
+    # webhooks (issue 16): subscriptions of other systems to public events, signed deliveries
+    _webhook("POST", "/api/webhooks", "create_webhook", "Subscribe a system's URL to public events 新建事件推送 "
+             "(the secret is answered once)", WEBHOOK_ADMINS, body=NewWebhook, response=WEBHOOK_MADE, status=201),
+    _webhook("GET", "/api/webhooks", "webhooks", "The webhook subscriptions 事件推送订阅 (never a secret)",
+             WEBHOOK_READERS, query=WebhooksQuery, response=PAGE(WEBHOOK)),
+    _webhook("POST", "/api/webhooks/<subscription_id>/secret", "rotate_webhook_secret", "A new signing secret "
+             "更换签名密钥 (answered once; the old one signs too for a day)", WEBHOOK_ADMINS,
+             body=NewWebhookSecret, response=WEBHOOK_MADE),
+    _webhook("POST", "/api/webhooks/<subscription_id>/disable", "disable_webhook", "Disable a subscription "
+             "停用事件推送 (reason: why)", WEBHOOK_ADMINS, body=Body),
+    _webhook("POST", "/api/webhooks/<subscription_id>/replay", "replay_webhooks", "Replay a subscription's "
+             "parked deliveries (or one) 重新推送", WEBHOOK_ADMINS, body=WebhookReplay, response=WEBHOOKS_REPLAYED),
+    _webhook("GET", "/api/webhook-deliveries", "webhook_deliveries", "Webhook deliveries, the latest first "
+             "(state=parked: the ones retries gave up on) 推送记录", WEBHOOK_READERS, query=WebhookDeliveriesQuery,
+             response=PAGE(WEBHOOK_DELIVERY), rename=(("wait_for", "after_position"), ("subscription", "subscription_id"))),
+    _webhook("GET", "/api/webhook-deliveries/<key>", "webhook_attempts", "Every attempt of one webhook delivery "
+             "推送尝试记录", WEBHOOK_READERS, response=WEBHOOK_ATTEMPTS),
     # an organisation's contact details (a unit's, the office's): where its notices go
     _members("GET", "/api/organisations/<org_id>/contact", "get_organisation_contact", "An "
              "organisation's contact details (staff)", {STAFF}, response=ORGANISATION_CONTACT,

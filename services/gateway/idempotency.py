@@ -28,7 +28,7 @@ from xieshang.kernel.clock import Clock
 # password (a fingerprint, a fast hash of the body, must not be one of a password).
 NOT_KEPT = frozenset({"login", "sign_up", "register", "set_password"})
 # Commands whose answer carries a secret: only that they happened is kept (a replay says so).
-SECRET_ANSWERS = frozenset({"issue_api_key"})
+SECRET_ANSWERS = frozenset({"issue_api_key", "create_webhook", "rotate_webhook_secret"})
 DEFAULT_TTL = 24 * 3600   # seconds an answer is kept
 LEASE = 60                # seconds after which a pending claim counts as abandoned
 TABLE = "gateway_idempotency"

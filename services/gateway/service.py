@@ -227,6 +227,14 @@ class GatewayService:
         return Response(self._openapi, content_type="application/json; charset=utf-8",
                         headers={"Cache-Control": PUBLIC_CACHE})
 
+    @http("GET", "/asyncapi.json")
+    def asyncapi_document(self, request: Request) -> Response:
+        """The AsyncAPI 3 document of the public events: the same as docs/integration/asyncapi.json
+        (xieshang.kernel.schemas, ADR 0012)."""
+        from xieshang.kernel.schemas import asyncapi_text
+        return Response(asyncapi_text(FEED_SERVICES), content_type="application/json; charset=utf-8",
+                        headers={"Cache-Control": PUBLIC_CACHE})
+
     @http("GET,POST,PUT,DELETE,PATCH", "/api/<path:path>")
     def api(self, request: Request, path: str) -> Response:
         return self.handle(request)

@@ -13,14 +13,20 @@
 * **Digests.** A notice for a daily or weekly digest waits in its period; once the period is
   over, the digest is closed with exactly the notices it holds (``DigestClosed``) and delivered
   like a notice.
+* **Signed webhooks.** Administrators subscribe other systems' URLs to public event types; every
+  CloudEvent of the integration exchange that a subscription wants is recorded with its
+  deliveries in one append, and a timer POSTs them signed per Standard Webhooks, retried with
+  backoff for a day, then parked for an operator to replay (domain/webhooks.py, webhooks.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
+import uuid
 from typing import Any, Sequence
 
 import eventlet
@@ -35,7 +41,7 @@ from xieshang.kernel.clock import Clock, ClockProvider
 from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.directory_views import entries
-from xieshang.kernel.domain import InvalidCommand
+from xieshang.kernel.domain import InvalidCommand, NotFound, WrongState
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Envelope
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
@@ -47,9 +53,12 @@ from xieshang.kernel.views import PageRequest, ReadModels, select_page
 
 from . import audit
 from . import domain
+from . import webhooks
 from .channels import Message
+from .domain import webhooks as wh
 from .domain.templates import format_period
-from .domain.vocabulary import COMMITTEE, REACTS_TO, SENT_CHANNELS
+from .domain.vocabulary import (ACTIVE, COMMITTEE, PARKED, REACTS_TO, SENT_CHANNELS, SUBSCRIPTIONS_STREAM,
+                                WEBHOOK_DELIVERY_STATES, webhook_event_stream, webhook_stream)
 from .sending import AddressBook, Channels, NotifySettings, Settings
 from .views import PROJECTIONS
 
@@ -57,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIST = 500
 DIGEST_KEY = re.compile(r"digest\.[A-Za-z0-9_-]{1,128}\.(email|sms)\.[0-9]{4}-(W[0-9]{2}|[0-9]{2}-[0-9]{2})")
+WEBHOOK_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 DELIVERY_TICK_SECONDS = 1.0
 DRAIN_SECONDS = 5.0        # a tick sends batch after batch this long, then lets the digests close
 FOOTER = {"zh-CN": "\n\n——\n本通知由政协履职服务平台发送，详情请登录平台查看。",
@@ -67,6 +77,13 @@ def _as_digest_key(notification_id: Any) -> str | None:
     """A digest has no notification id: the undeliverable list gives its key, which the same
     argument (and the HTTP path) takes."""
     return notification_id if isinstance(notification_id, str) and notification_id.startswith("digest.") else None
+
+
+def _webhook_key(key: Any) -> str:
+    if not isinstance(key, str) or not 3 <= len(key) <= 200 or not WEBHOOK_KEY.fullmatch(key):
+        raise InvalidCommand(("no such webhook delivery", "没有这项推送"),
+                             {"key": "推送的编号，见推送列表 (a delivery's key, as the deliveries' list gives it)"})
+    return key
 
 
 def _snake(name: str) -> str:
@@ -96,6 +113,10 @@ class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads, i
     settings: NotifySettings = Settings()
     channels = Channels()
     addresses = AddressBook()
+    webhook_secrets = webhooks.Secrets()
+    webhook_sender = webhooks.Sender()
+    webhook_settings: webhooks.WebhookSettings = webhooks.WebhookConfig()
+    public_tracking = webhooks.PublicEventTracking()
 
     # -- reactions: one handler (and queue) per upstream event type ------------------------
     for _service, _types in REACTS_TO.items():
@@ -468,3 +489,219 @@ class NotifyService(directory_views.DirectoryFollower, audit_reads.AuditReads, i
                 retry=True)
             closed += bool(receipt.events)
         return closed
+
+    # -- signed webhooks 事件推送 (docs/notifications.md, Webhooks) ---------------------------------
+    def _subscriptions(self) -> wh.Subscriptions:
+        return self.streams.load_kept(SUBSCRIPTIONS_STREAM, wh.Subscriptions(), wh.fold_subscriptions_on).state
+
+    @webhooks.integration_events()
+    def on_public_event(self, event: webhooks.PublicEvent) -> None:
+        """A public event of any service: recorded with a delivery per subscription that wants
+        it, in one append (once: the event's id is tracked), or nothing when none does."""
+        ctx = CommandContext(actor=SYSTEM_ACTOR, reason=f"webhooks for {event.ce_type}")
+        subs, now = self._subscriptions(), self.clock.now()
+        self.streams.decide(ctx, webhook_event_stream(event.event_id), wh.fold_received,
+                            lambda received: wh.plan(received, subs, event_id=event.event_id,
+                                                     ce_type=event.ce_type, body=event.body, now=now),
+                            retry=True, tracking=self.public_tracking(event))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_webhook(self, url: str, types: Sequence[str], secret: str | None = None,
+                       description: str | None = None) -> dict[str, Any]:
+        """Administrators: subscribe ``url`` to the public events of ``types`` (CloudEvents types
+        or prefixes). The signing secret is ``secret`` if given, else a new one, answered once
+        (``secret``); it is kept in the private store only."""
+        ctx = self.context.get()
+        wh.require_webhook_admin(ctx.actor, "create_webhook")
+        wh.subscribe(ctx.actor, wh.Subscriptions(), "check", "check", url, types, description)  # checked first
+        given = secret is not None
+        secret = wh.check_secret(secret) if given else wh.new_secret(os.urandom(wh.SECRET_BYTES))
+        subscription_id, secret_id = f"wh-{uuid.uuid4().hex[:16]}", uuid.uuid4().hex
+        # the secret first: a subscription never exists without its secret (a failed append
+        # leaves a row no event names)
+        self.webhook_secrets.put(subscription_id, secret_id, secret)
+        receipt = self.streams.decide(
+            ctx, SUBSCRIPTIONS_STREAM, wh.fold_subscriptions,
+            lambda subs: wh.subscribe(ctx.actor, subs, subscription_id, secret_id, url, types, description),
+            retry=True, ids={"subscription_id": subscription_id})
+        return receipt.with_result(**({} if given else {"secret": secret})).to_dict()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rotate_webhook_secret(self, subscription_id: str, secret: str | None = None) -> dict[str, Any]:
+        """Administrators: a new signing secret (``secret`` if given, else a new one, answered
+        once). The one before still signs too for the overlap (a day by default)."""
+        ctx = self.context.get()
+        wh.require_webhook_admin(ctx.actor, "rotate_webhook_secret")
+        sid = check_id(subscription_id, "subscription_id")
+        given = secret is not None
+        secret = wh.check_secret(secret) if given else wh.new_secret(os.urandom(wh.SECRET_BYTES))
+        policy = self.webhook_settings.policy
+        wh.rotate_secret(ctx.actor, self._subscriptions(), sid, "check", self.clock.now(), policy)  # refused first
+        secret_id = uuid.uuid4().hex
+        self.webhook_secrets.put(sid, secret_id, secret)
+        receipt = self.streams.decide(
+            ctx, SUBSCRIPTIONS_STREAM, wh.fold_subscriptions,
+            lambda subs: wh.rotate_secret(ctx.actor, subs, sid, secret_id, self.clock.now(), policy),
+            retry=True, ids={"subscription_id": sid})
+        rotated = self._subscriptions().by_id[sid]
+        self.webhook_secrets.forget_others(sid, [i for i in (rotated.secret_id, rotated.previous_secret_id) if i])
+        return receipt.with_result(**({} if given else {"secret": secret})).to_dict()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def disable_webhook(self, subscription_id: str) -> dict[str, Any]:
+        """Administrators: the subscription gets nothing more (the call's reason is recorded);
+        its deliveries still due are parked."""
+        ctx = self.context.get()
+        sid = check_id(subscription_id, "subscription_id")
+        return self.streams.decide(ctx, SUBSCRIPTIONS_STREAM, wh.fold_subscriptions,
+                                   lambda subs: wh.disable(ctx.actor, subs, sid, ctx.reason),
+                                   retry=True, ids={"subscription_id": sid}).to_dict()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def webhooks(self, limit: int = 50, cursor: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """The webhook subscriptions, newest first (never a secret): administrators and auditors."""
+        wh.require_webhook_reader(self.context.get().actor)
+        page = PageRequest.parse("webhooks", limit, cursor, max_limit=MAX_LIST)
+        self.views.read_after(after_position)
+        t = self.views.projection("webhook_subscriptions").rows
+        query = sa.select(t.c.subscription_id, t.c.url, t.c.types, t.c.description, t.c.state,
+                          t.c.created_at, t.c.rotated_at, t.c.disabled_at)
+        with self.views.connect() as conn:
+            found = select_page(conn, query, page, order=[(t.c.position, True), (t.c.subscription_id, False)])
+        for item in found["items"]:
+            item["types"] = json.loads(item["types"])
+        return found
+
+    @rpc(expected_exceptions=EXPECTED)
+    def webhook_deliveries(self, subscription_id: str | None = None, state: str | None = None,
+                           limit: int = 50, cursor: str | None = None, after_position: int = 0) -> dict[str, Any]:
+        """Webhook deliveries, the latest first, of one subscription or all, in one state
+        (``parked``: those an operator may replay): administrators and auditors."""
+        wh.require_webhook_reader(self.context.get().actor)
+        if subscription_id is not None:
+            check_id(subscription_id, "subscription_id")
+        if state is not None and state not in WEBHOOK_DELIVERY_STATES:
+            raise InvalidCommand(("no such delivery state", "没有这种推送状态"),
+                                 {"state": f"状态 (one of): {', '.join(WEBHOOK_DELIVERY_STATES)}"})
+        page = PageRequest.parse("webhook_deliveries", limit, cursor, max_limit=MAX_LIST)
+        self.views.read_after(after_position)
+        t = self.views.projection("webhook_deliveries").rows
+        query = sa.select(t.c.key, t.c.subscription_id, t.c.event_id, t.c.ce_type, t.c.state, t.c.series,
+                          t.c.attempts, t.c.last_status, t.c.last_error, t.c.reason, t.c.planned_at,
+                          t.c.parked_at)
+        if subscription_id is not None:
+            query = query.where(t.c.subscription_id == subscription_id)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        with self.views.connect() as conn:
+            return select_page(conn, query, page, order=[(t.c.position, True), (t.c.key, False)])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def webhook_attempts(self, key: str) -> dict[str, Any]:
+        """Every attempt of one webhook delivery (``key`` from the deliveries' list), with its
+        outcome: administrators and auditors."""
+        wh.require_webhook_reader(self.context.get().actor)
+        key = _webhook_key(key)
+        envelopes = self.streams.store.read_stream(webhook_stream(key))
+        if not envelopes:
+            raise NotFound(("no such webhook delivery", "没有这项推送"))
+        state = wh.fold_webhook(key, domain.registry.decode_all(envelopes))
+        return {"key": key, "state": state.state, "series": state.series, "attempts": [
+            {"event": e.type, "at": e.occurred_at.isoformat(), **{f: v for f, v in e.data.items() if f != "key"}}
+            for e in envelopes]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replay_webhooks(self, subscription_id: str, key: str | None = None) -> dict[str, Any]:
+        """Administrators: try the parked deliveries of a subscription again (only ``key``, if
+        given): each a new series of attempts. ``replayed`` says how many."""
+        ctx = self.context.get()
+        wh.require_webhook_admin(ctx.actor, "replay_webhooks")
+        sid = check_id(subscription_id, "subscription_id")
+        sub = self._subscriptions().get(sid)
+        if sub.state != ACTIVE:
+            raise WrongState("replay_webhooks", sub.state, [],
+                             ("the subscription is disabled", "该订阅已停用"))
+        self.views.read_after(self.streams.store.head())
+        t = self.views.projection("webhook_deliveries").rows
+        query = sa.select(t.c.key).where(t.c.subscription_id == sid, t.c.state == PARKED)
+        if key is not None:
+            query = query.where(t.c.key == _webhook_key(key))
+        with self.views.connect() as conn:
+            keys = [r.key for r in conn.execute(query.order_by(t.c.position))]
+        if key is not None and not keys:
+            raise InvalidCommand(("no such parked delivery", "没有这项暂停的推送"),
+                                 {"key": "此订阅暂停重试的推送编号 (a parked delivery of this subscription)"})
+        last, replayed = None, 0
+        for k in keys:
+            receipt = self.streams.decide(ctx, webhook_stream(k), wh.webhook_fold(k),
+                                          lambda d: wh.request_replay(ctx.actor, d) if d.state == PARKED else [],
+                                          retry=True)
+            if receipt.events:
+                last, replayed = receipt, replayed + 1
+        if last is None:
+            last = self.streams.unchanged(SUBSCRIPTIONS_STREAM, self.streams.store.stream_version(SUBSCRIPTIONS_STREAM))
+        return last.with_result(subscription_id=sid, replayed=replayed).to_dict()
+
+    @timer(interval=DELIVERY_TICK_SECONDS)
+    def deliver_webhooks(self) -> dict[str, int]:
+        """POST what is due (planned and past its time, or a sender's lease run out), a batch at
+        a time, several at once, until none is left or the tick's time is up."""
+        counts = {"delivered": 0, "retry": 0, "parked": 0, "taken": 0}
+        started, settings = time.monotonic(), self.webhook_settings
+        while True:
+            due = self._due_webhooks(settings.batch)
+            pool = eventlet.GreenPool(settings.concurrency)
+            for outcome in pool.imap(self._deliver_webhook, due):
+                counts[outcome] += 1
+            if len(due) < settings.batch or time.monotonic() - started > DRAIN_SECONDS:
+                break
+            self.views.read_after(self.streams.store.head())
+        if any(counts.values()):
+            log.info("webhooks: %s", counts)
+        return counts
+
+    def _due_webhooks(self, batch: int) -> list[dict[str, Any]]:
+        now = self.clock.now().timestamp()
+        t = self.views.projection("webhook_deliveries").rows
+        query = (sa.select(t.c.key, t.c.subscription_id, t.c.event_id)
+                 .where(sa.or_(sa.and_(t.c.state == domain.PLANNED, t.c.due <= now),
+                               sa.and_(t.c.state == domain.SENDING, t.c.lease <= now)))
+                 .order_by(t.c.due).limit(batch))
+        with self.views.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def _deliver_webhook(self, row: dict[str, Any]) -> str:
+        key, policy = row["key"], self.webhook_settings.policy
+        stream, fold = webhook_stream(key), wh.webhook_fold(key)
+        ctx = CommandContext(actor=SYSTEM_ACTOR, reason="deliver a webhook")
+        sub = self._subscriptions().by_id.get(row["subscription_id"])
+        loaded = self.streams.load(stream, fold)
+        if sub is None or sub.state != ACTIVE:
+            try:
+                return "parked" if self.streams.record(ctx, stream, loaded.version, wh.park_disabled(loaded.state)) \
+                    else "taken"
+            except ConcurrencyError:
+                return "taken"
+        started = wh.start_attempt(loaded.state, self.clock.now(), policy)
+        if not started:
+            return "taken"
+        try:
+            self.streams.record(ctx, stream, loaded.version, started)
+        except ConcurrencyError:
+            return "taken"      # another instance started it first: it sends
+        attempt = started[0].attempt
+        received = wh.fold_received(self.streams.read(webhook_event_stream(row["event_id"]))[0])
+        ids = sub.signing_secret_ids(self.clock.now())
+        kept = self.webhook_secrets.get(sub.subscription_id, ids)
+        secrets = [kept[i] for i in ids if i in kept]
+        if received is None:
+            answer = webhooks.Answer(None, "EventNotKept")
+        elif not secrets:
+            answer = webhooks.Answer(None, "SecretNotKept")
+        else:
+            answer = self.webhook_sender.post(sub.url, row["event_id"], received.body, secrets)
+        events = self.streams.decide(ctx, stream, fold, lambda d: wh.record_outcome(
+            d, attempt, answer.status, answer.error, self.clock.now(), policy), retry=True).events
+        if "WebhookDelivered" in events:
+            return "delivered"
+        return "parked" if "WebhookParked" in events else "retry"

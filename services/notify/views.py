@@ -1,5 +1,5 @@
 """Read models of the notify service: the inbox 站内信, the deliveries still to send (and those
-given up), and the digests' entries. Built only from the service's events; no contact detail is
+given up), the digests' entries, and the webhook subscriptions and deliveries. Built only from the service's events; no contact detail is
 in any of them (addresses are looked up at send time)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from xieshang.kernel.projection import Projection
 from xieshang.kernel.view_writes import ViewConnection
 
 from .domain.preferences import after_quiet_hours, next_period, period_end
-from .domain.vocabulary import (OUTCOME_NO_ADDRESS, OUTCOME_RETRY, PLANNED, SENDING, SENT, SKIPPED,
-                                UNDELIVERABLE, digest_key)
+from .domain.vocabulary import (ACTIVE, DELIVERED, DISABLED, OUTCOME_NO_ADDRESS, OUTCOME_RETRY, PARKED,
+                                PLANNED, SENDING, SENT, SKIPPED, UNDELIVERABLE, digest_key)
 
 
 def _epoch(iso: str) -> float:
@@ -194,5 +194,104 @@ class DigestEntries(Projection):
                 conn.update(t, key, period=later, ends=period_end(later, row.cadence).timestamp())
 
 
+class WebhookSubscriptions(Projection):
+    """The webhook subscriptions, for administrators and auditors (never a secret)."""
+
+    name = "webhook_subscriptions"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.rows = sa.Table(
+            "webhook_subscriptions", metadata,
+            sa.Column("subscription_id", sa.String(64), primary_key=True),
+            sa.Column("url", sa.Text, nullable=False),
+            sa.Column("types", sa.Text, nullable=False),           # JSON list
+            sa.Column("description", sa.Text, nullable=False),
+            sa.Column("state", sa.String(16), nullable=False),
+            sa.Column("created_at", sa.String(32), nullable=False),
+            sa.Column("rotated_at", sa.String(32)),
+            sa.Column("disabled_at", sa.String(32)),
+            sa.Column("position", sa.BigInteger, nullable=False),
+        )
+
+    def on_WebhookSubscribed(self, conn: ViewConnection, envelope) -> None:
+        d = envelope.data
+        conn.insert(self.rows, subscription_id=d["subscription_id"], url=d["url"], types=json.dumps(d["types"]),
+                    description=d.get("description") or "", state=ACTIVE,
+                    created_at=envelope.occurred_at.isoformat(timespec="seconds"), rotated_at=None,
+                    disabled_at=None, position=envelope.position)
+
+    def on_WebhookSecretRotated(self, conn: ViewConnection, envelope) -> None:
+        conn.update(self.rows, {"subscription_id": envelope.data["subscription_id"]},
+                    rotated_at=envelope.occurred_at.isoformat(timespec="seconds"), position=envelope.position)
+
+    def on_WebhookDisabled(self, conn: ViewConnection, envelope) -> None:
+        conn.update(self.rows, {"subscription_id": envelope.data["subscription_id"]}, state=DISABLED,
+                    disabled_at=envelope.occurred_at.isoformat(timespec="seconds"), position=envelope.position)
+
+
+class WebhookDeliveries(Projection):
+    """One row per webhook delivery (a public event to a subscription): what the webhook
+    sender looks for (``due`` passed, or a ``lease`` run out) and what operators see parked."""
+
+    name = "webhook_deliveries"
+    version = 1
+
+    def define(self, metadata: sa.MetaData) -> None:
+        self.rows = sa.Table(
+            "webhook_deliveries", metadata,
+            sa.Column("key", sa.String(200), primary_key=True),
+            sa.Column("subscription_id", sa.String(64), nullable=False),
+            sa.Column("event_id", sa.String(64), nullable=False),
+            sa.Column("ce_type", sa.String(200), nullable=False),
+            sa.Column("state", sa.String(16), nullable=False),
+            sa.Column("due", sa.Float, nullable=False),
+            sa.Column("lease", sa.Float),
+            sa.Column("series", sa.Integer, nullable=False),
+            sa.Column("attempts", sa.Integer, nullable=False),          # in the current series
+            sa.Column("last_status", sa.Integer),
+            sa.Column("last_error", sa.String(100)),
+            sa.Column("reason", sa.String(32)),
+            sa.Column("planned_at", sa.String(32), nullable=False),
+            sa.Column("parked_at", sa.String(32)),
+            sa.Column("position", sa.BigInteger, nullable=False),
+            sa.Index("ix_webhook_deliveries_state_due", "state", "due"),
+            sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "state"),
+        )
+
+    def _set(self, conn: ViewConnection, envelope, **values) -> None:
+        conn.update(self.rows, {"key": envelope.data["key"]}, position=envelope.position, **values)
+
+    def on_WebhookPlanned(self, conn: ViewConnection, envelope) -> None:
+        d = envelope.data
+        conn.insert(self.rows, key=d["key"], subscription_id=d["subscription_id"], event_id=d["event_id"],
+                    ce_type=d["ce_type"], state=PLANNED, due=_epoch(d["due_at"]), lease=None, series=1,
+                    attempts=0, last_status=None, last_error=None, reason=None,
+                    planned_at=envelope.occurred_at.isoformat(timespec="seconds"), parked_at=None,
+                    position=envelope.position)
+
+    def on_WebhookAttemptStarted(self, conn: ViewConnection, envelope) -> None:
+        d = envelope.data
+        self._set(conn, envelope, state=SENDING, lease=_epoch(d["lease_until"]), attempts=d["attempt"])
+
+    def on_WebhookAttempted(self, conn: ViewConnection, envelope) -> None:
+        d = envelope.data
+        values = {"last_status": d.get("status"), "last_error": d.get("error")}
+        if d["outcome"] == OUTCOME_RETRY and d.get("retry_at"):
+            values.update(state=PLANNED, due=_epoch(d["retry_at"]), lease=None)
+        self._set(conn, envelope, **values)
+
+    def on_WebhookDelivered(self, conn: ViewConnection, envelope) -> None:
+        self._set(conn, envelope, state=DELIVERED, lease=None)
+
+    def on_WebhookParked(self, conn: ViewConnection, envelope) -> None:
+        self._set(conn, envelope, state=PARKED, lease=None, reason=envelope.data["reason"],
+                  parked_at=envelope.occurred_at.isoformat(timespec="seconds"))
+
+    def on_WebhookReplayRequested(self, conn: ViewConnection, envelope) -> None:
+        self._set(conn, envelope, state=PLANNED, due=envelope.occurred_at.timestamp(), lease=None,
+                  series=envelope.data["series"], attempts=0, reason=None, parked_at=None)
+
+
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [Inbox(), Deliveries(), DigestEntries(), Directory()]
+    return [Inbox(), Deliveries(), DigestEntries(), Directory(), WebhookSubscriptions(), WebhookDeliveries()]

@@ -272,6 +272,14 @@ EXPECTED = {
     "GET /api/notifications/undeliverable": {"staff", "auditor"},
     "GET /api/notifications/<notification_id>/deliveries": {"staff", "auditor"},
     "POST /api/notifications/<notification_id>/deliveries/<channel>/retry": {"staff"},
+    # webhooks (issue 16): administrators manage them; auditors read them too
+    "POST /api/webhooks": {"admin"},
+    "GET /api/webhooks": {"admin", "auditor"},
+    "POST /api/webhooks/<subscription_id>/secret": {"admin"},
+    "POST /api/webhooks/<subscription_id>/disable": {"admin"},
+    "POST /api/webhooks/<subscription_id>/replay": {"admin"},
+    "GET /api/webhook-deliveries": {"admin", "auditor"},
+    "GET /api/webhook-deliveries/<key>": {"admin", "auditor"},
     "GET /api/organisations/<org_id>/contact": {"staff"},
     "PUT /api/organisations/<org_id>/contact": {"staff"},
     "DELETE /api/organisations/<org_id>/contact": {"staff"},
@@ -296,7 +304,8 @@ def test_every_endpoint_as_every_role_is_allowed_or_denied(gateway):
               "int:year": "2024", "case_number": "2024-001", "user_id": "m-001", "key_id": "k-none",
               "org_id": "s-jj", "station_id": "st-wuma", "menu_id": "menu-none",
               "report_id": "r-none", "leader": "leader-01", "notification_id": "n-none",
-              "channel": "email", "stream": "proposal-none"}
+              "channel": "email", "stream": "proposal-none", "subscription_id": "wh-none",
+              "key": "wh-none.e-none"}
     for route in api.ROUTES:
         path = route.path
         for name, value in values.items():

@@ -226,4 +226,12 @@ ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("members", "list_menus"): ("list the year's duty menus", "查看年度履职菜单"),
     ("proposals", "my_comments"): ("read their own comments", "查看本人的评论"),
     ("notify", "following"): ("see whether they follow a proposal", "查看是否关注提案"),
+    # webhooks (issue 16)
+    ("notify", "create_webhook"): ("subscribe a system to public events", "新建事件推送订阅"),
+    ("notify", "webhooks"): ("read the webhook subscriptions", "查看事件推送订阅"),
+    ("notify", "rotate_webhook_secret"): ("give a webhook subscription a new secret", "更换事件推送签名密钥"),
+    ("notify", "disable_webhook"): ("disable a webhook subscription", "停用事件推送订阅"),
+    ("notify", "replay_webhooks"): ("replay parked webhook deliveries", "重新推送暂停的事件"),
+    ("notify", "webhook_deliveries"): ("read the webhook deliveries", "查看事件推送记录"),
+    ("notify", "webhook_attempts"): ("read a webhook delivery's attempts", "查看事件推送的尝试记录"),
 }

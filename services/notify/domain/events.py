@@ -6,7 +6,9 @@ organisation ids; an address is looked up at send time and forgotten (docs/notif
 Streams: ``notices-<subject stream>`` (who was told what about one case, with the case's
 audience and the deliveries planned), ``preferences-<user>`` (and ``preferences-committee``),
 ``reads-<user>``, ``delivery-<notification>.<channel>`` / ``delivery-digest.<…>`` (the attempts),
-``digest-<recipient>.<channel>.<period>``, ``directory-<id>`` (names, from the members service).
+``digest-<recipient>.<channel>.<period>``, ``directory-<id>`` (names, from the members service),
+``webhook-subscriptions``, ``webhook-event-<event id>`` and ``webhook-<subscription>.<event id>``
+(signed webhooks: the subscriptions, a public event and its deliveries, one delivery's attempts).
 """
 
 from __future__ import annotations
@@ -198,6 +200,134 @@ class DeliveryRetryRequested(DomainEvent):
     key: str
 
 
+
+# -- signed webhooks 事件推送 (issue 16; docs/notifications.md "Webhooks") --------------------------
+# Subscriptions are on one stream, ``webhook-subscriptions``; a public event taken from the
+# integration exchange and the deliveries it needs are on ``webhook-event-<event id>``; each
+# delivery's attempts on ``webhook-<subscription>.<event id>``. No secret is in any of them:
+# secrets are in notify's private store (services/notify/webhooks.py, ADR 0005).
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookSubscribed(DomainEvent):
+    """An administrator subscribed ``url`` (https; http only to this machine) to the public
+    events whose CloudEvents type is one of ``types`` or starts with one of them (whole dotted
+    parts); its signing secret is kept in the private store as ``secret_id`` (an id, not the
+    secret)."""
+
+    subscription_id: str
+    url: str
+    types: list
+    secret_id: str
+    description: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookSecretRotated(DomainEvent):
+    """The subscription signs with the secret ``secret_id`` from now on (and, until
+    ``overlap_until``, with ``previous_secret_id`` as well, so that the receiver may change
+    over: Standard Webhooks sends a signature per secret)."""
+
+    subscription_id: str
+    secret_id: str
+    previous_secret_id: str | None = None
+    overlap_until: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookDisabled(DomainEvent):
+    """The subscription gets nothing more (deliveries under way are parked when due)."""
+
+    subscription_id: str
+    reason: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookEventReceived(DomainEvent):
+    """A public event arrived from the integration exchange, as the CloudEvent ``body`` (the
+    structured JSON, exactly the bytes delivered) of type ``ce_type``, id ``event_id``."""
+
+    event_id: str
+    ce_type: str
+    body: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookPlanned(DomainEvent):
+    """The event goes to subscription ``subscription_id`` (delivery ``key``), due at ``due_at``;
+    recorded with the event in one append."""
+
+    key: str
+    subscription_id: str
+    event_id: str
+    ce_type: str
+    due_at: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookAttemptStarted(DomainEvent):
+    """Attempt ``attempt`` of delivery ``key`` (series ``series``, whose first attempt started
+    at ``series_started``) started; the instance whose append won sends. Without an outcome by
+    ``lease_until`` the next attempt may start."""
+
+    key: str
+    attempt: int
+    lease_until: str
+    series: int = 1
+    series_started: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookAttempted(DomainEvent):
+    """The outcome of attempt ``attempt``: ``delivered`` (a 2xx), ``retry`` (next at
+    ``retry_at``) or ``gone`` (410); ``status`` the receiver's HTTP status, or ``error`` the
+    class of the failure (e.g. ``ConnectionRefusedError``, ``TimeoutError``), never a body."""
+
+    key: str
+    attempt: int
+    outcome: str
+    status: int | None = None
+    error: str | None = None
+    retry_at: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookDelivered(DomainEvent):
+    """Delivery ``key`` was accepted (a 2xx) at attempt ``attempts`` of its series."""
+
+    key: str
+    attempts: int
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookParked(DomainEvent):
+    """Delivery ``key`` stopped being retried after ``attempts`` attempts (``reason``:
+    retries_exhausted (a day and more of them), gone (the receiver said 410), disabled (the
+    subscription was)): listed for operators, who may replay it."""
+
+    key: str
+    attempts: int
+    reason: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class WebhookReplayRequested(DomainEvent):
+    """An operator asked for a parked delivery to be tried again: series ``series`` begins at
+    attempt 1."""
+
+    key: str
+    series: int
+
+
 # Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
 register_checkpoint_events(registry)
 
@@ -222,4 +352,14 @@ PUBLICATION = Publication("notify", registry, public={"LogCheckpointed": NOTHING
     "DeliveryRetryRequested": "a notice's delivery to a person",
     # webhooks: where other systems are told, and whether they were (the events themselves are
     # public already: they came from the integration exchange)
+    "WebhookSubscribed": "a receiving system's address, the operators' configuration",
+    "WebhookSecretRotated": "the operators' configuration of a receiving system",
+    "WebhookDisabled": "the operators' configuration of a receiving system",
+    "WebhookEventReceived": "a copy of another service's public event, published there",
+    "WebhookPlanned": "a delivery to a receiving system",
+    "WebhookAttemptStarted": "a delivery to a receiving system",
+    "WebhookAttempted": "a delivery to a receiving system",
+    "WebhookDelivered": "a delivery to a receiving system",
+    "WebhookParked": "a delivery to a receiving system",
+    "WebhookReplayRequested": "a delivery to a receiving system",
 })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xieshang.kernel.anchoring import CHECKPOINT_LABELS
 from xieshang.kernel.messages import register_labels, register_words
 
 INBOX, EMAIL, SMS = "inbox", "email", "sms"
@@ -57,6 +58,32 @@ def digest_stream(recipient: str, channel: str, period: str) -> str:
     return f"digest-{recipient}.{channel}.{period}"
 
 
+# -- signed webhooks 事件推送 (domain/webhooks.py) ---------------------------------------------------
+WEBHOOK_ADMINS = ("admin",)             # who manages subscriptions and replays deliveries
+WEBHOOK_READERS = ("admin", "auditor")  # who lists them
+ACTIVE, DISABLED = "active", "disabled"                         # a subscription's states
+DELIVERED, PARKED = "delivered", "parked"                       # a webhook delivery's (and planned, sending)
+WEBHOOK_DELIVERY_STATES = (PLANNED, SENDING, DELIVERED, PARKED)
+WEBHOOK_OUTCOMES = (DELIVERED, OUTCOME_RETRY, "gone")           # of one attempt
+PARK_REASONS = ("retries_exhausted", "gone", "disabled")
+SUBSCRIPTIONS_STREAM = "webhook-subscriptions"
+
+
+def webhook_key(subscription_id: str, event_id: str) -> str:
+    """One delivery: one public event to one subscription."""
+    return f"{subscription_id}.{event_id}"
+
+
+def webhook_stream(key: str) -> str:
+    """The attempts of one webhook delivery."""
+    return f"webhook-{key}"
+
+
+def webhook_event_stream(event_id: str) -> str:
+    """A public event as received from the integration exchange, and the deliveries planned."""
+    return f"webhook-event-{event_id}"
+
+
 # What a refusal calls each command (xieshang.kernel.messages): English, Chinese.
 COMMAND_LABELS: dict[str, tuple[str, str]] = {
     "read_inbox": ("read this inbox", "查看此通知收件箱"),
@@ -67,12 +94,19 @@ COMMAND_LABELS: dict[str, tuple[str, str]] = {
     "unfollow_proposal": ("stop following this proposal", "取消关注此提案"),
     "read_deliveries": ("read deliveries", "查看通知投递情况"),
     "retry_delivery": ("try this delivery again", "重新投递此通知"),
+    "create_webhook": ("subscribe a system to events", "新建事件推送订阅"),
+    "disable_webhook": ("disable this webhook subscription", "停用此事件推送订阅"),
+    "rotate_webhook_secret": ("give this webhook subscription a new secret", "更换此订阅的签名密钥"),
+    "read_webhooks": ("read the webhook subscriptions and deliveries", "查看事件推送订阅与投递"),
+    "replay_webhooks": ("replay parked webhook deliveries", "重新推送暂停的事件"),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "unpublished": ("not published", "未公开"),
     "planned": ("planned", "待投递"), "sending": ("being sent", "投递中"),
     "sent": ("sent", "已送达"), "undeliverable": ("undeliverable", "无法投递"),
     "skipped": ("skipped (no address)", "未投递（无联系方式）"), "none": ("not planned", "未安排投递"),
+    "active": ("active", "启用"), "disabled": ("disabled", "已停用"),
+    "delivered": ("delivered", "已推送"), "parked": ("parked (retries stopped)", "已暂停重试"),
 }
 register_labels("notify", COMMAND_LABELS, STATE_LABELS)
 
@@ -113,6 +147,17 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "NoticeDelivered": ("Notice delivered", "通知已送达"),
     "NoticeUndeliverable": ("Notice undeliverable", "通知无法投递"),
     "DeliveryRetryRequested": ("Delivery retry requested", "重新投递"),
+    "WebhookSubscribed": ("Webhook subscription created", "新建事件推送订阅"),
+    "WebhookSecretRotated": ("Webhook secret rotated", "更换推送签名密钥"),
+    "WebhookDisabled": ("Webhook subscription disabled", "停用事件推送订阅"),
+    "WebhookEventReceived": ("Public event received for webhooks", "收到待推送的公开事件"),
+    "WebhookPlanned": ("Webhook delivery planned", "安排事件推送"),
+    "WebhookAttemptStarted": ("Webhook attempt started", "开始推送"),
+    "WebhookAttempted": ("Webhook attempted", "推送结果"),
+    "WebhookDelivered": ("Webhook delivered", "事件已推送"),
+    "WebhookParked": ("Webhook delivery parked", "事件推送暂停重试"),
+    "WebhookReplayRequested": ("Webhook replay requested", "重新推送事件"),
+    "LogCheckpointed": CHECKPOINT_LABELS["LogCheckpointed"],  # xieshang.kernel.anchoring
 }
 CHANNEL_LABELS: dict[str, tuple[str, str]] = {
     INBOX: ("Inbox", "站内信"), EMAIL: ("E-mail", "电子邮件"), SMS: ("Text message", "短信"),
