@@ -28,8 +28,6 @@ line) never carries the values.
 from __future__ import annotations
 
 import abc
-import logging
-import os
 import threading
 from datetime import datetime, timezone
 from typing import Collection
@@ -39,7 +37,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.dialects import postgresql, sqlite
 
 from xieshang.kernel.config import Settings
-from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
+from xieshang.kernel.private_store import PrivateStore, private_engine
 
 from .domain import ContactDetails
 
@@ -47,7 +45,6 @@ MEMBERS, ORGANISATIONS = "member", "organisation"   # whose details: ``of`` in t
 TABLE = "member_contacts"
 TABLES = {MEMBERS: (TABLE, "member_id"), ORGANISATIONS: ("organisation_contacts", "org_id")}
 
-log = logging.getLogger(__name__)
 
 
 class ContactBook(abc.ABC):
@@ -94,15 +91,13 @@ class MemoryContactBook(ContactBook):
             return self._rows.pop((_shelf(of), key), None) is not None
 
 
-class SqlContactBook(ContactBook):
+class SqlContactBook(PrivateStore, ContactBook):
+    NAME = "the contact book"
+
     def __init__(self, engine: sa.Engine, schema: str | None = None):
-        self.engine = engine
-        self.sqlite = engine.dialect.name == "sqlite"
-        if self.sqlite:
-            sa.event.listen(engine, "connect", _secure_delete)
-        metadata = sa.MetaData(schema=schema)
+        super().__init__(engine, schema)
         self.tables = {of: sa.Table(
-            name, metadata,
+            name, self.metadata,
             sa.Column(key, sa.String(64), primary_key=True),
             sa.Column("phone", sa.String(32)),
             sa.Column("email", sa.String(200)),
@@ -110,11 +105,7 @@ class SqlContactBook(ContactBook):
             sa.Column("updated_at", sa.String(40), nullable=False),
         ) for of, (name, key) in TABLES.items()}
         self.rows = self.tables[MEMBERS]
-        with engine.begin() as conn:
-            if schema and engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            metadata.create_all(conn, checkfirst=True)
+        self._create()
 
     def _table(self, of: str) -> tuple[sa.Table, sa.Column]:
         table = self.tables[_shelf(of)]
@@ -156,20 +147,6 @@ class SqlContactBook(ContactBook):
             self._forget()
         return erased
 
-    def _forget(self) -> None:
-        """Copy the write-ahead log into the file and truncate it, so that the page images
-        holding the values before the change are gone from the ``-wal`` file (secure_delete
-        zeroed them in the pages themselves)."""
-        if not self.sqlite:
-            return
-        with self.engine.connect() as conn:
-            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        if busy:   # a reader held an old snapshot past the busy timeout: the next write retries
-            log.warning("the contact book's write-ahead log could not be truncated yet (busy)")
-
-    def close(self) -> None:
-        self.engine.dispose()
-
 
 def _shelf(of: str) -> str:
     if of not in TABLES:
@@ -177,22 +154,9 @@ def _shelf(of: str) -> str:
     return of
 
 
-def _secure_delete(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy hook
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.close()
-
-
 def make_contact_book(settings: Settings) -> SqlContactBook:
     """The members service's private contact book, beside its event store."""
-    if settings.database_url and settings.event_store in ("postgres", "esdb"):
-        url = settings.database_url
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-        return SqlContactBook(postgres_engine(url, hide_parameters=True),
-                              schema=f"{settings.pg_schema_prefix}{settings.service}_private")
-    path = os.path.join(settings.service_dir(), "private.sqlite")
-    return SqlContactBook(sqlite_engine(path, hide_parameters=True))
+    return SqlContactBook(*private_engine(settings))
 
 
 class Contacts(DependencyProvider):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import abc
 import http.client
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -44,7 +43,7 @@ from xieshang.kernel.consumer import (REASON_MALFORMED, DeadLetteringEntrypoint,
 from xieshang.kernel.ids import is_id
 from xieshang.kernel.integration import CONTENT_TYPE, INTEGRATION_EXCHANGE, decode_cloud_event
 from xieshang.kernel.store.port import Tracking
-from xieshang.kernel.store.sql import postgres_engine, sqlite_engine
+from xieshang.kernel.private_store import PrivateStore, private_engine
 
 from .domain.webhooks import WebhookPolicy
 
@@ -127,27 +126,20 @@ class MemoryWebhookSecrets(WebhookSecrets):
             return len(old)
 
 
-class SqlWebhookSecrets(WebhookSecrets):
+class SqlWebhookSecrets(PrivateStore, WebhookSecrets):
     TABLE = "webhook_secrets"
+    NAME = "the webhook secrets"
 
     def __init__(self, engine: sa.Engine, schema: str | None = None):
-        self.engine = engine
-        self.sqlite = engine.dialect.name == "sqlite"
-        if self.sqlite:
-            sa.event.listen(engine, "connect", _secure_delete)
-        metadata = sa.MetaData(schema=schema)
+        super().__init__(engine, schema)
         self.rows = sa.Table(
-            self.TABLE, metadata,
+            self.TABLE, self.metadata,
             sa.Column("subscription_id", sa.String(64), primary_key=True),
             sa.Column("secret_id", sa.String(64), primary_key=True),
             sa.Column("secret", sa.String(200), nullable=False),
             sa.Column("kept_at", sa.String(40), nullable=False),
         )
-        with engine.begin() as conn:
-            if schema and engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            metadata.create_all(conn, checkfirst=True)
+        self._create()
 
     def put(self, subscription_id: str, secret_id: str, secret: str) -> None:
         with self.engine.begin() as conn:
@@ -168,31 +160,14 @@ class SqlWebhookSecrets(WebhookSecrets):
         with self.engine.begin() as conn:
             gone = conn.execute(t.delete().where(t.c.subscription_id == subscription_id,
                                                  t.c.secret_id.not_in(list(keep)))).rowcount
-        if gone and self.sqlite:   # the old pages out of the write-ahead log too (contacts.py)
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if gone:   # the old pages out of the write-ahead log too
+            self._forget()
         return gone
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-def _secure_delete(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy hook
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.close()
 
 
 def make_webhook_secrets(settings: Settings) -> SqlWebhookSecrets:
     """notify's private store of webhook secrets, beside its event store."""
-    if settings.database_url and settings.event_store in ("postgres", "esdb"):
-        url = settings.database_url
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-        return SqlWebhookSecrets(postgres_engine(url, hide_parameters=True),
-                                 schema=f"{settings.pg_schema_prefix}{settings.service}_private")
-    path = os.path.join(settings.service_dir(), "private.sqlite")
-    return SqlWebhookSecrets(sqlite_engine(path, hide_parameters=True))
+    return SqlWebhookSecrets(*private_engine(settings))
 
 
 class Secrets(DependencyProvider):

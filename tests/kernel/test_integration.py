@@ -15,7 +15,7 @@ from services.notify.domain.events import PUBLICATION as NOTIFY
 from services.proposals.domain.events import PUBLICATION as PROPOSALS
 from xieshang.kernel.domain import DomainEvent, EventRegistry
 from xieshang.kernel.envelope import Actor, Deployment, NewEvent
-from xieshang.kernel.integration import (NOTHING_WITHHELD, Publication, PublicationError,
+from xieshang.kernel.integration import (Publication, PublicationError,
                                          decode_cloud_event, feed_page, type_matches)
 from xieshang.kernel.store.memory import MemoryEventStore
 

@@ -317,7 +317,7 @@ def test_a_delivery_retried_for_a_day_is_parked_listed_and_replayed_with_a_rotat
 
 def test_a_message_that_is_no_cloud_event_is_dead_lettered_and_a_hung_receiver_is_a_timeout(
         container_factory, config, rpc_as):
-    notify = start_notify(container_factory, config, XIESHANG_WEBHOOK_TIMEOUT_SECONDS="0.5")
+    start_notify(container_factory, config, XIESHANG_WEBHOOK_TIMEOUT_SECONDS="0.5")
     hole = BlackHole()
     try:
         sid, _ = subscribe(rpc_as, f"http://127.0.0.1:{hole.port}/hook", [FILED])
