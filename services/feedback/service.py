@@ -44,6 +44,7 @@ from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope, new_id
 from xieshang.kernel.ids import check_id
 from xieshang.kernel.levels import LinkTracking
 from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
+from xieshang.kernel import directory_views
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.streams import Streams
@@ -51,6 +52,8 @@ from xieshang.kernel.views import PageRequest, ReadModels
 
 from . import audit
 from . import domain, links, views
+# the modules, not their mixins: `nameko run` would take a class found in this module's namespace
+from . import consultation_links, consultations, directory, supervision
 from .domain import access, commands
 
 log = logging.getLogger(__name__)
@@ -63,9 +66,12 @@ TIMER_EVENTS = {"OpinionFeedbackDueSoon": "reminded",
                 "OpinionFeedbackOverdue": "overdue"}  # what check_deadlines counts
 
 
-class FeedbackService(audit_reads.AuditReads, integration_reads.IntegrationReads):
+class FeedbackService(consultations.ConsultationCommands, supervision.SupervisionCommands,
+                      consultation_links.ConsultationLinks, directory.DirectoryFollower,
+                      audit_reads.AuditReads, integration_reads.IntegrationReads):
     """社情民意: members and informants submit opinion reports; staff edit, adopt, report and
-    forward them; units feed back, leaders instruct; committees report to each other."""
+    forward them; units feed back, leaders instruct; committees report to each other.
+    协商议事 and 民主监督: consultations in eight steps and supervision groups (their mixins)."""
 
     name = "feedback"
     state_folders = audit.STATE_FOLDERS
@@ -307,6 +313,15 @@ class FeedbackService(audit_reads.AuditReads, integration_reads.IntegrationReads
         _check_year(year)
         names = links.names(self.link_outbox)
         return self._read(after_position, lambda conn: views.statistics(conn, self.views, year, names=names))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def directory(self, ids: Sequence[str] | str, after_position: int = 0) -> dict[str, Any]:
+        """What the directory knows of ``ids`` (members, units, townships, communities, stations:
+        kind, name, active; unknown: kind null), e.g. to wait for it to follow the members
+        service before planning a consultation at a station just set up."""
+        access.require_list_reader(self.context.get().actor, "read the directory")
+        self.views.read_after(after_position)
+        return directory_views.describe_entries(self.streams, ids, most=MAX_LIST)
 
     @rpc
     def levels(self) -> dict[str, Any]:

@@ -699,7 +699,10 @@ def summary(stats: Mapping[str, Any], names: Mapping[str, str] | None = None) ->
 
 
 def PROJECTIONS() -> list[Projection]:  # noqa: N802 - the name every service's views module exports
-    return [OpinionReports(), OpinionStatistics()]
+    from . import consultation_views, supervision_views  # they import this module's helpers
+    from .directory import Directory
+    return [OpinionReports(), OpinionStatistics(), Directory(), *consultation_views.PROJECTIONS(),
+            *supervision_views.PROJECTIONS()]
 
 
 __all__ = ["PROJECTIONS", "OpinionReports", "OpinionStatistics", "desk", "submitter_reports",

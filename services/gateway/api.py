@@ -210,7 +210,7 @@ OrgKind = Literal["committee", "special_committee", "sector", "party_group", "ha
 AnyOrgKind = Literal["committee", "special_committee", "sector", "party_group", "handling_unit",
                      "township", "community", "station"]         # ORG_KINDS
 StationType = Literal["work_station", "liaison_station", "liaison_point", "studio",
-                      "reception_room", "consultation_room"]     # STATION_TYPES
+                      "reception_room", "consultation_room", "livelihood_hall", "consultation_post"]     # STATION_TYPES
 StationLevel = Literal["township", "community"]                  # STATION_LEVELS
 CommitteeLevel = Literal["city", "county"]                       # COMMITTEE_LEVELS
 Level = Literal["national", "provincial", "city", "county"]      # LEVELS
@@ -1172,6 +1172,9 @@ ROUTES: list[Route] = [
     Route("GET", "/api/directory", "What the proposals service's directory 名录 knows of the given ids "
           "(members, units, bodies: kind, name, active)", "proposals", "directory", READERS | {MEMBER, UNIT},
           query=DirectoryQuery, tag="rules"),
+    Route("GET", "/api/feedback/directory", "What the feedback service's directory 名录 knows of the "
+          "given ids (members, units, townships, communities, stations: kind, name, active)", "feedback",
+          "directory", OPINION_READERS, query=DirectoryQuery, tag="rules"),
     Route("GET", "/api/proposals/<proposal_id>", "A case as the caller may see it", "proposals",
           "get_proposal", frozenset({STAFF, AUDITOR, LEADER, MEMBER, UNIT, SUBSCRIBER}),
           query=Query, response=PROPOSAL),

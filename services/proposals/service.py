@@ -35,6 +35,7 @@ from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound
 from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, new_id
 from xieshang.kernel.ids import check_id
 from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
+from xieshang.kernel import directory_views  # the module: its follower is mixed in via .directory
 from xieshang.kernel.runtime import EXPECTED, RequestContext, WritePath
 from xieshang.kernel.store import ConcurrencyError
 from xieshang.kernel.streams import Receipt, Streams
@@ -518,11 +519,7 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads, inte
         (the web console names people and units, never shows their ids)."""
         access.require_reader(self.context.get().actor, "read the directory", access.DIRECTORY_READERS)
         self.views.read_after(after_position)  # (entries are read from their streams: current)
-        if isinstance(ids, str):  # the gateway's query string: comma-separated
-            ids = [i for i in ids.split(",") if i]
-        if not isinstance(ids, (list, tuple)) or len(ids) > MAX_LIST:
-            raise InvalidCommand(("bad ids", "ids 填写有误"), {"ids": f"a list of up to {MAX_LIST} ids"})
-        return {i: entry.to_dict() for i, entry in entries(self.streams, ids).items()}
+        return directory_views.describe_entries(self.streams, ids, most=MAX_LIST)
 
     @rpc
     def health(self) -> dict[str, Any]:

@@ -485,7 +485,9 @@ def test_the_statistics_count_the_year_in_beijing_time(log, runner):
 
 def test_rebuild_equals_the_live_model(scenario, runner):
     live = dump(runner)
-    assert all(live.values()), [name for name, rows in live.items() if not rows]
+    # (the consultations', supervision's and directory's tables have their own rebuild tests)
+    opinions = {name: rows for name, rows in live.items() if name.startswith("opinion")}
+    assert len(opinions) >= 2 and all(opinions.values()), [name for name, rows in opinions.items() if not rows]
     runner.rebuild()
     assert dump(runner) == live
 

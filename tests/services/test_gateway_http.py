@@ -167,6 +167,7 @@ EXPECTED = {
     "POST /api/public/accounts": set(ROLES),
     "POST /api/auth/logout": EVERYONE - {"subscriber"},
     "GET /api/directory": {"staff", "auditor", "leader", "subscriber", "member", "unit"},
+    "GET /api/feedback/directory": {"staff", "auditor", "leader"},
     "POST /api/proposals": {"member", "staff"},
     "POST /api/proposals/<proposal_id>/co-signature/confirm": {"member"},
     "POST /api/proposals/<proposal_id>/co-signature/decline": {"member"},

@@ -18,9 +18,10 @@ from .domain import DomainEvent
 
 MEMBER_ENTRY = "member"
 UNIT_ENTRY = "handling_unit"    # the members service's kind of a handling unit 承办单位
+STATION_ENTRY = "station"       # a station or platform 委员工作站、协商议事室 … (its type says which)
 # The members service's events the directory follows.
 SOURCE_EVENTS = ("MemberAppointed", "MemberTermEnded", "MemberResigned", "OrganisationRegistered",
-                 "OrganisationRenamed", "OrganisationClosed")
+                 "OrganisationRenamed", "OrganisationClosed", "StationDefined")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class DirectoryEntryNoted(DomainEvent):
     name: str | None = None
     active: bool | None = None
     sector: str | None = None
+    parent: str | None = None        # an organisation's parent (a community's township)
+    station_type: str | None = None  # a station's type (the members service's STATION_TYPES)
+    location: str | None = None      # a station's township or community
 
 
 def directory_stream(entry_id: str) -> str:
@@ -56,6 +60,9 @@ class DirectoryEntry:
     active: bool = False
     seen: frozenset[str] = field(default_factory=frozenset)   # source event ids
     sector: str | None = None
+    parent: str | None = None
+    station_type: str | None = None
+    location: str | None = None
 
     @property
     def is_member(self) -> bool:
@@ -64,6 +71,10 @@ class DirectoryEntry:
     @property
     def is_unit(self) -> bool:
         return self.kind == UNIT_ENTRY
+
+    @property
+    def is_station(self) -> bool:
+        return self.kind == STATION_ENTRY
 
     def to_dict(self) -> dict[str, Any]:
         return {"entry_id": self.entry_id, "kind": self.kind, "name": self.name,
@@ -74,14 +85,16 @@ def fold_entry(entry_id: str, events: Iterable[DomainEvent]) -> DirectoryEntry:
     """The entry from its facts, applied in the order of the members service's log."""
     facts = sorted((e for e in events if isinstance(e, DirectoryEntryNoted)),
                    key=lambda e: e.source_position)
-    kind, name, active, sector, seen = None, None, False, None, set()
+    kind, name, active, seen = None, None, False, set()
+    more: dict[str, Any] = {"sector": None, "parent": None, "station_type": None, "location": None}
     for fact in facts:
         kind = fact.kind if fact.kind is not None else kind
         name = fact.name if fact.name is not None else name
         active = fact.active if fact.active is not None else active
-        sector = fact.sector if fact.sector is not None else sector
+        for key in more:
+            more[key] = getattr(fact, key) if getattr(fact, key) is not None else more[key]
         seen.add(fact.source_event_id)
-    return DirectoryEntry(entry_id, kind, name, active, frozenset(seen), sector)
+    return DirectoryEntry(entry_id, kind, name, active, frozenset(seen), **more)
 
 
 def entry_fold(entry_id: str):
@@ -103,7 +116,13 @@ def facts_of(source_type: str, data: Mapping[str, Any], *, event_id: str, positi
     if source_type == "OrganisationRegistered":
         if org_kinds is not None and data.get("kind") not in org_kinds:
             return []
-        return noted(data["org_id"], kind=data["kind"], name=data["name"], active=True)
+        return noted(data["org_id"], kind=data["kind"], name=data["name"], active=True,
+                     parent=data.get("parent") or None)
+    if source_type == "StationDefined":
+        if org_kinds is not None and STATION_ENTRY not in org_kinds:
+            return []
+        return noted(data["org_id"], kind=STATION_ENTRY, name=data["name"], active=True,
+                     station_type=data["station_type"], location=data.get("location") or None)
     if source_type == "OrganisationRenamed":
         return noted(data["org_id"], name=data["name"])
     if source_type == "OrganisationClosed":

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from .consumer import handle_event
 from .context import CommandContext
+from .domain import InvalidCommand
 from .directory import DirectoryEntry, directory_stream, entry_fold, facts_of, note_fact
 from .envelope import Envelope
 from .ids import is_id
@@ -54,6 +55,10 @@ class DirectoryFollower:
     def on_organisation_closed(self, envelope: Envelope) -> None:
         self._note_directory(envelope)
 
+    @handle_event(MEMBERS, "StationDefined")
+    def on_station_defined(self, envelope: Envelope) -> None:
+        self._note_directory(envelope)
+
     def _note_directory(self, envelope: Envelope) -> None:
         facts = facts_of(envelope.type, envelope.data, event_id=envelope.event_id,
                          position=envelope.position, org_kinds=self.DIRECTORY_ORG_KINDS)
@@ -70,6 +75,16 @@ def entries(streams: Streams, ids: Iterable[Any]) -> dict[str, DirectoryEntry]:
     """The directory's entries of ``ids`` (an id it does not know: an entry of no kind)."""
     wanted = [i for i in dict.fromkeys(ids) if isinstance(i, str) and is_id(i)]
     return {i: streams.load(directory_stream(i), entry_fold(i)).state for i in wanted}
+
+
+def describe_entries(streams: Streams, ids: Any, *, most: int) -> dict[str, dict[str, Any]]:
+    """What the directory knows of ``ids`` (a list, or the gateway's comma-separated query
+    string), for a service's ``directory`` query: kind, name, active (kind null: unknown)."""
+    if isinstance(ids, str):
+        ids = [i for i in ids.split(",") if i]
+    if not isinstance(ids, (list, tuple)) or len(ids) > most:
+        raise InvalidCommand(("bad ids", "ids 填写有误"), {"ids": f"a list of up to {most} ids 最多 {most} 个"})
+    return {i: entry.to_dict() for i, entry in entries(streams, ids).items()}
 
 
 # An entry no source event has told anything yet (every field older than any position).

@@ -28,9 +28,14 @@ from dataclasses import dataclass, field
 
 from xieshang.kernel.domain import DomainEvent, EventRegistry
 from xieshang.kernel.anchoring import register_checkpoint_events
+from xieshang.kernel.directory import DirectoryEntryNoted
 from xieshang.kernel.integration import NOTHING_WITHHELD, Publication
 
 registry = EventRegistry()
+
+# The service's copy of the members service's directory: the members, units and stations a
+# consultation's plan or a supervision group names (xieshang.kernel.directory).
+DirectoryEntryNoted = registry.register(DirectoryEntryNoted)
 
 
 # -- 征: collection --------------------------------------------------------------------------
@@ -293,6 +298,449 @@ class OpinionDecidedAbove(DomainEvent):
     members: list[str] = field(default_factory=list)
 
 
+# -- consultations 协商议事: the eight steps 八步议事法 (DOMAIN.md §3) ----------------------------
+#
+# One stream per consultation (``consultation-<id>``); the committee's topic lists on
+# ``consultation-topic-lists``::
+#
+#   topic_proposed ─decide (lists checked)─> topic_decided ─approve (party organisation)─> topic_approved
+#     └─set aside─> topic_set_aside           └─reject─> topic_rejected
+#   topic_approved ─plan─> planned (research 议前调研, re-plan) ─meeting─> met ─publish─> results_published
+#     ─decide (party organisation)─> following_up (tasks to units, visit 回访, survey) ─close─> closed
+#
+# ``members`` on the events that earn duty points are the members who took part (the members
+# service credits them, once per research record, meeting or group and member).
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicListAmended(DomainEvent):
+    """Staff amended the committee's topic lists 议题清单: topic kind ``kind`` is now
+    ``listing`` (allowed 可协商, forbidden 不可协商, or unlisted: taken off both), under the
+    label ``label`` (Chinese, as the rule is named in a refusal), for ``reason``. ``version``
+    counts the amendments (0: the default lists of vocabulary.DEFAULT_TOPIC_LISTS)."""
+
+    committee: str
+    kind: str
+    listing: str
+    label: str
+    reason: str
+    version: int
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicProposed(DomainEvent):
+    """议题收集: a topic was raised (``source``: TOPIC_SOURCES — set by the Party and government
+    党政点题, raised by members 委员提题, by residents 群众出题 (entered by staff), by departments)
+    on topic kind ``topic_kind``, for township ``township`` (an organisation id, None: the whole
+    committee). ``proposer`` is the user who entered it."""
+
+    consultation_id: str
+    title: str
+    description: str
+    topic_kind: str
+    source: str
+    proposer: str
+    proposer_role: str
+    township: str | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicSetAside(DomainEvent):
+    """Staff did not take the topic up 议题不予采纳, saying why."""
+
+    consultation_id: str
+    reason: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicDecided(DomainEvent):
+    """议题确定: staff (for the consultation council 协商议事会) decided the topic, checked
+    against the topic lists of version ``lists_version``: its kind is allowed under ``rule``
+    (the allowed kind's label); it now awaits the same-level party organisation's approval."""
+
+    consultation_id: str
+    title: str
+    topic_kind: str
+    rule: str
+    lists_version: int
+    note: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicApproved(DomainEvent):
+    """The same-level party organisation 同级党组织 approved the topic (``approver``: the
+    leader who did, for ``organisation``)."""
+
+    consultation_id: str
+    title: str
+    approver: str
+    organisation: str
+    note: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationTopicRejected(DomainEvent):
+    """The same-level party organisation did not approve the topic, saying why."""
+
+    consultation_id: str
+    approver: str
+    organisation: str
+    reason: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationPlanned(DomainEvent):
+    """制定方案: the plan — when (``held_on``, ISO date), where (``place``: a station or platform
+    of the members service's organisation tree, with its name, type and township), who takes part
+    by kind (members and departments by id; residents 群众代表 as a number; stakeholders 利益相关方
+    as organisations' descriptions, never people's names) and the agenda. Recorded again when
+    the plan changes before the meeting (``revision`` 1, 2, …)."""
+
+    consultation_id: str
+    title: str
+    held_on: str
+    place: str
+    place_name: str
+    place_type: str
+    township: str | None
+    members: list[str]
+    departments: list[str]
+    residents: int
+    stakeholders: list[str]
+    agenda: str
+    revision: int = 1
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationResearchRecorded(DomainEvent):
+    """议前调研: research before the meeting (``kind``: RESEARCH_KINDS), on ``held_on``, by
+    ``members``, with what it found."""
+
+    consultation_id: str
+    research_id: str
+    kind: str
+    held_on: str
+    members: list[str]
+    summary: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationMeetingHeld(DomainEvent):
+    """协商议事: the meeting's record — who attended (members, departments, residents' number,
+    stakeholders), members planned but absent, who spoke (ids of attending members and
+    departments), the opinions voiced and the outcomes agreed 议定事项. ``members``: the members
+    who attended (duty points)."""
+
+    consultation_id: str
+    title: str
+    held_on: str
+    place: str
+    place_type: str
+    township: str | None
+    members: list[str]
+    absent_members: list[str]
+    departments: list[str]
+    residents: int
+    stakeholders: list[str]
+    speakers: list[str]
+    opinions: list[str]
+    outcomes: list[str]
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationResultsPublished(DomainEvent):
+    """公开公示: the results were published through ``channel`` (PUBLICATION_CHANNELS) on
+    ``published_on``, shown until ``until`` (ISO dates)."""
+
+    consultation_id: str
+    title: str
+    channel: str
+    text: str
+    published_on: str
+    until: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationDecided(DomainEvent):
+    """组织决定: the same-level party organisation decided on the results (``decider``: the
+    leader who recorded it, for ``organisation``): ``adopted_outcomes`` are the agreed outcomes
+    it adopted (their texts, in the meeting's order), ``text`` the decision."""
+
+    consultation_id: str
+    title: str
+    decider: str
+    organisation: str
+    adopted_outcomes: list[str]
+    text: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class FollowUpTaskAssigned(DomainEvent):
+    """跟踪落实: staff gave ``unit`` the task ``task`` carrying out the adopted ``outcome``, to be
+    done by ``deadline`` (ISO date)."""
+
+    consultation_id: str
+    task_id: str
+    unit: str
+    outcome: str
+    task: str
+    deadline: str
+    title: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class FollowUpTaskCompleted(DomainEvent):
+    """The unit reported the task done, with what it did, on ``completed_on``."""
+
+    consultation_id: str
+    task_id: str
+    unit: str
+    report: str
+    deadline: str
+    completed_on: str
+    on_time: bool
+
+
+@registry.register
+@dataclass(frozen=True)
+class FollowUpTaskDueSoon(DomainEvent):
+    """A reminder: ``unit`` owes task ``task_id`` by ``deadline``, due in ``days_before`` days.
+    Recorded by the system once per task."""
+
+    consultation_id: str
+    task_id: str
+    unit: str
+    deadline: str
+    days_before: int
+    title: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class FollowUpTaskOverdue(DomainEvent):
+    """``unit`` let the task's ``deadline`` pass, now ``days_overdue`` days late; escalated to
+    ``escalate_to`` (the party organisation's leaders who approved and decided). Recorded by
+    the system once per task."""
+
+    consultation_id: str
+    task_id: str
+    unit: str
+    deadline: str
+    days_overdue: int
+    title: str
+    escalate_to: list[str] = field(default_factory=list)
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationMeetingDueSoon(DomainEvent):
+    """A reminder to the participants (``members``, ``departments``) that the meeting is on
+    ``held_on`` at ``place_name``, in ``days_before`` days. Recorded by the system once per
+    plan revision."""
+
+    consultation_id: str
+    title: str
+    held_on: str
+    place_name: str
+    days_before: int
+    members: list[str]
+    departments: list[str]
+    revision: int = 1
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationFollowUpVisited(DomainEvent):
+    """回访: a follow-up visit on ``visited_on`` by ``members``, with what it found."""
+
+    consultation_id: str
+    visited_on: str
+    members: list[str]
+    findings: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationSurveyRecorded(DomainEvent):
+    """The participants' satisfaction survey 满意度测评: of ``respondents``, how many were
+    satisfied 满意, basically satisfied 基本满意 and dissatisfied 不满意 (the three add up)."""
+
+    consultation_id: str
+    respondents: int
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    note: str = ""
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationResultConverted(DomainEvent):
+    """A result of the consultation became an opinion report (``into`` opinion_report:
+    ``target_id`` the report, whose source is ``consultation:<id>``) or goes to the proposals
+    service as a collective proposal of ``body`` ({type, name}: the collective body 集体提案;
+    ``into`` proposal, ``target_id`` None until it links back)."""
+
+    consultation_id: str
+    into: str
+    title: str
+    content: str
+    category: str
+    target_id: str | None = None
+    body: dict | None = None
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationLinkedToProposal(DomainEvent):
+    """The proposals service took the result up as proposal ``proposal_id`` (its event
+    ``source_event_id``): the consultation and the proposal now name each other."""
+
+    consultation_id: str
+    proposal_id: str
+    source_event_id: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ConsultationClosed(DomainEvent):
+    """Staff closed the consultation: every task done, the visit made and the survey taken."""
+
+    consultation_id: str
+    title: str
+    summary: str
+
+
+# -- democratic supervision groups 民主监督组 (DOMAIN.md §3) -----------------------------------
+#
+# One stream per group (``supervision-<id>``): formed ─fact finding, opinions issued to the
+# department ─> its handling reports (by a deadline; reminded, overdue escalated) ─> the group
+# verifies each opinion's effect ─close (every opinion verified)─> closed.
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionGroupFormed(DomainEvent):
+    """Staff formed a supervision group for ``year``: its ``leader`` and ``members`` (member ids,
+    the leader not among them), the ``department`` supervised (a handling unit), the ``topic``
+    and the standard it supervises against ``basis`` 依据."""
+
+    group_id: str
+    name: str
+    year: int
+    leader: str
+    members: list[str]
+    department: str
+    topic: str
+    basis: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionFactFindingRecorded(DomainEvent):
+    """The group found facts (``kind``: FACT_FINDING_KINDS — site visit, briefing, forum,
+    records review, open day) on ``held_on``, with ``members`` taking part."""
+
+    group_id: str
+    activity_id: str
+    kind: str
+    held_on: str
+    members: list[str]
+    findings: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionOpinionIssued(DomainEvent):
+    """The group issued a supervision opinion 监督意见 to the department, which reports how it
+    handled it by ``deadline`` (ISO date)."""
+
+    group_id: str
+    opinion_id: str
+    department: str
+    text: str
+    deadline: str
+    issued_on: str
+    title: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionHandlingReported(DomainEvent):
+    """The department reported how it handled the opinion 办理情况, on ``reported_on``."""
+
+    group_id: str
+    opinion_id: str
+    department: str
+    report: str
+    deadline: str
+    reported_on: str
+    on_time: bool
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionHandlingDueSoon(DomainEvent):
+    """A reminder: the department owes its handling report by ``deadline``, in ``days_before``
+    days. Recorded by the system once per opinion."""
+
+    group_id: str
+    opinion_id: str
+    department: str
+    deadline: str
+    days_before: int
+    title: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionHandlingOverdue(DomainEvent):
+    """The department let the deadline pass, ``days_overdue`` days late; escalated to
+    ``escalate_to`` (the group's leader). Recorded by the system once per opinion."""
+
+    group_id: str
+    opinion_id: str
+    department: str
+    deadline: str
+    days_overdue: int
+    title: str
+    escalate_to: list[str] = field(default_factory=list)
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionEffectVerified(DomainEvent):
+    """The group verified the effect of the department's handling (``verdict``: VERDICTS —
+    carried out 落实到位, partly 部分落实, not carried out 未落实), with a note."""
+
+    group_id: str
+    opinion_id: str
+    department: str
+    verdict: str
+    note: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class SupervisionGroupClosed(DomainEvent):
+    """Staff closed the group's round: every opinion it issued was verified."""
+
+    group_id: str
+    name: str
+    summary: str
+
+
 # Signed checkpoints of this log's head (xieshang.kernel.anchoring): public, hashes only.
 register_checkpoint_events(registry, kept=True)
 
@@ -300,7 +748,10 @@ register_checkpoint_events(registry, kept=True)
 # Public: a report once the committee makes it its own: adopted, reported to the Party committee,
 # the government or the upper level, forwarded to units, their feedback and its deadlines,
 # leaders' instructions, and what comes from below and above. Private: everything before
-# adoption — a report is written by members, 信息员 and residents, and names them.
+# adoption — a report is written by members, 信息员 and residents, and names them. Consultations
+# and supervision groups: public from the topic decided and the group formed on (the council's
+# and the committee's own acts, as they are published 公开公示); private: who raised a topic,
+# topics not taken up, the working notes of research and fact finding.
 PUBLICATION = Publication("feedback", registry, public={
     "LogCheckpointed": NOTHING_WITHHELD,
     "CheckpointReceived": NOTHING_WITHHELD,  # a lower level's checkpoint, kept here
@@ -313,6 +764,33 @@ PUBLICATION = Publication("feedback", registry, public={
     "LeaderInstructionRecorded": NOTHING_WITHHELD,
     "OpinionReceivedFromBelow": NOTHING_WITHHELD,
     "OpinionDecidedAbove": NOTHING_WITHHELD,
+    # consultations: once the council takes a topic up, as the results are published 公开公示;
+    # what residents said and the members' absences stay here
+    "ConsultationTopicListAmended": NOTHING_WITHHELD,
+    "ConsultationTopicDecided": NOTHING_WITHHELD,
+    "ConsultationTopicApproved": NOTHING_WITHHELD,
+    "ConsultationPlanned": NOTHING_WITHHELD,
+    "ConsultationMeetingHeld": ("absent_members", "speakers", "opinions"),
+    "ConsultationResultsPublished": NOTHING_WITHHELD,
+    "ConsultationDecided": NOTHING_WITHHELD,
+    "FollowUpTaskAssigned": NOTHING_WITHHELD,
+    "FollowUpTaskCompleted": NOTHING_WITHHELD,
+    "FollowUpTaskDueSoon": NOTHING_WITHHELD,
+    "FollowUpTaskOverdue": NOTHING_WITHHELD,
+    "ConsultationMeetingDueSoon": NOTHING_WITHHELD,
+    "ConsultationFollowUpVisited": ("findings",),
+    "ConsultationSurveyRecorded": ("note",),
+    "ConsultationResultConverted": NOTHING_WITHHELD,
+    "ConsultationLinkedToProposal": NOTHING_WITHHELD,
+    "ConsultationClosed": NOTHING_WITHHELD,
+    # supervision: the group, its opinions, the department's handling and the verdicts
+    "SupervisionGroupFormed": NOTHING_WITHHELD,
+    "SupervisionOpinionIssued": NOTHING_WITHHELD,
+    "SupervisionHandlingReported": NOTHING_WITHHELD,
+    "SupervisionHandlingDueSoon": NOTHING_WITHHELD,
+    "SupervisionHandlingOverdue": NOTHING_WITHHELD,
+    "SupervisionEffectVerified": NOTHING_WITHHELD,
+    "SupervisionGroupClosed": NOTHING_WITHHELD,
 }, private={
     "OpinionReportSubmitted": "names its submitter (a member, an informant or a resident)",
     "OpinionReportReturned": "the committee's review with the submitter",
@@ -323,4 +801,10 @@ PUBLICATION = Publication("feedback", registry, public={
     "OpinionCheckRecorded": "the committee's internal checks of a draft",
     "OpinionReportNotAdopted": "a submitter's report the committee did not take up",
     "SubmitterInformed": "names the submitters told of the outcome",
+    "DirectoryEntryNoted": "this service's copy of the members service's directory",
+    "ConsultationTopicProposed": "names who raised the topic, before the council takes it up",
+    "ConsultationTopicSetAside": "a topic the council did not take up",
+    "ConsultationTopicRejected": "the party organisation's deliberation on a topic",
+    "ConsultationResearchRecorded": "research notes before the meeting name the people met",
+    "SupervisionFactFindingRecorded": "the group's working notes name the people and cases met",
 })

@@ -149,6 +149,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("proposals", "moderate_comment"): ("moderate a comment", "审核评论"),
     ("proposals", "answer_comment"): ("answer a comment", "回复评论"),
     ("proposals", "handling_rules"): ("read the deadline rules and the holiday calendar", "查看办理期限规则和节假日安排"),
+    ("feedback", "directory"): ("read the directory of members, units and stations", "查看委员、单位和站点名录"),
     ("proposals", "directory"): ("read the directory of members, units and bodies", "查看委员、承办单位和集体名录"),
     ("proposals", "set_handling_rules"): ("set the deadline rules", "设置办理期限规则"),
     ("proposals", "amend_holiday_calendar"): ("amend the holiday calendar", "调整节假日安排"),

@@ -54,6 +54,10 @@ STATION_TYPES: Mapping[str, str] = {
     "studio": "委员工作室",
     "reception_room": "委员会客室",
     "consultation_room": "协商议事室",
+    # the consultation platforms of the seeds: 龙湾、平阳 run 民生议事堂 in every township and
+    # 协商驿站 in villages (the feedback service holds consultations on these and the rooms above)
+    "livelihood_hall": "民生议事堂",
+    "consultation_post": "协商驿站",
 }
 STATION_LEVELS = ("township", "community")
 COMMITTEE_LEVELS = ("city", "county")
@@ -259,6 +263,7 @@ STATION_TYPE_LABELS: dict[str, tuple[str, str]] = {k: (en, STATION_TYPES[k]) for
     "work_station": "Members' work station", "liaison_station": "Members' liaison station",
     "liaison_point": "Members' liaison point", "studio": "Members' studio",
     "reception_room": "Members' reception room", "consultation_room": "Consultation room",
+    "livelihood_hall": "Livelihood hall", "consultation_post": "Consultation post",
 }.items()}
 STATION_LEVEL_LABELS: dict[str, tuple[str, str]] = {
     "township": ("Township or street", "乡镇/街道"), "community": ("Village or community", "村/社区"),

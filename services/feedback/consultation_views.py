@@ -1,0 +1,9 @@
+"""Read models of consultations 协商议事 (TO BE WRITTEN)."""
+
+from __future__ import annotations
+
+from xieshang.kernel.projection import Projection
+
+
+def PROJECTIONS() -> list[Projection]:  # noqa: N802 - as every views module
+    return []
