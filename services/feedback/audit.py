@@ -1,4 +1,5 @@
-"""State folders for audits (see services/proposals/audit.py for the shape)."""
+"""State folders for audits (see services/proposals/audit.py for the shape): an opinion report,
+a consultation, a supervision group, each folded from its stream ``<kind>-<id>``."""
 
 from __future__ import annotations
 
@@ -7,17 +8,33 @@ from typing import Any, Callable, Iterable
 from xieshang.kernel.envelope import Envelope
 
 from . import domain
+from .domain import supervision as supervision_domain
+
+Folder = Callable[[Iterable[Envelope]], dict[str, Any]]
 
 
-def opinion_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
-    envelopes = list(envelopes)
-    if not envelopes:
-        return {}
-    report_id = envelopes[0].stream.split("-", 1)[1]
-    events = domain.registry.decode_all(envelopes)
-    return {**domain.fold(report_id, events).to_dict(), "version": envelopes[-1].version}
+def _folder(fold: Callable[[str, Iterable[Any]], Any]) -> Folder:
+    def state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
+        envelopes = list(envelopes)
+        if not envelopes:
+            return {}
+        case_id = envelopes[0].stream.split("-", 1)[1]
+        events = domain.registry.decode_all(envelopes)
+        return {**fold(case_id, events).to_dict(), "version": envelopes[-1].version}
+    return state
 
 
-STATE_FOLDERS: dict[str, Callable[[Iterable[Envelope]], dict[str, Any]]] = {
+opinion_state = _folder(domain.fold)
+supervision_state = _folder(supervision_domain.fold)
+
+
+def consultation_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
+    from .domain import consultations as consultation_domain  # TODO(H1) import at the top
+    return _folder(consultation_domain.fold)(envelopes)
+
+
+STATE_FOLDERS: dict[str, Folder] = {
     "opinion": opinion_state,
+    "consultation": consultation_state,
+    "supervision": supervision_state,
 }
