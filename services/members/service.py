@@ -14,7 +14,8 @@ Duty points come from events, each consumed by a handler:
 * the proposals service's events, by type name from ``proposals.events`` (its contract is
   services/proposals' events module, documented there, not imported);
 * the feedback service's events (opinion reports adopted, adopted above, instructed on), the
-  same way from ``feedback.events`` (``domain.opinion_credits``);
+  same way from ``feedback.events`` (``domain.opinion_credits``), and its consultations'
+  research and meetings and its supervision groups (``domain.consultation_credits``);
 * this service's own events (activities recorded, menu sign-ups, a year's rules set), so that
   every credit takes the same at-least-once, idempotent path whatever its source.
 
@@ -479,6 +480,22 @@ class MembersService(audit_reads.AuditReads, integration_reads.IntegrationReads)
         """领导批示 at this level: every member among the submitters, once per instruction."""
         self._credit(envelope, self._opinion_credits(envelope), tracking=self.tracking(envelope))
 
+    # -- reactions: the feedback service's consultations 协商议事 and supervision groups 民主监督组 --
+    @handle_event(FEEDBACK, "ConsultationResearchRecorded")
+    def on_consultation_research_recorded(self, envelope: Envelope) -> None:
+        """议前调研: every member who took part, once per research record."""
+        self._credit(envelope, self._consultation_credits(envelope), tracking=self.tracking(envelope))
+
+    @handle_event(FEEDBACK, "ConsultationMeetingHeld")
+    def on_consultation_meeting_held(self, envelope: Envelope) -> None:
+        """协商议事会议: every member who attended, once per consultation."""
+        self._credit(envelope, self._consultation_credits(envelope), tracking=self.tracking(envelope))
+
+    @handle_event(FEEDBACK, "SupervisionGroupFormed")
+    def on_supervision_group_formed(self, envelope: Envelope) -> None:
+        """民主监督组: the group's leader and each of its members, once per group."""
+        self._credit(envelope, self._consultation_credits(envelope), tracking=self.tracking(envelope))
+
     # -- reactions: this service's own events --------------------------------------------------------
     @handle_event(SELF, "ActivityRecorded")
     def on_activity_recorded(self, envelope: Envelope) -> None:
@@ -602,12 +619,20 @@ class MembersService(audit_reads.AuditReads, integration_reads.IntegrationReads)
 
     # -- credits: decisions the system takes on its own, retried on a lost race -----------------------
     def _proposal_credits(self, envelope: Envelope) -> list[domain.Credit]:
-        return domain.proposal_credits(envelope.type, envelope.data, event_id=envelope.event_id,
-                                       stream=envelope.stream, year=_year_of(envelope))
+        credits = domain.proposal_credits(envelope.type, envelope.data, event_id=envelope.event_id,
+                                          stream=envelope.stream, year=_year_of(envelope))
+        if envelope.type == "ProposalFiled" and envelope.data.get("kind") == "collective":
+            # a collective proposal entered by staff (a consultation's result) has no member to credit
+            credits = [c for c in credits if self._member(c.member_id).appointed]
+        return credits
 
     def _opinion_credits(self, envelope: Envelope) -> list[domain.Credit]:
         return domain.opinion_credits(envelope.type, envelope.data, event_id=envelope.event_id,
                                       stream=envelope.stream, year=_year_of(envelope))
+
+    def _consultation_credits(self, envelope: Envelope) -> list[domain.Credit]:
+        return domain.consultation_credits(envelope.type, envelope.data, event_id=envelope.event_id,
+                                           stream=envelope.stream, year=_year_of(envelope))
 
     def _note_case(self, envelope: Envelope) -> None:
         """Note what the event says about its case, then credit the key designation to every

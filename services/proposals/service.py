@@ -27,12 +27,12 @@ from xieshang.kernel import integration_reads  # the module: `nameko run` takes 
 from xieshang.kernel.rpc import rpc  # nameko's @rpc, its queue declared as configured
 from nameko.timer import timer
 
-from xieshang.kernel.clock import Clock, ClockProvider
-from xieshang.kernel.consumer import EffectTracking
+from xieshang.kernel.clock import SHANGHAI, Clock, ClockProvider
+from xieshang.kernel.consumer import EffectTracking, handle_event
 from xieshang.kernel.commands import Command
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotFound
-from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, new_id
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope, new_id
 from xieshang.kernel.ids import check_id
 from xieshang.kernel import audit_reads  # the module: nameko run takes a class at the top
 from xieshang.kernel import directory_views  # the module: its follower is mixed in via .directory
@@ -103,6 +103,26 @@ class ProposalsService(directory.DirectoryFollower, audit_reads.AuditReads, inte
         stream = domain.proposal_stream(proposal_id)
         return self.streams.receipt(stream, self.streams.record(ctx, stream, 0, events),
                                     {"proposal_id": proposal_id}).to_dict()
+
+    @handle_event("feedback", "ConsultationResultConverted")
+    def on_consultation_result_converted(self, envelope: Envelope) -> None:
+        """协商成果转集体提案: a consultation's result converted ``into`` proposal becomes the
+        collective proposal of its body (its id derived from the event: a redelivery finds it
+        there), with ``ProposalTakenUpFromConsultation`` for the feedback service to link back.
+        Its session is the year of the conversion; it is then reviewed and filed as any other."""
+        d = envelope.data
+        if d.get("into") != "proposal":
+            return
+        cmd = commands.TakeUpConsultationResult.parse(
+            consultation_id=d["consultation_id"], title=d["title"], content=d["content"],
+            category=d["category"], body=d.get("body"), converted_by=envelope.actor.user_id)
+        proposal_id = domain.consultation_proposal_id(envelope.event_id)
+        ctx = CommandContext.caused_by(envelope, reason="a consultation's result taken up 协商成果转集体提案")
+        session = str(envelope.occurred_at.astimezone(SHANGHAI).year)
+        self.streams.decide(ctx, domain.proposal_stream(proposal_id), domain.case_fold(proposal_id),
+                            lambda case: domain.take_up_consultation_result(
+                                case, cmd, source_event_id=envelope.event_id, session=session),
+                            retry=True, tracking=self.tracking(envelope))
 
     @rpc(expected_exceptions=EXPECTED)
     def confirm_co_signature(self, proposal_id: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ state and the allowed commands.
 * ``commands``: one frozen command per command of the service;
 * one module per aggregate: ``organisations``, ``members``, ``contacts``, ``points`` (rules and
   ledgers), ``assessments``, ``credits`` (from the proposals service's events, case notes,
-  and from the feedback service's), ``activities``, ``menus``.
+  and from the feedback service's: opinion reports, consultations, supervision groups),
+  ``activities``, ``menus``.
 
 Everything other code used from the single module of before is re-exported here.
 """
@@ -47,7 +48,8 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), {
         "capped_total", "fold_ledger", "fold_ledger_on", "award_points", "award", "recompute_year"),
     "assessments": ("conclude_assessment",),
     "credits": ("proposal_credits", "CaseNotes", "fold_case", "note_case", "key_credits",
-        "FEEDBACK", "OPINION_CREDIT_EVENTS", "opinion_credits"),
+        "FEEDBACK", "OPINION_CREDIT_EVENTS", "opinion_credits", "CONSULTATION_CREDIT_EVENTS",
+        "consultation_credits"),
     "activities": ("Activity", "fold_activity", "record_activity", "activity_credits"),
     "menus": ("Menu", "fold_menu", "publish_menu", "sign_up_for_menu", "menu_credits"),
     "checks": ("check_year",),

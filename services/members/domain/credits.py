@@ -1,5 +1,8 @@
 """Where credits come from outside this service: the proposals service's events (by type name
-and data, the contract being services/proposals' events, not imported), and what this service
+and data, the contract being services/proposals' events, not imported; a proposal with a
+``source``, taken up by staff from a consultation's result, credits nobody: its submission here,
+its filing in the service, which credits a collective proposal's proposer only if they are a
+member), and what this service
 notes about a proposal case (stream ``case-<proposal id>``) so that a key designation credits
 every proposer whichever of the events arrives first; and the feedback service's events about
 opinion reports 社情民意信息 (the same way, services/feedback's events being the contract).
@@ -17,6 +20,17 @@ same thing credits nothing twice:
   (``opinion-instruction:<upper event id>``); its other decisions credit nothing;
 * ``LeaderInstructionRecorded`` (a leader of this level): ``leader_instruction`` once per
   instruction event (``opinion-instruction:<event id>``).
+
+And the feedback service's consultations 协商议事 and democratic supervision groups 民主监督组
+(``consultation_credits``), keyed the same way, in the year the activity took place (a research
+record's or a meeting's ``held_on``, a group's ``year``), as an activity record is:
+
+* ``ConsultationResearchRecorded``: ``consultation_research`` once per research record and
+  member (``consultation-research:<research id>``);
+* ``ConsultationMeetingHeld``: ``consultation_meeting`` once per consultation and attending
+  member (``consultation-meeting:<consultation id>``; members planned but absent earn nothing);
+* ``SupervisionGroupFormed``: ``supervision_group`` once per group for its leader and each of
+  its members (``supervision-group:<group id>``).
 """
 
 from __future__ import annotations
@@ -40,6 +54,8 @@ def proposal_credits(event_type: str, data: Mapping[str, Any], *, event_id: str,
         return Credit(str(member), activity, PROPOSALS, event_id, stream, year, event_id, note)
 
     title = str(data.get("title") or "")
+    if event_type == "ProposalSubmitted" and data.get("source"):
+        return []   # taken up from elsewhere (a consultation's result), entered by staff: nobody's duty
     if event_type == "ProposalSubmitted":
         return [credit(data["proposer"], "proposal_submitted", f"提交提案《{title}》")]
     if event_type == "ProposalFiled":
@@ -78,6 +94,8 @@ def note_case(case: CaseNotes, event_type: str, data: Mapping[str, Any], *, even
               stream: str, year: int) -> list[DomainEvent]:
     """Note the proposers (ProposalSubmitted, MergedProposalAdded) or the key designation
     (ProposalDesignatedKey) of a case, if they are new."""
+    if event_type == "ProposalSubmitted" and data.get("source"):
+        return []   # its proposer is the staff member who took it up (see proposal_credits)
     if event_type in ("ProposalSubmitted", "MergedProposalAdded"):
         people = ([data["proposer"]] if event_type == "ProposalSubmitted"
                   else list(data.get("proposers") or ()))
@@ -150,3 +168,45 @@ def _instruction_note(level: Any, office: Any, via: str = "") -> str:
     where = "".join(labels.get(str(code), str(code))
                     for code, labels in ((level, _LEVELS), (office, _OFFICES)) if code)
     return f"社情民意信息{via}获{where}领导批示"
+
+
+# -- the feedback service: consultations 协商议事 and supervision groups 民主监督组 ------------------
+
+# The event types credited here (the feedback service's contract names them).
+CONSULTATION_CREDIT_EVENTS = ("ConsultationResearchRecorded", "ConsultationMeetingHeld",
+                              "SupervisionGroupFormed")
+
+
+def consultation_credits(event_type: str, data: Mapping[str, Any], *, event_id: str, stream: str,
+                         year: int) -> list[Credit]:
+    """The credits a consultation's or a supervision group's event earns: one per member who
+    took part. ``year`` is the event's own year, used when the event names no date of its own."""
+    def credits(people: Iterable[Any], activity: str, key: str, note: str, in_year: int) -> list[Credit]:
+        return [Credit(m, activity, FEEDBACK, event_id, stream, in_year, key, note)
+                for m in dict.fromkeys(str(p) for p in people if p)]
+
+    if event_type == "ConsultationResearchRecorded":
+        return credits(data.get("members") or (), "consultation_research",
+                       f"consultation-research:{data.get('research_id') or event_id}", "参加议前调研",
+                       _year_of_date(data.get("held_on"), year))
+    if event_type == "ConsultationMeetingHeld":
+        title = str(data.get("title") or "")
+        return credits(data.get("members") or (), "consultation_meeting",
+                       f"consultation-meeting:{data.get('consultation_id') or event_id}",
+                       f"参加协商议事会议《{title}》" if title else "参加协商议事会议",
+                       _year_of_date(data.get("held_on"), year))
+    if event_type == "SupervisionGroupFormed":
+        name = str(data.get("name") or "")
+        group_year = data.get("year")
+        return credits([data.get("leader"), *(data.get("members") or ())], "supervision_group",
+                       f"supervision-group:{data.get('group_id') or event_id}",
+                       f"参加民主监督组（{name}）" if name else "参加民主监督组",
+                       int(group_year) if isinstance(group_year, int) and not isinstance(group_year, bool)
+                       else year)
+    return []
+
+
+def _year_of_date(value: Any, default: int) -> int:
+    """The year of an ISO date (``held_on``), or ``default`` when there is none."""
+    text = str(value or "")
+    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else default

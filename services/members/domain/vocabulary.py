@@ -82,6 +82,11 @@ ACTIVITIES: Mapping[str, str] = {
     "opinion_adopted": "社情民意信息被采用",
     "opinion_reported_upward": "社情民意信息被上级政协采用",
     "leader_instruction": "社情民意信息获领导批示",
+    # from the feedback service's consultations 协商议事 and supervision groups 民主监督组
+    # (credits.consultation_credits): research before a meeting, the meeting attended, a group
+    "consultation_research": "参加议前调研",
+    "consultation_meeting": "参加协商议事会议",
+    "supervision_group": "参加民主监督组",
     # recorded by staff in this service
     "meeting_attended": "参加会议",
     "meeting_excused": "请假缺席会议",
@@ -116,6 +121,9 @@ DEFAULT_POINT_RULES: Mapping[str, int] = {
     "opinion_adopted": 3,
     "opinion_reported_upward": 5,
     "leader_instruction": 8,
+    "consultation_research": 2,
+    "consultation_meeting": 2,
+    "supervision_group": 3,
     "meeting_attended": 1,
     "meeting_excused": 0,
     "inspection_joined": 2,
@@ -287,6 +295,9 @@ ACTIVITY_LABELS: dict[str, tuple[str, str]] = {k: (en, ACTIVITIES[k]) for k, en 
     "opinion_adopted": "Opinion report adopted",
     "opinion_reported_upward": "Opinion report adopted above",
     "leader_instruction": "Leader's instruction on an opinion report",
+    "consultation_research": "Research before a consultation meeting",
+    "consultation_meeting": "Consultation meeting attended",
+    "supervision_group": "Member of a democratic supervision group",
     "meeting_attended": "Meeting attended",
     "meeting_excused": "Excused from a meeting",
     "inspection_joined": "Inspection joined",

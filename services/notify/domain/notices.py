@@ -294,6 +294,59 @@ def _feedback_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, o
     elif t == "OpinionDecidedAbove":
         decision = DECISION_WORDS.get(d.get("decision", ""), words("已处理", "handled"))
         r.tell([*submitters, *(d.get("members") or ())], "opinion_decided_above", decision=decision, **report)
+    else:
+        _consultation_rules(r, t, d, log, office)
+
+
+# A supervision group's people, as its notice says what they are in it.
+GROUP_ROLE_WORDS = {"leader": ("组长", "the leader"), "member": ("成员", "a member")}
+
+
+def _escalated(r: Reaction, d: Mapping[str, Any], office: str, kind: str, **params: Any) -> None:
+    """An overdue task or opinion: the unit told, and those it is escalated to and staff (as
+    ReplyOverdue does; never the unit itself twice)."""
+    timing = {"deadline": d["deadline"], "days": d.get("days_overdue", ""), **params}
+    r.tell([d["unit"]], kind, **timing)
+    above = [*(d.get("escalate_to") or ()), office]
+    r.tell([p for p in dict.fromkeys(above) if p != d["unit"]], f"{kind}_escalated",
+           unit=unit(d["unit"]), **timing)
+
+
+def _consultation_rules(r: Reaction, t: str, d: Mapping[str, Any], log: NoticeLog, office: str) -> None:
+    """Consultations 协商议事 (stream ``consultation-<id>``) and democratic supervision groups
+    民主监督组 (``supervision-<id>``): the participants invited and reminded, the units given
+    tasks and the departments opinions, reminded, and told when late with those above them."""
+    title = {"title": d.get("title") or log.facts.get("title", "")}
+    if t == "ConsultationPlanned":
+        kind = "consultation_invited" if int(d.get("revision") or 1) <= 1 else "consultation_plan_changed"
+        r.tell([*(d.get("members") or ()), *(d.get("departments") or ())], kind,
+               held_on=d.get("held_on", ""), place=d.get("place_name", ""), agenda=d.get("agenda", ""), **title)
+    elif t == "ConsultationMeetingDueSoon":
+        r.tell([*(d.get("members") or ()), *(d.get("departments") or ())], "consultation_meeting_due_soon",
+               held_on=d.get("held_on", ""), place=d.get("place_name", ""), days=d.get("days_before", ""),
+               **title)
+    elif t == "FollowUpTaskAssigned":
+        r.tell([d["unit"]], "follow_up_task_assigned", outcome=d.get("outcome", ""), task=d.get("task", ""),
+               deadline=d.get("deadline", ""), **title)
+    elif t == "FollowUpTaskDueSoon":
+        r.tell([d["unit"]], "follow_up_task_due_soon", deadline=d["deadline"], days=d.get("days_before", ""),
+               **title)
+    elif t == "FollowUpTaskOverdue":
+        _escalated(r, d, office, "follow_up_task_overdue", **title)
+    elif t == "SupervisionGroupFormed":
+        r.facts["title"] = d.get("name", "")
+        group = {"title": d.get("name", ""), "year": d.get("year", ""), "topic": d.get("topic", ""),
+                 "department": unit(d.get("department", ""))}
+        r.tell([d.get("leader") or ""], "supervision_group_formed", role=GROUP_ROLE_WORDS["leader"], **group)
+        r.tell(d.get("members") or (), "supervision_group_formed", role=GROUP_ROLE_WORDS["member"], **group)
+    elif t == "SupervisionOpinionIssued":
+        r.tell([d["department"]], "supervision_opinion_issued", text=d.get("text", ""),
+               deadline=d.get("deadline", ""), **title)
+    elif t == "SupervisionHandlingDueSoon":
+        r.tell([d["department"]], "supervision_handling_due_soon", deadline=d["deadline"],
+               days=d.get("days_before", ""), **title)
+    elif t == "SupervisionHandlingOverdue":
+        _escalated(r, {**d, "unit": d["department"]}, office, "supervision_handling_overdue", **title)
 
 
 @dataclass(frozen=True)

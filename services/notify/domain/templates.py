@@ -150,6 +150,57 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
     "opinion_decided_above": (
         "上级政协处理结果", "您的社情民意信息《{title}》经上级政协处理：{decision}。",
         "Decision of the committee above", "The committee above decided on your opinion report “{title}”: {decision}."),
+    # consultations 协商议事
+    "consultation_invited": (
+        "协商议事会议邀请", "请您参加协商议事会议《{title}》：{held_on}，{place}。议程：{agenda}",
+        "Invitation to a consultation meeting",
+        "You are invited to the consultation meeting “{title}” on {held_on} at {place}. Agenda: {agenda}"),
+    "consultation_plan_changed": (
+        "协商议事会议安排调整", "协商议事会议《{title}》的安排已调整：{held_on}，{place}。议程：{agenda}",
+        "Consultation meeting rearranged",
+        "The consultation meeting “{title}” is now on {held_on} at {place}. Agenda: {agenda}"),
+    "consultation_meeting_due_soon": (
+        "协商议事会议即将举行", "协商议事会议《{title}》将于{held_on}在{place}举行，还有 {days} 天，请准时参加。",
+        "Consultation meeting soon",
+        "The consultation meeting “{title}” is on {held_on} at {place}, in {days} days."),
+    "follow_up_task_assigned": (
+        "协商成果落实任务", "协商议事《{title}》的议定事项“{outcome}”交由贵单位落实：{task}。请于{deadline}前完成并报告落实情况。",
+        "Follow-up task for your unit",
+        "Your unit is to carry out the agreed outcome “{outcome}” of the consultation “{title}”: {task}. "
+        "Report it done by {deadline}."),
+    "follow_up_task_due_soon": (
+        "落实任务即将到期", "协商议事《{title}》落实任务的期限为 {deadline}，还有 {days} 天。",
+        "Follow-up task due soon", "The follow-up task of the consultation “{title}” is due on {deadline}, in {days} days."),
+    "follow_up_task_overdue": (
+        "落实任务已逾期", "协商议事《{title}》的落实任务已逾期 {days} 天（期限 {deadline}），请尽快落实并报告。",
+        "Follow-up task overdue",
+        "The follow-up task of the consultation “{title}” is {days} days overdue (due {deadline}); please report at once."),
+    "follow_up_task_overdue_escalated": (
+        "落实任务逾期（督办）", "{unit}承担的协商议事《{title}》落实任务已逾期 {days} 天（期限 {deadline}），请督办。",
+        "Overdue follow-up task (supervision)",
+        "{unit}'s follow-up task of the consultation “{title}” is {days} days overdue (due {deadline}); please follow it up."),
+    # democratic supervision 民主监督
+    "supervision_group_formed": (
+        "民主监督组已组成", "您为{year}年民主监督组“{title}”{role}，对{department}开展民主监督：{topic}。",
+        "Democratic supervision group formed",
+        "You are {role} of the {year} democratic supervision group “{title}”, supervising {department}: {topic}."),
+    "supervision_opinion_issued": (
+        "民主监督意见", "民主监督组“{title}”向贵单位提出监督意见：{text}。请于{deadline}前报告办理情况。",
+        "Supervision opinion for your unit",
+        "The democratic supervision group “{title}” issued a supervision opinion to your unit: {text}. "
+        "Report how it was handled by {deadline}."),
+    "supervision_handling_due_soon": (
+        "监督意见办理即将到期", "民主监督组“{title}”监督意见的办理情况报告期限为 {deadline}，还有 {days} 天。",
+        "Supervision opinion due soon",
+        "The report on the supervision opinion of the group “{title}” is due on {deadline}, in {days} days."),
+    "supervision_handling_overdue": (
+        "监督意见办理已逾期", "民主监督组“{title}”监督意见的办理情况报告已逾期 {days} 天（期限 {deadline}），请尽快报告。",
+        "Supervision opinion overdue",
+        "The report on the supervision opinion of the group “{title}” is {days} days overdue (due {deadline}); please report at once."),
+    "supervision_handling_overdue_escalated": (
+        "监督意见办理逾期（督办）", "{unit}对民主监督组“{title}”监督意见的办理情况报告已逾期 {days} 天（期限 {deadline}），请督办。",
+        "Overdue supervision opinion (supervision)",
+        "{unit}'s report on the supervision opinion of the group “{title}” is {days} days overdue (due {deadline}); please follow it up."),
     # digests 汇总
     "digest": (
         "通知汇总（{period}）", "{period}共有 {count} 条通知：\n\n{items}",

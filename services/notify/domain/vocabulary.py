@@ -125,7 +125,11 @@ REACTS_TO: dict[str, tuple[str, ...]] = {
                "OpinionReportAdopted", "OpinionReportNotAdopted", "OpinionReportReported",
                "OpinionReportForwarded", "OpinionFeedbackReceived", "OpinionFeedbackDueSoon",
                "OpinionFeedbackOverdue", "LeaderInstructionRecorded", "SubmitterInformed",
-               "OpinionReceivedFromBelow", "OpinionDecidedAbove"),
+               "OpinionReceivedFromBelow", "OpinionDecidedAbove",
+               # consultations 协商议事 and democratic supervision groups 民主监督组
+               "ConsultationPlanned", "ConsultationMeetingDueSoon", "FollowUpTaskAssigned",
+               "FollowUpTaskDueSoon", "FollowUpTaskOverdue", "SupervisionGroupFormed",
+               "SupervisionOpinionIssued", "SupervisionHandlingDueSoon", "SupervisionHandlingOverdue"),
 }
 
 
@@ -215,6 +219,20 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "opinion_informed": ("News of your opinion report", "社情民意信息情况通报"),
     "opinion_received_from_below": ("Opinion report from below", "收到下级政协报送的社情民意信息"),
     "opinion_decided_above": ("Decision of the committee above", "上级政协处理结果"),
+    # consultations 协商议事
+    "consultation_invited": ("Invitation to a consultation meeting", "协商议事会议邀请"),
+    "consultation_plan_changed": ("Consultation meeting rearranged", "协商议事会议安排调整"),
+    "consultation_meeting_due_soon": ("Consultation meeting soon", "协商议事会议即将举行"),
+    "follow_up_task_assigned": ("Follow-up task for your unit", "协商成果落实任务"),
+    "follow_up_task_due_soon": ("Follow-up task due soon", "落实任务即将到期"),
+    "follow_up_task_overdue": ("Follow-up task overdue", "落实任务已逾期"),
+    "follow_up_task_overdue_escalated": ("Overdue follow-up task (supervision)", "落实任务逾期（督办）"),
+    # democratic supervision 民主监督
+    "supervision_group_formed": ("Democratic supervision group formed", "民主监督组已组成"),
+    "supervision_opinion_issued": ("Supervision opinion for your unit", "民主监督意见"),
+    "supervision_handling_due_soon": ("Supervision opinion due soon", "监督意见办理即将到期"),
+    "supervision_handling_overdue": ("Supervision opinion overdue", "监督意见办理已逾期"),
+    "supervision_handling_overdue_escalated": ("Overdue supervision opinion (supervision)", "监督意见办理逾期（督办）"),
     # digests 汇总
     "digest": ("Notice digest", "通知汇总"),
 }

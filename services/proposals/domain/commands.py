@@ -25,6 +25,19 @@ class SubmitProposal(Command):
 
 
 @dataclass(frozen=True)
+class TakeUpConsultationResult(Command):
+    """A consultation's result converted into a collective proposal 协商成果转集体提案 (from the
+    feedback service's ConsultationResultConverted, into ``proposal``)."""
+
+    consultation_id: Id
+    title: str
+    content: str
+    category: str
+    body: dict | None
+    converted_by: Id              # the staff member who converted it (the event's actor)
+
+
+@dataclass(frozen=True)
 class ConfirmCoSignature(Command):
     proposal_id: Id
 

@@ -37,7 +37,9 @@ class ProposalSubmitted(DomainEvent):
     before it can be filed), or collective 集体 (by ``body``, e.g. ``{"type": "sector",
     "name": "经济界"}``, ``proposer`` being the member who entered it for the body).
     ``session`` 届次/会次 labels the case numbers; ``publish_consent``: the proposer agreed to
-    publication of the proposal and its reply.
+    publication of the proposal and its reply. ``source``: where a proposal the committee took
+    up from elsewhere came from, e.g. ``consultation:<id>`` for a consultation's result 协商成果
+    (then ``proposer`` is the staff member who converted it: no member's duty points).
     """
 
     proposal_id: str
@@ -52,6 +54,7 @@ class ProposalSubmitted(DomainEvent):
     body: dict[str, str] | None = None
     co_sign_deadline: str | None = None
     publish_consent: bool = False
+    source: str | None = None
 
 
 @registry.register
@@ -159,6 +162,22 @@ class ProposalConvertedToOpinionReport(DomainEvent):
     title: str
     content: str
     category: str
+
+
+@registry.register
+@dataclass(frozen=True)
+class ProposalTakenUpFromConsultation(DomainEvent):
+    """A consultation's result 协商成果 became this collective proposal 集体提案 of ``body``
+    ({type, name}): the proposals service took up the feedback service's
+    ``ConsultationResultConverted`` (its event ``source_event_id``, into ``proposal``) and
+    submitted the proposal (``ProposalSubmitted`` with source ``consultation:<id>``, in the same
+    append). The feedback service links the consultation to the proposal from this event."""
+
+    proposal_id: str
+    consultation_id: str
+    source_event_id: str
+    title: str
+    body: dict[str, str]
 
 
 @registry.register
@@ -529,6 +548,7 @@ PUBLICATION = Publication("proposals", registry, public={
     "ProposalFiled": NOTHING_WITHHELD,
     "ProposalNotFiled": NOTHING_WITHHELD,
     "ProposalConvertedToOpinionReport": NOTHING_WITHHELD,
+    "ProposalTakenUpFromConsultation": NOTHING_WITHHELD,   # a published consultation's result
     "ProposalMerged": NOTHING_WITHHELD,
     "MergedProposalAdded": NOTHING_WITHHELD,
     "CaseNumberAssigned": NOTHING_WITHHELD,

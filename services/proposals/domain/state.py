@@ -15,6 +15,7 @@ from .events import (AssignmentObjected, CommentAnswered, CommentApproved, Comme
                      ProposalAssigned, ProposalClosed, ProposalDesignatedKey, ProposalFiled,
                      ProposalMerged, ProposalNotFiled, ProposalPublished, ProposalReassigned,
                      ProposalReplied, ProposalReturned, ProposalRevised, ProposalSubmitted,
+                     ProposalTakenUpFromConsultation,
                      ProposalUnpublished, PublicationConsentChanged, RehandlingStarted,
                      ReplyDeadlineMoved, ReplyDueSoon, ReplyOverdue, ReplyRated, SupervisionRecorded)
 from .vocabulary import (ASSIGNED, CLOSED, FILED, MERGED, NOT_FILED, OPEN, PUBLISHABLE, REPLIED,
@@ -101,6 +102,8 @@ class Proposal:
     published: bool = False
     proposer_names: tuple[str, ...] = ()
     comments: tuple[Comment, ...] = ()
+    source: str | None = None              # e.g. consultation:<id> (ProposalSubmitted.source)
+    consultation_id: str | None = None     # the consultation whose result it is
 
     @property
     def exists(self) -> bool:
@@ -172,7 +175,9 @@ def apply(state: Proposal, event: DomainEvent) -> Proposal:  # noqa: C901 - one 
                         body=e.body, session=e.session, title=e.title, reasons=e.reasons,
                         suggestions=e.suggestions, category=e.category,
                         co_signers=tuple(e.co_signers), co_sign_deadline=e.co_sign_deadline,
-                        publish_consent=e.publish_consent)
+                        publish_consent=e.publish_consent, source=e.source)
+    if isinstance(e, ProposalTakenUpFromConsultation):
+        return replace(state, consultation_id=e.consultation_id)
     if isinstance(e, CoSignatureConfirmed):
         return replace(state, confirmed=(*state.confirmed, e.co_signer))
     if isinstance(e, CoSignatureDeclined):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Mapping
 
@@ -12,10 +13,12 @@ from xieshang.kernel.messages import state_label
 from .checks import (check_ids, check_length, require_case, require_role, require_status,
                      required_text, stripped)
 from .commands import (ConfirmCoSignature, DeclineCoSignature, FileProposal, MergeProposal,
-                       NotFileProposal, ReturnProposal, ReviseProposal, SubmitProposal)
+                       NotFileProposal, ReturnProposal, ReviseProposal, SubmitProposal,
+                       TakeUpConsultationResult)
 from .events import (CoSignatureConfirmed, CoSignatureDeclined, MergedProposalAdded,
                      ProposalConvertedToOpinionReport, ProposalFiled, ProposalMerged, ProposalNotFiled,
-                     ProposalReturned, ProposalRevised, ProposalSubmitted)
+                     ProposalReturned, ProposalRevised, ProposalSubmitted,
+                     ProposalTakenUpFromConsultation)
 from .state import Proposal
 from .vocabulary import (ASSIGNED, BODY_TYPES, CATEGORIES, CO_SIGN_WINDOW_DAYS, CONVERSIONS, FILED,
                          KINDS, MEMBER, RETURNED, SESSION, STAFF, SUBMITTED, TEXT_LIMITS)
@@ -73,6 +76,56 @@ def submit_proposal(actor: Actor, on_behalf_of: str | None, proposal_id: str,
                               co_signers=signers, kind=kind, session=session,
                               body=dict(body) if body else None, co_sign_deadline=window,
                               publish_consent=publish_consent)]
+
+
+# The proposal a consultation's result becomes derives from the event that converted it, so a
+# redelivered event finds its proposal there already.
+FROM_CONSULTATION = uuid.UUID("0c6a4d1e-93b2-4f57-8a0e-2d5b7f3c9e41")
+
+
+def consultation_proposal_id(source_event_id: str) -> str:
+    """The id of the proposal taken up from the conversion event ``source_event_id``."""
+    return str(uuid.uuid5(FROM_CONSULTATION, source_event_id))
+
+
+def take_up_consultation_result(state: Proposal, command: TakeUpConsultationResult, *,
+                                source_event_id: str, session: str) -> list[DomainEvent]:
+    """协商成果转集体提案: a consultation's result becomes a collective proposal of its body, entered
+    by the staff member who converted it, ``source`` ``consultation:<id>`` (once: nothing if the
+    proposal exists already). The content is the proposal's reasons 案由 up to its first blank
+    line and its suggestions 建议 after it (both the whole content when it has none); a category
+    this service does not have is ``other``, an over-long title is cut. A body that is not one
+    of BODY_TYPES with a name is refused (the event is then dead-lettered, naming the field)."""
+    if state.exists:
+        return []
+    body = command.body
+    name = body.get("name") if isinstance(body, Mapping) else None
+    if not isinstance(body, Mapping) or body.get("type") not in BODY_TYPES or \
+            not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise InvalidCommand(("a consultation's result becomes a collective proposal of a body",
+                              "协商成果转为集体提案须注明提案单位"),
+                             {"body": f"the collective body: type ({', '.join(BODY_TYPES)}) and name "
+                                      "(集体提案的提案单位：类别与名称)"})
+    title = stripped(command.title)[:TEXT_LIMITS["title"][1]]
+    content = stripped(command.content)
+    head, _, tail = content.partition("\n\n")
+    reasons, suggestions = (stripped(head), stripped(tail)) if stripped(tail) else (content, content)
+    problems: dict[str, str] = {}
+    check_length(problems, "title", title, *TEXT_LIMITS["title"])
+    check_length(problems, "content", reasons, *TEXT_LIMITS["reasons"])
+    check_length(problems, "content", suggestions, *TEXT_LIMITS["suggestions"])
+    if problems:
+        raise InvalidCommand(("the consultation's result is too short or too long for a proposal",
+                              "协商成果的标题或内容长度不符合提案要求"), problems)
+    body = {"type": str(body["type"]), "name": name.strip()}
+    return [ProposalSubmitted(proposal_id=state.proposal_id, proposer=command.converted_by, title=title,
+                              reasons=reasons, suggestions=suggestions,
+                              category=command.category if command.category in CATEGORIES else "other",
+                              kind="collective", session=session, body=body,
+                              source=f"consultation:{command.consultation_id}"),
+            ProposalTakenUpFromConsultation(proposal_id=state.proposal_id,
+                                            consultation_id=command.consultation_id,
+                                            source_event_id=source_event_id, title=title, body=body)]
 
 
 def confirm_co_signature(actor: Actor, state: Proposal, command: ConfirmCoSignature, *,

@@ -152,6 +152,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "ProposalFiled": ("Proposal filed", "立案"),
     "ProposalNotFiled": ("Not filed", "不予立案"),
     "ProposalConvertedToOpinionReport": ("Converted to an opinion report", "转为社情民意信息"),
+    "ProposalTakenUpFromConsultation": ("Taken up from a consultation", "协商成果转为集体提案"),
     "ProposalMerged": ("Merged into another proposal", "并案"),
     "MergedProposalAdded": ("Another proposal merged in", "并入同类提案"),
     "ProposalAssigned": ("Proposal assigned", "交办"),
