@@ -8,7 +8,9 @@ from typing import Any, Callable, Iterable
 from xieshang.kernel.envelope import Envelope
 
 from . import domain
+from .domain import consultations as consultation_domain
 from .domain import supervision as supervision_domain
+from .domain.vocabulary import TOPIC_LISTS_STREAM
 
 Folder = Callable[[Iterable[Envelope]], dict[str, Any]]
 
@@ -28,9 +30,16 @@ opinion_state = _folder(domain.fold)
 supervision_state = _folder(supervision_domain.fold)
 
 
+_one_consultation = _folder(consultation_domain.fold)
+
+
 def consultation_state(envelopes: Iterable[Envelope]) -> dict[str, Any]:
-    from .domain import consultations as consultation_domain  # TODO(H1) import at the top
-    return _folder(consultation_domain.fold)(envelopes)
+    """A consultation, or the committee's topic lists (their stream is ``consultation-topic-lists``)."""
+    envelopes = list(envelopes)
+    if envelopes and envelopes[0].stream == TOPIC_LISTS_STREAM:
+        lists = consultation_domain.fold_topic_lists(domain.registry.decode_all(envelopes))
+        return {**lists.to_dict(), "version": envelopes[-1].version}
+    return _one_consultation(envelopes)
 
 
 STATE_FOLDERS: dict[str, Folder] = {

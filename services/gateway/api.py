@@ -38,7 +38,8 @@ TAKES_REASON = frozenset({"return_proposal", "not_file_proposal", "object_to_ass
                           "dismiss_objection", "unpublish_proposal", "moderate_comment",
                           "close_organisation", "resign_member", "erase_contact_details",
                           "return_opinion_report", "not_adopt_opinion_report",
-                          "erase_organisation_contact"})
+                          "erase_organisation_contact", "amend_topic_lists",
+                          "set_aside_consultation_topic", "reject_consultation_topic"})
 
 MAX_ROSTER_BASE64 = 1_000_000  # the gateway takes bodies of up to 1 MB (service.MAX_BODY)
 
@@ -220,7 +221,8 @@ Activity = Literal["proposal_submitted", "proposal_filed", "proposal_co_signed",
                    "proposal_merged", "reply_rated", "opinion_adopted", "opinion_reported_upward",
                    "leader_instruction", "meeting_attended", "meeting_excused", "inspection_joined",
                    "research_joined", "consultation_joined", "plenary_speech", "community_service",
-                   "menu_signup"]                                # ACTIVITIES
+                   "menu_signup", "consultation_research", "consultation_meeting",
+                   "supervision_group"]                          # ACTIVITIES
 ActivityKind = Literal["meeting", "inspection", "research", "consultation", "plenary_speech",
                        "community_service"]                      # ACTIVITY_KINDS
 MenuForm = Literal["consultation", "research", "inspection", "supervision", "review"]  # MENU_FORMS
@@ -463,6 +465,193 @@ class LeaderInstruction(Body):
                                            "the caller")
 
 
+# -- consultations 协商议事 and supervision groups 民主监督组 (the feedback service) ------------------
+# The feedback service's vocabulary, written out (services/feedback/domain/vocabulary.py):
+# tests/services/test_gateway_consultations.py compares the two. A topic's kind is not: staff
+# add kinds to the lists (amend_topic_lists), and GET /api/consultation-topic-lists names them.
+ConsultationStatus = Literal["topic_proposed", "topic_set_aside", "topic_decided", "topic_approved",
+                             "topic_rejected", "planned", "met", "results_published", "following_up",
+                             "closed"]                                       # CONSULTATION_STATES
+TopicSource = Literal["party_government", "member", "resident", "department"]  # TOPIC_SOURCES
+TopicListing = Literal["allowed", "forbidden", "unlisted"]                   # LISTINGS
+ResearchKind = Literal["field_visit", "survey", "forum", "interview", "records"]  # RESEARCH_KINDS
+PublicationChannel = Literal["notice_board", "wechat", "resolution", "village_rules",
+                             "website"]                                       # PUBLICATION_CHANNELS
+ConversionTarget = Literal["opinion_report", "proposal"]   # what convert_consultation_result makes
+SupervisionStatus = Literal["formed", "closed"]                              # SUPERVISION_STATES
+FactFindingKind = Literal["site_visit", "briefing", "forum", "records_review", "open_day"]  # FACT_FINDING_KINDS
+Verdict = Literal["carried_out", "partly_carried_out", "not_carried_out"]    # VERDICTS
+MAX_CONSULTATION_PEOPLE = 200     # members or departments named in a plan or a meeting
+MAX_GROUP_MEMBERS = 50            # services/feedback/domain/supervision.py MAX_MEMBERS
+MAX_OUTCOMES = 50
+MAX_RESIDENTS = 100_000
+TopicKind = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                                 description="a kind of the topic lists (GET /api/consultation-topic-lists)")]
+OutcomeText = Annotated[str, Field(min_length=2, max_length=2000)]
+Stakeholder = Annotated[str, Field(min_length=1, max_length=100, description="described, never named "
+                                                                             "(e.g. 沿街商户)")]
+LONG_TEXT = Field(min_length=2, max_length=10_000)   # TEXT_LIMITS["text"]
+NOTE = Field(default="", min_length=2, max_length=2000, description="说明 (optional)")  # TEXT_LIMITS["note"]
+
+
+class AmendTopicLists(Body):
+    """One change of the topic lists 协商议题清单: a kind put on the allowed 可协商 or forbidden
+    不可协商 list (with its words), or taken off both (unlisted); the reason is recorded."""
+
+    kind: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                      description="the kind's code, e.g. public_services (a new one: letters, digits, _)")
+    listing: TopicListing = Field(description="allowed 可协商, forbidden 不可协商, unlisted 移出清单")
+    label: str = Field(min_length=2, max_length=200, description="its words 事项表述, e.g. 公共服务和民生实事")
+    reason: str = Field(min_length=2, max_length=2000, description="why the lists change 修改理由")
+
+
+class ProposeTopic(Body):
+    title: str = Field(min_length=2, max_length=200, description="议题名称")
+    description: str = Field(min_length=2, max_length=10_000, description="what is to be consulted on 议题说明")
+    topic_kind: TopicKind
+    source: TopicSource = Field(description="党政点题 party_government, 委员提题 member, 群众出题 resident, "
+                                            "部门提题 department")
+    township: str | None = Field(default=None, pattern=ID_PATTERN,
+                                 description="the township or street 乡镇（街道） it concerns")
+
+
+class TopicNote(Body):
+    note: str = NOTE
+
+
+class PlanConsultation(Body):
+    """The plan 协商方案 (again before the meeting: a revision)."""
+
+    held_on: date = Field(description="the meeting's date 协商日期 (not before today)")
+    place: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                       description="the station it is held at 协商平台 (民生议事堂, 协商驿站, 委员工作室 …)")
+    members: list[IdStr] = Field(default_factory=list, max_length=MAX_CONSULTATION_PEOPLE,
+                                 description="members taking part 参加委员")
+    departments: list[IdStr] = Field(default_factory=list, max_length=MAX_CONSULTATION_PEOPLE,
+                                     description="departments taking part 职能部门")
+    residents: int = Field(default=0, ge=0, le=MAX_RESIDENTS, description="how many residents 群众代表人数")
+    stakeholders: list[Stakeholder] = Field(default_factory=list, max_length=50,
+                                            description="stakeholders 利益相关方, described")
+    agenda: str = Field(min_length=2, max_length=10_000, description="the agenda 议程")
+
+
+class ConsultationResearch(Body):
+    kind: ResearchKind = Field(description="议前调研方式: field_visit 实地调研, survey 问卷调查, forum 座谈会, "
+                                           "interview 走访, records 查阅资料")
+    held_on: date
+    members: list[IdStr] = Field(min_length=1, max_length=MAX_CONSULTATION_PEOPLE)
+    summary: str = Field(min_length=2, max_length=10_000, description="what was found 调研情况")
+
+
+class ConsultationMeeting(Body):
+    """The meeting 协商议事: who came (planned members absent are recorded as such), who spoke,
+    the opinions heard and the outcomes agreed (at least one)."""
+
+    held_on: date
+    members: list[IdStr] = Field(max_length=MAX_CONSULTATION_PEOPLE, description="members attending 出席委员")
+    departments: list[IdStr] = Field(default_factory=list, max_length=MAX_CONSULTATION_PEOPLE)
+    residents: int = Field(default=0, ge=0, le=MAX_RESIDENTS)
+    stakeholders: list[Stakeholder] = Field(default_factory=list, max_length=50)
+    speakers: list[IdStr] = Field(default_factory=list, max_length=MAX_CONSULTATION_PEOPLE,
+                                  description="attending members and departments who spoke 发言")
+    opinions: list[OutcomeText] = Field(default_factory=list, max_length=MAX_OUTCOMES,
+                                        description="the opinions heard 各方意见")
+    outcomes: list[OutcomeText] = Field(min_length=1, max_length=MAX_OUTCOMES,
+                                        description="the outcomes agreed 协商成果 (numbered from 1)")
+
+
+class PublishResults(Body):
+    channel: PublicationChannel = Field(description="公开方式: 政务公开栏、微信平台、会议决议、村规民约、门户网站")
+    text: str = LONG_TEXT
+    until: date = Field(description="published until 公示截止")
+
+
+class DecideConsultation(Body):
+    adopted_outcomes: list[Annotated[int, Field(ge=1, le=MAX_OUTCOMES)]] = Field(
+        min_length=1, max_length=MAX_OUTCOMES, description="the meeting's outcomes adopted, by number "
+                                                           "(1 = the first) 采纳的协商成果")
+    text: str = LONG_TEXT
+
+
+class AssignFollowUpTask(Body):
+    unit: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                      description="the handling unit 承办单位")
+    outcome: int = Field(ge=1, le=MAX_OUTCOMES, description="which adopted outcome, by number (1 = the first)")
+    task: str = Field(min_length=2, max_length=10_000, description="what the unit is to do 落实任务")
+    deadline: date = Field(description="done by 完成期限")
+
+
+class CompleteFollowUpTask(Body):
+    report: str = Field(min_length=2, max_length=10_000, description="what was done 落实情况")
+
+
+class FollowUpVisit(Body):
+    visited_on: date
+    members: list[IdStr] = Field(min_length=1, max_length=MAX_CONSULTATION_PEOPLE)
+    findings: str = Field(min_length=2, max_length=10_000, description="what the visit found 回访情况")
+
+
+class SatisfactionSurvey(Body):
+    """The three counts add up to the respondents."""
+
+    respondents: int = Field(ge=1, le=MAX_RESIDENTS, description="参与测评人数")
+    satisfied: int = Field(ge=0, le=MAX_RESIDENTS, description="满意")
+    basically_satisfied: int = Field(ge=0, le=MAX_RESIDENTS, description="基本满意")
+    dissatisfied: int = Field(ge=0, le=MAX_RESIDENTS, description="不满意")
+    note: str = NOTE
+
+
+class ConvertResult(Body):
+    into: ConversionTarget = Field(description="opinion_report 社情民意信息 (a new report, through the usual "
+                                               "loop) or proposal 提案 (a collective proposal of the body)")
+    title: str = Field(min_length=2, max_length=200)
+    content: str = Field(min_length=10, max_length=20_000)
+    category: Category
+    body: CollectiveBody | None = Field(default=None, description="the collective body (a proposal only)")
+
+
+class CloseConsultation(Body):
+    summary: str = Field(min_length=2, max_length=10_000, description="办结总结")
+
+
+class FormSupervisionGroup(Body):
+    name: str = Field(min_length=2, max_length=200, description="the group's name 监督组名称")
+    year: int = Year
+    leader: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                        description="the member who leads it 组长 (not among members)")
+    members: list[IdStr] = Field(min_length=1, max_length=MAX_GROUP_MEMBERS, description="组员")
+    department: str = Field(pattern=ID_PATTERN, min_length=1, max_length=ID_MAX_LENGTH,
+                            description="the department supervised 被监督部门 (a handling unit)")
+    topic: str = Field(min_length=2, max_length=200, description="监督议题")
+    basis: str = Field(min_length=2, max_length=10_000, description="监督依据")
+
+
+class FactFinding(Body):
+    kind: FactFindingKind = Field(description="实地视察、听取情况汇报、民意座谈、查阅资料、开放日/听证会")
+    held_on: date
+    members: list[IdStr] = Field(min_length=1, max_length=MAX_GROUP_MEMBERS + 1,
+                                 description="the group's people taking part")
+    findings: str = Field(min_length=2, max_length=10_000)
+
+
+class SupervisionOpinionBody(Body):
+    text: str = LONG_TEXT
+    deadline: date = Field(description="the department reports how it handled it by 办理期限")
+
+
+class HandlingReport(Body):
+    report: str = Field(min_length=2, max_length=10_000, description="how the opinion was handled 办理情况")
+
+
+class VerifyEffect(Body):
+    verdict: Verdict = Field(description="落实到位 carried_out, 部分落实 partly_carried_out, 未落实 not_carried_out")
+    note: str = Field(min_length=2, max_length=2000, description="核验说明")
+
+
+class CloseGroup(Body):
+    summary: str = Field(min_length=2, max_length=10_000, description="工作总结")
+
+
 # -- notifications 通知 (the notify service) -------------------------------------------------------
 # The notify service's vocabulary, written out: tests/services/test_gateway_notify.py compares
 # them with services/notify/domain. Notice kinds are not: the service names those it knows
@@ -664,6 +853,34 @@ class UnitOpinionQuery(Page):
 class LeaderOpinionQuery(Page):
     pending_only: bool = Field(default=True, description="only those still awaiting the leader's "
                                                          "instruction")
+
+
+class ConsultationsQuery(Page):
+    status: ConsultationStatus | None = None
+    township: str | None = Field(default=None, pattern=ID_PATTERN)
+    place: str | None = Field(default=None, pattern=ID_PATTERN, description="a station's id")
+    year: int | None = Field(default=None, ge=2000, le=2100)
+
+
+class CalendarQuery(Query):
+    date_from: date = Field(description="from 起始日期")
+    date_to: date = Field(description="to 截止日期 (inclusive)")
+    place: str | None = Field(default=None, pattern=ID_PATTERN, description="a station's id")
+    township: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+class TasksQuery(Page):
+    open_only: bool = Field(default=True, description="only those not completed yet 仅未完成")
+
+
+class SupervisionGroupsQuery(Page):
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    status: SupervisionStatus | None = None
+    department: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+class DepartmentOpinionsQuery(Page):
+    open_only: bool = Field(default=True, description="only those not handled yet 仅待办理")
 
 
 class NotificationsQuery(Query):
@@ -872,6 +1089,53 @@ LEVELS_ANSWER = {  # committee codes, levels and names only: no addresses, no cr
     "properties": {"committee": STR, "level": STR, "upper": {"type": "array", "items": _LINK},
                    "lower": {"type": "array", "items": _LINK}},
 }
+
+# A consultation as the caller may read it (a unit: title, status and its own tasks only).
+CONSULTATION = {
+    "type": "object", "required": ["consultation_id", "status", "title", "next_commands", "stream", "version"],
+    "properties": {"consultation_id": STR, "status": STR, "title": STR, "description": STR,
+                   "topic_kind": STR, "source": STR, "township": NULLABLE_STR, "next_commands": STRS,
+                   "stream": STR, "version": INT, "plan": {"type": ["object", "null"]},
+                   "meeting": {"type": ["object", "null"]}, "tasks": OBJECTS},
+}
+TOPIC_LISTS = {
+    "type": "object", "required": ["committee", "version", "allowed", "forbidden"],
+    "properties": {"committee": STR, "version": INT, **{listing: {"type": "array", "items": {
+        "type": "object", "required": ["kind", "label"], "properties": {"kind": STR, "label": STR}}}
+        for listing in ("allowed", "forbidden")}},
+}
+_BY = {"type": "object", "additionalProperties": _COUNT}
+CONSULTATION_STATISTICS = {
+    "type": "object", "required": ["year", "held", "held_by_place_type", "held_by_place", "held_by_township",
+                                   "topics", "topics_by_source", "outcomes_agreed", "outcomes_adopted",
+                                   "tasks", "tasks_completed", "tasks_on_time", "closed", "survey"],
+    "properties": {"year": INT, "held": _COUNT, "held_by_place_type": _BY, "held_by_place": _BY,
+                   "held_by_township": _BY, "topics": _COUNT, "topics_by_source": _BY,
+                   "outcomes_agreed": _COUNT, "outcomes_adopted": _COUNT, "tasks": _COUNT,
+                   "tasks_completed": _COUNT, "tasks_on_time": _COUNT, "closed": _COUNT,
+                   "survey": {"type": "object", "required": ["respondents", "satisfied", "basically_satisfied",
+                                                             "dissatisfied", "satisfaction_rate"],
+                              "properties": {"respondents": _COUNT, "satisfied": _COUNT,
+                                             "basically_satisfied": _COUNT, "dissatisfied": _COUNT,
+                                             "satisfaction_rate": {"type": ["number", "null"]}}}},
+}
+# A group as the caller may read it (the department: never the fact finding nor the group's people).
+SUPERVISION_GROUP = {
+    "type": "object", "required": ["group_id", "status", "name", "topic", "opinions", "next_commands",
+                                   "stream", "version"],
+    "properties": {"group_id": STR, "status": STR, "name": STR, "year": INT, "leader": STR, "members": STRS,
+                   "department": STR, "topic": STR, "basis": STR, "activities": OBJECTS, "opinions": OBJECTS,
+                   "summary": NULLABLE_STR, "next_commands": STRS, "stream": STR, "version": INT},
+}
+SUPERVISION_STATISTICS = {
+    "type": "object", "required": ["year", "groups", "departments", "opinions", "handled", "handled_on_time",
+                                   "verified", "verdicts", "closed", "overdue"],
+    "properties": {"year": INT, "groups": _COUNT, "departments": _COUNT, "opinions": _COUNT,
+                   "handled": _COUNT, "handled_on_time": _COUNT, "verified": _COUNT, "verdicts": _BY,
+                   "closed": _COUNT, "overdue": _COUNT},
+}
+CONSULTATION_CALENDAR = {"type": "object"}   # the meetings planned and held in the range, by date
+
 
 # Notices and delivery records name people by id: never an address (no phone, no e-mail).
 NO_ADDRESS = {"not": {"anyOf": [{"required": ["phone"]}, {"required": ["email"]}, {"required": ["to"]}]}}
@@ -1098,6 +1362,27 @@ def _opinion(path: str, rpc: str, summary: str, roles: set[str], body: type[Body
                  frozenset(roles), body=body, response=RECEIPT, tag=OPINIONS)
 
 
+CONSULTATIONS, SUPERVISION = "consultations", "supervision-groups"
+# who reads every consultation, every group and the figures (api.OPINION_READERS: feedback's READERS)
+CONSULTATION_READERS = OPINION_READERS
+# who may open one consultation or one group (the service says how much each of them sees)
+CONSULTATION_INSIDE = frozenset({STAFF, LEADER, AUDITOR, MEMBER, UNIT})
+
+
+def _consultation(path: str, rpc: str, summary: str, roles: set[str], body: type[Body] = Body,
+                  status: int = 200) -> Route:
+    """A command on one consultation (it answers the receipt)."""
+    return Route("POST", f"/api/consultations/<consultation_id>/{path}", summary, "feedback", rpc,
+                 frozenset(roles), body=body, status=status, response=RECEIPT, tag=CONSULTATIONS)
+
+
+def _group(path: str, rpc: str, summary: str, roles: set[str], body: type[Body] = Body,
+           status: int = 200) -> Route:
+    """A command on one supervision group (it answers the receipt)."""
+    return Route("POST", f"/api/supervision-groups/<group_id>/{path}", summary, "feedback", rpc,
+                 frozenset(roles), body=body, status=status, response=RECEIPT, tag=SUPERVISION)
+
+
 ROUTES: list[Route] = [
     # accounts, tokens and API keys: the gateway's own
     _account("POST", "/api/auth/login", "login", "Log in: a token for Authorization: Bearer", None,
@@ -1307,6 +1592,97 @@ ROUTES: list[Route] = [
           tag=OPINIONS),
     Route("GET", "/api/levels", "This committee's level and the committees it is linked to 上下级政协",
           "feedback", "levels", ANYONE_SIGNED_IN, response=LEVELS_ANSWER, tag="levels"),
+    # -- the feedback service: consultations 协商议事 (the eight steps 八步议事法) -------------------
+    # the topic lists 协商议题清单 (可协商 / 不可协商)
+    Route("GET", "/api/consultation-topic-lists", "The topic lists 协商议题清单: the kinds that may and may "
+          "not be consulted on", "feedback", "consultation_topic_lists", ANYONE_SIGNED_IN,
+          response=TOPIC_LISTS, tag=CONSULTATIONS, rename=()),
+    Route("POST", "/api/consultation-topic-lists/amendments", "Amend the topic lists 修改协商议题清单, saying "
+          "why", "feedback", "amend_topic_lists", frozenset({STAFF}), body=AmendTopicLists, status=201,
+          response=RECEIPT, tag=CONSULTATIONS),
+    # 1 议题收集: staff or members raise a topic; a forbidden kind is refused at once, the rule named
+    Route("POST", "/api/consultations", "Raise a consultation topic 提出协商议题", "feedback",
+          "propose_consultation_topic", frozenset({STAFF, MEMBER}), body=ProposeTopic, status=201,
+          response=RECEIPT, tag=CONSULTATIONS),
+    Route("GET", "/api/consultations", "Consultations 协商议事 with their state and next step, filtered",
+          "feedback", "consultations", CONSULTATION_READERS, query=ConsultationsQuery, response=PAGE(OBJECT),
+          tag=CONSULTATIONS),
+    Route("GET", "/api/consultations/<consultation_id>", "A consultation as the caller may see it",
+          "feedback", "get_consultation", CONSULTATION_INSIDE, query=Query, response=CONSULTATION,
+          tag=CONSULTATIONS),
+    # 2 确定议题: staff decide it against the lists; the same-level party organisation approves 党组织审定
+    _consultation("topic-decision", "decide_consultation_topic", "Decide the topic 确定议题 (checked against "
+                  "the lists again)", {STAFF}, TopicNote),
+    _consultation("set-aside", "set_aside_consultation_topic", "Set the topic aside 议题不予采纳", {STAFF}, Reason),
+    _consultation("approval", "approve_consultation_topic", "Approve the topic (the party organisation) "
+                  "党组织批准议题", {LEADER}, TopicNote),
+    _consultation("rejection", "reject_consultation_topic", "Do not approve the topic (the party "
+                  "organisation) 党组织不批准", {LEADER}, Reason),
+    # 3 制定方案, 4 议前调研
+    _consultation("plan", "plan_consultation", "Draw up (or revise) the plan 制定协商方案: when, where, who",
+                  {STAFF}, PlanConsultation),
+    _consultation("research", "record_consultation_research", "Record research before the meeting 议前调研",
+                  {STAFF}, ConsultationResearch, status=201),
+    # 5 协商议事, 6 公开公示, 7 组织决定
+    _consultation("meeting", "record_consultation_meeting", "Record the meeting 协商议事: who came, who "
+                  "spoke, the outcomes agreed", {STAFF}, ConsultationMeeting),
+    _consultation("publication", "publish_consultation_results", "Publish the results 公开公示", {STAFF},
+                  PublishResults),
+    _consultation("decision", "decide_consultation", "The organisation's decision 组织决定: the outcomes "
+                  "adopted", {LEADER}, DecideConsultation),
+    # 8 跟踪落实: tasks to units, the visit, the survey; results turned into reports or proposals
+    _consultation("follow-up-tasks", "assign_follow_up_task", "Give a unit a follow-up task 交办落实任务",
+                  {STAFF}, AssignFollowUpTask, status=201),
+    Route("POST", "/api/consultations/<consultation_id>/follow-up-tasks/<task_id>/completion", "Report a "
+          "follow-up task done 报告落实情况 (the unit of the task)", "feedback", "complete_follow_up_task",
+          frozenset({UNIT}), body=CompleteFollowUpTask, response=RECEIPT, tag=CONSULTATIONS),
+    _consultation("follow-up-visits", "record_follow_up_visit", "Record the follow-up visit 跟踪回访", {STAFF},
+                  FollowUpVisit),
+    _consultation("survey", "record_satisfaction_survey", "Record the satisfaction survey 满意度测评", {STAFF},
+                  SatisfactionSurvey),
+    _consultation("conversion", "convert_consultation_result", "Turn a result into an opinion report or a "
+                  "proposal 协商成果转化", {STAFF}, ConvertResult),
+    _consultation("close", "close_consultation", "Close the consultation 协商办结 (every task done, visited, "
+                  "surveyed)", {STAFF}, CloseConsultation),
+    # the lists
+    Route("GET", "/api/consultation-calendar", "The meetings planned and held in a date range 协商日历",
+          "feedback", "consultation_calendar", CONSULTATION_READERS, query=CalendarQuery,
+          response=CONSULTATION_CALENDAR, tag=CONSULTATIONS),
+    Route("GET", "/api/consultation-statistics/<int:year>", "The year's consultation figures 协商议事统计",
+          "feedback", "consultation_statistics", CONSULTATION_READERS, query=Query,
+          response=CONSULTATION_STATISTICS, tag=CONSULTATIONS),
+    Route("GET", "/api/units/<unit>/follow-up-tasks", "A unit's follow-up tasks 落实任务, with deadlines",
+          "feedback", "unit_follow_up_tasks", frozenset({UNIT, STAFF, AUDITOR}), query=TasksQuery,
+          response=PAGE(OBJECT), tag=CONSULTATIONS),
+    # -- the feedback service: democratic supervision groups 民主监督组 ------------------------------
+    Route("POST", "/api/supervision-groups", "Form a supervision group 组建民主监督组", "feedback",
+          "form_supervision_group", frozenset({STAFF}), body=FormSupervisionGroup, status=201,
+          response=RECEIPT, tag=SUPERVISION),
+    Route("GET", "/api/supervision-groups", "Supervision groups 民主监督组, newest first (a department: "
+          "those sent to it)", "feedback", "supervision_groups", CONSULTATION_READERS | {UNIT},
+          query=SupervisionGroupsQuery, response=PAGE(OBJECT), tag=SUPERVISION),
+    Route("GET", "/api/supervision-groups/<group_id>", "A supervision group as the caller may see it",
+          "feedback", "get_supervision_group", CONSULTATION_INSIDE, query=Query, response=SUPERVISION_GROUP,
+          tag=SUPERVISION),
+    _group("fact-finding", "record_fact_finding", "Record the group's fact finding 监督调研", {STAFF},
+           FactFinding, status=201),
+    _group("opinions", "issue_supervision_opinion", "Issue a supervision opinion 提出监督意见 to the "
+           "department", {STAFF}, SupervisionOpinionBody, status=201),
+    Route("POST", "/api/supervision-groups/<group_id>/opinions/<opinion_id>/handling", "Report how the "
+          "opinion was handled 报告办理情况 (the department)", "feedback", "report_supervision_handling",
+          frozenset({UNIT}), body=HandlingReport, response=RECEIPT, tag=SUPERVISION),
+    Route("POST", "/api/supervision-groups/<group_id>/opinions/<opinion_id>/verification", "Verify the "
+          "effect 核验落实效果", "feedback", "verify_supervision_effect", frozenset({STAFF}), body=VerifyEffect,
+          response=RECEIPT, tag=SUPERVISION),
+    _group("close", "close_supervision_group", "Close the group's round 监督组工作办结 (every opinion "
+           "verified)", {STAFF}, CloseGroup),
+    Route("GET", "/api/units/<unit>/supervision-opinions", "The supervision opinions issued to a "
+          "department 监督意见, open ones with deadlines", "feedback", "department_supervision_opinions",
+          frozenset({UNIT, STAFF, AUDITOR}), query=DepartmentOpinionsQuery, response=PAGE(OBJECT),
+          tag=SUPERVISION, rename=(("wait_for", "after_position"), ("unit", "department"))),
+    Route("GET", "/api/supervision-statistics/<int:year>", "The year's supervision figures 民主监督统计",
+          "feedback", "supervision_statistics", CONSULTATION_READERS, query=Query,
+          response=SUPERVISION_STATISTICS, tag=SUPERVISION),
     # -- the notify service: the inbox 通知, preferences, follows, deliveries -----------------------
     _notify("GET", "/api/notifications", "inbox", "Notifications 通知, newest first (default: the "
             "caller's; a unit's people: their unit's)", NOTICE_HOLDERS, query=NotificationsQuery,

@@ -259,6 +259,42 @@ EXPECTED = {
     "GET /api/opinion-inbox": {"staff", "leader", "auditor"},
     "GET /api/opinion-statistics/<int:year>": {"staff", "leader", "auditor"},
     "GET /api/levels": EVERYONE,
+    # consultations 协商议事 (issue 17): staff run the eight steps, members raise topics, the party
+    # organisation (a leader's account) approves and decides, units report their follow-up tasks
+    "GET /api/consultation-topic-lists": EVERYONE,
+    "POST /api/consultation-topic-lists/amendments": {"staff"},
+    "POST /api/consultations": {"staff", "member"},
+    "GET /api/consultations": {"staff", "leader", "auditor"},
+    "GET /api/consultations/<consultation_id>": {"staff", "leader", "auditor", "member", "unit"},
+    "POST /api/consultations/<consultation_id>/topic-decision": {"staff"},
+    "POST /api/consultations/<consultation_id>/set-aside": {"staff"},
+    "POST /api/consultations/<consultation_id>/approval": {"leader"},
+    "POST /api/consultations/<consultation_id>/rejection": {"leader"},
+    "POST /api/consultations/<consultation_id>/plan": {"staff"},
+    "POST /api/consultations/<consultation_id>/research": {"staff"},
+    "POST /api/consultations/<consultation_id>/meeting": {"staff"},
+    "POST /api/consultations/<consultation_id>/publication": {"staff"},
+    "POST /api/consultations/<consultation_id>/decision": {"leader"},
+    "POST /api/consultations/<consultation_id>/follow-up-tasks": {"staff"},
+    "POST /api/consultations/<consultation_id>/follow-up-tasks/<task_id>/completion": {"unit"},
+    "POST /api/consultations/<consultation_id>/follow-up-visits": {"staff"},
+    "POST /api/consultations/<consultation_id>/survey": {"staff"},
+    "POST /api/consultations/<consultation_id>/conversion": {"staff"},
+    "POST /api/consultations/<consultation_id>/close": {"staff"},
+    "GET /api/consultation-calendar": {"staff", "leader", "auditor"},
+    "GET /api/consultation-statistics/<int:year>": {"staff", "leader", "auditor"},
+    "GET /api/units/<unit>/follow-up-tasks": {"unit", "staff", "auditor"},
+    # supervision groups 民主监督组: staff run them, the department supervised reports its handling
+    "POST /api/supervision-groups": {"staff"},
+    "GET /api/supervision-groups": {"staff", "leader", "auditor", "unit"},
+    "GET /api/supervision-groups/<group_id>": {"staff", "leader", "auditor", "member", "unit"},
+    "POST /api/supervision-groups/<group_id>/fact-finding": {"staff"},
+    "POST /api/supervision-groups/<group_id>/opinions": {"staff"},
+    "POST /api/supervision-groups/<group_id>/opinions/<opinion_id>/handling": {"unit"},
+    "POST /api/supervision-groups/<group_id>/opinions/<opinion_id>/verification": {"staff"},
+    "POST /api/supervision-groups/<group_id>/close": {"staff"},
+    "GET /api/units/<unit>/supervision-opinions": {"unit", "staff", "auditor"},
+    "GET /api/supervision-statistics/<int:year>": {"staff", "leader", "auditor"},
     # the notify service: everyone with an inbox (not administrators, not subscriber systems);
     # the delivery records for staff and auditors; an organisation's contact details for staff
     "GET /api/notifications": EVERYONE - {"admin", "subscriber"},
@@ -306,7 +342,8 @@ def test_every_endpoint_as_every_role_is_allowed_or_denied(gateway):
               "org_id": "s-jj", "station_id": "st-wuma", "menu_id": "menu-none",
               "report_id": "r-none", "leader": "leader-01", "notification_id": "n-none",
               "channel": "email", "stream": "proposal-none", "subscription_id": "wh-none",
-              "key": "wh-none.e-none"}
+              "key": "wh-none.e-none", "consultation_id": "cn-none", "task_id": "t-none",
+              "group_id": "g-none", "opinion_id": "o-none"}
     for route in api.ROUTES:
         path = route.path
         for name, value in values.items():

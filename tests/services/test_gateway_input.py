@@ -298,7 +298,8 @@ def test_hostile_bodies_to_every_command_find_no_server_error_and_change_nothing
     values = {"proposal_id": pid, "comment_id": "c-none", "member_id": "m-001", "int:year": "2024",
               "user_id": "m-001", "key_id": "k-none", "org_id": "s-jj", "station_id": "st-wuma",
               "menu_id": "menu-none", "report_id": "r-none", "notification_id": "n-none",
-              "channel": "email", "subscription_id": "wh-none"}
+              "channel": "email", "subscription_id": "wh-none", "consultation_id": "cn-none",
+              "task_id": "t-none", "group_id": "g-none", "opinion_id": "o-none"}
     before = heads(gateway)
     assert {"proposals", "members", "gateway"} <= set(before)
     tried = 0

@@ -373,7 +373,11 @@ register_words("feedback", "publication_channels", PUBLICATION_CHANNEL_LABELS)
 register_words("feedback", "satisfaction", SATISFACTION_LABELS)
 register_words("feedback", "fact_finding_kinds", FACT_FINDING_LABELS)
 register_words("feedback", "verdicts", VERDICT_LABELS)
+CONVERSION_LABELS: dict[str, tuple[str, str]] = {
+    "opinion_report": ("Opinion report", "社情民意信息"), "proposal": ("Collective proposal", "集体提案"),
+}
 register_words("feedback", "supervision_opinion_states", SUPERVISION_OPINION_STATE_LABELS)
+register_words("feedback", "conversion_targets", CONVERSION_LABELS)
 register_words("feedback", "channels", CHANNEL_LABELS)
 register_words("feedback", "categories", CATEGORY_LABELS)
 register_words("feedback", "checks", CHECK_LABELS)

@@ -39,6 +39,7 @@ class Input:
     hint: str | None = None
     max_length: int | None = None
     min_length: int | None = None
+    id_prefix: str | None = None     # the element id's prefix (default "f-"): forms side by side differ
 
     @property
     def values(self) -> set[str]:  # for checkboxes: the chosen ones

@@ -6,3 +6,4 @@ from . import staff  # noqa: F401  (the worklist, bulk assignment, statistics, r
 from . import opinions  # noqa: F401  (opinion reports 社情民意: desk, report, submit, units, leaders)
 from . import members  # noqa: F401  (members' own cases, submission, duty; units' inbox; leaders)
 from . import public  # noqa: F401  (the public's pages, auditors', everyone's notifications)
+from . import deliberation  # noqa: F401  (consultations 协商议事 and supervision groups 民主监督组)
