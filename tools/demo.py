@@ -210,10 +210,86 @@ UPPER_STAFF = Actor("staff-nx-001", "staff", "nx-office")
 UPPER_LEADER = Actor("leader-nx-01", "leader", "nx-government")
 
 
+# 协商议事 and 民主监督 (seeds 001, 002, 004): a street's 民生议事堂 consults on lifts for old
+# residential buildings in eight steps, approved and decided by the street's party working
+# committee; a supervision group goes to the market regulator on food safety around schools.
+TOWNSHIP = ("tw-szs-csj", "大武口区长胜街道")
+HALL = ("station-szs-msyst", "长胜街道民生议事堂")
+PARTY_LEADER = Actor("leader-szs-csj", "leader", "csj-party-committee")  # 长胜街道党工委: 同级党组织
+CONSULTATION_MEMBERS = ["m-szs-001", "m-szs-005"]
+SUPERVISION = {"name": "校园周边食品安全民主监督组", "leader": "m-szs-002",
+               "members": ["m-szs-005", "m-szs-006"], "department": "u-szs-scj",
+               "topic": "校园及周边食品安全监管",
+               "basis": "《中华人民共和国食品安全法》和市委、市政府食品安全工作部署"}
+CONSULTATION_EVENTS = 13  # raised … closed: one event per step below
+SUPERVISION_EVENTS = 5    # formed, fact finding, opinion, handling report, verified
+
+
+def directory_events() -> int:
+    """How many members-service events the feedback service's directory notes from the demo
+    (members and the leader, units, the street, the stations)."""
+    return len(MEMBERS) + 1 + len(UNITS) + 1 + len(MEMBERS) + 1
+
+
 def feedback_events(with_upper: bool = False) -> int:
     """How many events the demo records in the feedback service (the converted proposal too;
-    with the upper level: the reporting there and the three decisions that come back)."""
-    return sum(1 + len(o.steps) + (4 if with_upper and o.upper else 0) for o in OPINION_REPORTS) + 1
+    with the upper level: the reporting there and the three decisions that come back; the
+    consultation, the supervision group and the directory entries)."""
+    return (sum(1 + len(o.steps) + (4 if with_upper and o.upper else 0) for o in OPINION_REPORTS) + 1
+            + CONSULTATION_EVENTS + SUPERVISION_EVENTS + directory_events())
+
+
+def _consultation(rpc: Proxy) -> dict[str, Any]:
+    """The eight steps 八步议事法 of one consultation at the street's 民生议事堂, to its close."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    staff, leader, unit = rpc(STAFF).feedback, rpc(PARTY_LEADER).feedback, rpc(_unit("u-szs-zjj")).feedback
+    cid = staff.propose_consultation_topic(
+        "老旧小区加装电梯", "长胜街道多个老旧小区居民多为老年人，上下楼困难，希望加装电梯，但费用分摊和"
+        "低层住户意见不一。", "infrastructure", "resident", township=TOWNSHIP[0])["consultation_id"]
+    staff.decide_consultation_topic(cid, note="群众反映集中，属可协商事项")
+    leader.approve_consultation_topic(cid, note="同意开展协商")
+    staff.plan_consultation(cid, today.isoformat(), HALL[0], members=CONSULTATION_MEMBERS,
+                            departments=["u-szs-zjj"], residents=15, stakeholders=["物业服务企业", "电梯企业"],
+                            agenda="一、介绍加装电梯政策；二、各方发言；三、议定费用分摊和施工安排。")
+    staff.record_consultation_research(cid, "interview", today.isoformat(), CONSULTATION_MEMBERS[:1],
+                                       "走访 3 个小区 60 户，八成以上住户支持加装。")
+    staff.record_consultation_meeting(
+        cid, today.isoformat(), CONSULTATION_MEMBERS, departments=["u-szs-zjj"], residents=15,
+        stakeholders=["物业服务企业"], speakers=[CONSULTATION_MEMBERS[0], "u-szs-zjj"],
+        opinions=["低层住户担心采光和噪音", "建议按楼层分摊费用"],
+        outcomes=["按楼层系数分摊加装费用", "住建局年内完成 3 个小区试点审批"])
+    staff.publish_consultation_results(cid, "notice_board", "议定：按楼层系数分摊费用，年内完成 3 个小区试点。",
+                                       (today + timedelta(days=7)).isoformat())
+    leader.decide_consultation(cid, [1, 2], "同意协商成果，由市住房和城乡建设局牵头落实。")
+    task_id = staff.assign_follow_up_task(cid, "u-szs-zjj", 2, "完成 3 个小区加装电梯试点审批",
+                                          (today + timedelta(days=60)).isoformat())["task_id"]
+    unit.complete_follow_up_task(cid, task_id, "3 个小区加装电梯试点已审批，2 部电梯开工。")
+    staff.record_follow_up_visit(cid, today.isoformat(), CONSULTATION_MEMBERS[1:], "居民对施工进度表示满意。")
+    staff.record_satisfaction_survey(cid, 20, 16, 3, 1)
+    receipt = staff.close_consultation(cid, "试点审批完成，群众满意率 95%。")
+    return {"consultation_id": cid, "stream": receipt["stream"], "status": "closed"}
+
+
+def _supervision(rpc: Proxy) -> dict[str, Any]:
+    """A supervision group's round, from forming to the verified effect."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    staff = rpc(STAFF).feedback
+    g = SUPERVISION
+    group_id = staff.form_supervision_group(g["name"], today.year, g["leader"], g["members"],
+                                            g["department"], g["topic"], g["basis"])["group_id"]
+    staff.record_fact_finding(group_id, "site_visit", today.isoformat(), [g["leader"], g["members"][0]],
+                              "实地查看 4 所学校周边 12 家餐饮店，2 家未公示食品经营许可证。")
+    opinion_id = staff.issue_supervision_opinion(
+        group_id, "建议开展校园周边餐饮专项检查，督促经营者亮证经营。",
+        (today + timedelta(days=30)).isoformat())["opinion_id"]
+    rpc(_unit(g["department"])).feedback.report_supervision_handling(
+        group_id, opinion_id, "已开展专项检查 2 次，督促 2 家经营者办证亮证。")
+    receipt = staff.verify_supervision_effect(group_id, opinion_id, "carried_out", "复查均已亮证经营")
+    return {"group_id": group_id, "stream": receipt["stream"]}
 
 
 def _opinion(rpc: Proxy, o: DemoOpinion) -> dict[str, Any]:
@@ -292,17 +368,18 @@ def _member(member_id: str) -> Actor:
 Proxy = Callable[[Actor], Any]  # actor -> a ClusterRpcProxy whose calls carry that actor
 
 
-def _wait_for_directory(staff: Any, ids: list[str], wait_seconds: float) -> None:
-    """Wait until the proposals service's directory knows ``ids`` (it follows the members
-    service's events over the bus): a proposal may name only members and units it knows."""
+def _wait_for_directory(staff: Any, ids: list[str], wait_seconds: float, service: str = "proposals") -> None:
+    """Wait until ``service``'s directory knows ``ids`` (it follows the members service's events
+    over the bus): a proposal, a consultation's plan or a supervision group may name only the
+    members, units and stations it knows."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        known = staff.proposals.directory(ids)
+        known = getattr(staff, service).directory(ids)
         missing = [i for i in ids if not known[i]["kind"]]
         if not missing:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the proposals service's directory does not know {', '.join(missing)} "
+            raise RuntimeError(f"the {service} service's directory does not know {', '.join(missing)} "
                                f"after {wait_seconds:.0f} s: is the members service's relay running?")
         time.sleep(0.2)
 
@@ -332,6 +409,8 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
         staff.members.register_organisation(f"sector-{n:02d}", "sector", sector, parent="szs")
     for n, station in enumerate((m[4] for m in MEMBERS), 1):
         staff.members.define_station(f"station-{n:02d}", station, "work_station", "township")
+    staff.members.register_organisation(TOWNSHIP[0], "township", TOWNSHIP[1], parent="szs")
+    staff.members.define_station(HALL[0], HALL[1], "livelihood_hall", "township", location=TOWNSHIP[0])
     for member_id, name, sector, roles, station in [*MEMBERS, LEADER_MEMBER]:
         staff.members.appoint_member(member_id, name, sector, TERM, roles=roles, station=station)
     say(f"appointed {len(MEMBERS)} members ({TERM}) and the leader {LEADER_MEMBER[1]}")
@@ -365,6 +444,14 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
 
     reports = [_opinion(rpc, o) for o in OPINION_REPORTS]
     say(f"recorded {len(reports)} opinion report(s)")
+    # the feedback service's directory: every member, unit, the street and every station
+    stations = [*(f"station-{n:02d}" for n in range(1, len(MEMBERS) + 1)), HALL[0]]
+    _wait_for_directory(staff, [*(m[0] for m in MEMBERS), LEADER_MEMBER[0], *UNITS, TOWNSHIP[0], *stations],
+                        wait_seconds, service="feedback")
+    consultation = _consultation(rpc)
+    say(f"held a consultation at {HALL[1]} in eight steps, closed ({consultation['stream']})")
+    group = _supervision(rpc)
+    say(f"sent the {SUPERVISION['name']} to {UNITS[SUPERVISION['department']]}: opinion handled and verified")
 
     # The members and notify services act on the proposals' events once the relay has published
     # them: wait until every filed proposal has earned its points, so the demo shows it.
@@ -384,6 +471,7 @@ def load(rpc: Proxy, say: Callable[[str], None] = print, wait_seconds: float = 3
     else:
         say(f"credited duty points for {credited} filed proposals")
     return {"loaded": True, "proposals": made, "opinion_reports": reports, "credited": credited,
+            "consultation": consultation, "supervision_group": group,
             "members": [m[0] for m in MEMBERS], "units": sorted(UNITS)}
 
 
@@ -393,7 +481,7 @@ DEMO_PASSWORD = "demo-password-2024"  # every demo account's; a demo is not a de
 def demo_accounts() -> list[tuple[Actor, str]]:
     """(actor, display name) of every demo user who may log in through the gateway."""
     people = [(STAFF, "提案委工作人员"), (LEADER, "主席会议成员"), (AUDITOR, "审计人员"),
-              (PUBLIC, "热心市民")]
+              (PUBLIC, "热心市民"), (PARTY_LEADER, "长胜街道党工委")]
     people += [(_member(m[0]), m[1]) for m in MEMBERS]
     people += [(_unit(u), name) for u, name in UNITS.items()]
     return people
