@@ -23,15 +23,16 @@ from typing import Any, Callable, Sequence
 
 from nameko.timer import timer
 
+from xieshang.kernel.consumer import handle_event
 from xieshang.kernel.context import CommandContext
 from xieshang.kernel.domain import DomainEvent, InvalidCommand
-from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, new_id
+from xieshang.kernel.envelope import SYSTEM_ACTOR, Actor, Envelope, new_id
 from xieshang.kernel.ids import check_id, is_id
 from xieshang.kernel.rpc import rpc
 from xieshang.kernel.runtime import EXPECTED
 from xieshang.kernel.views import PageRequest
 
-from . import consultation_views, directory, links
+from . import consultation_views, directory, domain, links
 from .domain import access
 from .domain import consultations as cs
 from .domain.vocabulary import CONSULTATION_STATES, TOPIC_LISTS_STREAM, opinion_stream
@@ -233,15 +234,23 @@ class ConsultationCommands:
             ctx, cs.consultation_stream(cmd.consultation_id), cs.consultation_fold(cmd.consultation_id),
             lambda state: cs.convert_consultation_result(ctx.actor, state, cmd, report_id=report_id),
             ids=ids)
-        if report_id is None:
-            return receipt.to_dict()
-        converted = next(e for e in self.streams.read(receipt.stream, receipt.version)[0]
-                         if isinstance(e, cs.ConsultationResultConverted))
-        stream = opinion_stream(report_id)
-        envelopes = self.streams.record(ctx, stream, 0, cs.opinion_report_events(ctx.actor, converted))
-        report = self.streams.receipt(stream, envelopes, ids)
-        return {**report.to_dict(), "events": [*receipt.events, *report.events],
-                "consultation_stream": receipt.stream, "consultation_version": receipt.version}
+        return receipt.to_dict()  # the report itself: on_consultation_result_converted, just after
+
+    @handle_event("feedback", "ConsultationResultConverted")
+    def on_consultation_result_converted(self, envelope: Envelope) -> None:
+        """The report a result became is recorded as a reaction to the conversion, once (the
+        conversion names it; the outbox delivers the event at least once; a redelivery finds the
+        report there), so the consultation never names a report that is not recorded."""
+        if envelope.data.get("into") != cs.OPINION_REPORT:
+            return
+        converted = domain.registry.decode(envelope)
+        assert isinstance(converted, cs.ConsultationResultConverted) and converted.target_id
+        report_id = converted.target_id
+        ctx = CommandContext.caused_by(envelope, actor=envelope.actor,
+                                       reason="a consultation's result turned into an opinion report 协商成果转社情民意")
+        self.streams.decide(ctx, opinion_stream(report_id), domain.report_fold(report_id),
+                            lambda state: [] if state.exists else cs.opinion_report_events(envelope.actor, converted),
+                            retry=True, tracking=self.tracking(envelope))
 
     @rpc(expected_exceptions=EXPECTED)
     def close_consultation(self, consultation_id: str, summary: str) -> dict[str, Any]:

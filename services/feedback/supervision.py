@@ -37,6 +37,10 @@ TIMER_EVENTS = {"SupervisionHandlingDueSoon": "reminded",
                 "SupervisionHandlingOverdue": "overdue"}  # what check_supervision_deadlines counts
 
 
+# What a department's list of the groups sent to it leaves out (sv.group_as_seen_by likewise).
+UNIT_HIDDEN = frozenset({"leader", "members", "fact_findings"})
+
+
 class SupervisionCommands:
     """The RPCs of supervision groups (mixed into the service class)."""
 
@@ -154,8 +158,11 @@ class SupervisionCommands:
         if problems:
             raise InvalidCommand(("bad filters", "筛选条件有误"), problems)
         page = PageRequest.parse("supervision_groups", limit, cursor, q, max_limit=MAX_LIST)
-        return self._read_supervision(after_position, lambda conn: supervision_views.groups(
+        found = self._read_supervision(after_position, lambda conn: supervision_views.groups(
             conn, self.views, page, year=year, status=status, department=department))
+        if actor.role == UNIT:  # as on the group's page: not who is in it nor its fact finding
+            found["items"] = [{k: v for k, v in row.items() if k not in UNIT_HIDDEN} for row in found["items"]]
+        return found
 
     @rpc(expected_exceptions=EXPECTED)
     def department_supervision_opinions(self, department: str, open_only: bool = True,

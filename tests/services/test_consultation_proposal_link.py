@@ -11,6 +11,7 @@ it as it publishes every event it records."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 
@@ -19,7 +20,8 @@ import pytest
 from services.feedback import consultation_links
 from services.feedback.domain import events as fe
 from services.proposals import domain as pd
-from services.proposals.domain.commands import FileProposal, TakeUpConsultationResult
+from services.proposals.domain.commands import CloseProposal, FileProposal, TakeUpConsultationResult
+from services.proposals.domain.state import HandlingRound
 from services.members.domain import CaseNotes, note_case, proposal_credits
 from xieshang.kernel.domain import InvalidCommand
 from xieshang.kernel.envelope import Actor, Envelope, NewEvent
@@ -58,6 +60,10 @@ def test_a_consultations_result_becomes_the_collective_proposal_of_its_body_once
                                                                                      category="livelihood"),
                                               source_event_id="ev-1", session="2024")
     assert (one.reasons, one.suggestions, one.category) == ("建议增设停车位。", "建议增设停车位。", "other")
+    # a one-character first part would be too short for the reasons: the whole content for both
+    [short, _] = pd.take_up_consultation_result(pd.Proposal(proposal_id=pid), take_up(content="一\n\n建议增设停车位。"),
+                                                source_event_id="ev-1", session="2024")
+    assert short.reasons == short.suggestions == "一\n\n建议增设停车位。"
 
 
 def test_a_result_without_a_proper_body_is_refused_naming_the_body():
@@ -86,6 +92,19 @@ def test_the_proposal_keeps_its_source_and_its_submission_earns_nobody_duty_poin
     # for a member: the members service checks, see the service test below)
     assert [c.activity for c in proposal_credits("ProposalSubmitted", {**submitted_data, "source": None},
                                                  event_id="e1", stream="s", year=2024)] == ["proposal_submitted"]
+
+
+def test_a_proposal_from_a_consultation_closes_without_a_members_rating():
+    # its proposer is the staff member who converted it: no member rates the reply; the
+    # consultation's follow-up visit and survey 回访 are how its result is followed
+    pid = pd.consultation_proposal_id("ev-1")
+    state = pd.fold(pid, pd.take_up_consultation_result(pd.Proposal(proposal_id=pid), take_up(),
+                                                        source_event_id="ev-1", session="2024"))
+    replied = dataclasses.replace(state, status="replied", rounds=(HandlingRound(
+        number=1, lead_unit="mzj", co_units=(), started_on="2024-05-01", deadline="2024-08-01", period_days=90,
+        counting="calendar", reply_class="A", reply="已办理", replied_on="2024-06-01"),))
+    [closed] = pd.close_proposal(STAFF, replied, CloseProposal.parse(proposal_id=pid))
+    assert (closed.proposal_id, closed.proposers) == (pid, [CONVERTER.user_id])
 
 
 def test_the_consultation_links_each_proposal_once():

@@ -233,7 +233,7 @@ TEXTS: Mapping[str, tuple[str, str]] = {   # field: (the limits of TEXT_LIMITS, 
     "summary": ("text", "情况"), "text": ("text", "内容"), "task": ("text", "落实任务"),
     "report": ("text", "落实情况"), "findings": ("text", "回访情况"), "content": ("content", "内容"),
     "outcome": ("note", "协商成果"), "opinion": ("note", "意见"), "stakeholder": ((1, 100), "利益相关方"),
-    "body_name": ("title", "集体名称"),
+    "body_name": ((2, 100), "集体名称"),   # as the proposals service takes a body's name
 }
 
 

@@ -749,7 +749,7 @@ register_checkpoint_events(registry, kept=True)
 # the government or the upper level, forwarded to units, their feedback and its deadlines,
 # leaders' instructions, and what comes from below and above. Private: everything before
 # adoption — a report is written by members, 信息员 and residents, and names them. Consultations
-# and supervision groups: public from the topic decided and the group formed on (the council's
+# and supervision groups: public from the topic approved and the group formed on (the council's
 # and the committee's own acts, as they are published 公开公示); private: who raised a topic,
 # topics not taken up, the working notes of research and fact finding.
 PUBLICATION = Publication("feedback", registry, public={
@@ -767,10 +767,10 @@ PUBLICATION = Publication("feedback", registry, public={
     # consultations: once the council takes a topic up, as the results are published 公开公示;
     # what residents said and the members' absences stay here
     "ConsultationTopicListAmended": NOTHING_WITHHELD,
-    "ConsultationTopicDecided": NOTHING_WITHHELD,
     "ConsultationTopicApproved": NOTHING_WITHHELD,
     "ConsultationPlanned": NOTHING_WITHHELD,
-    "ConsultationMeetingHeld": ("absent_members", "speakers", "opinions"),
+    # attendance stays here: with the plan's participants it would tell who was absent
+    "ConsultationMeetingHeld": ("members", "absent_members", "speakers", "opinions"),
     "ConsultationResultsPublished": NOTHING_WITHHELD,
     "ConsultationDecided": NOTHING_WITHHELD,
     "FollowUpTaskAssigned": NOTHING_WITHHELD,
@@ -789,7 +789,7 @@ PUBLICATION = Publication("feedback", registry, public={
     "SupervisionHandlingReported": NOTHING_WITHHELD,
     "SupervisionHandlingDueSoon": NOTHING_WITHHELD,
     "SupervisionHandlingOverdue": NOTHING_WITHHELD,
-    "SupervisionEffectVerified": NOTHING_WITHHELD,
+    "SupervisionEffectVerified": ("note",),
     "SupervisionGroupClosed": NOTHING_WITHHELD,
 }, private={
     "OpinionReportSubmitted": "names its submitter (a member, an informant or a resident)",
@@ -804,6 +804,7 @@ PUBLICATION = Publication("feedback", registry, public={
     "DirectoryEntryNoted": "this service's copy of the members service's directory",
     "ConsultationTopicProposed": "names who raised the topic, before the council takes it up",
     "ConsultationTopicSetAside": "a topic the council did not take up",
+    "ConsultationTopicDecided": "awaits the party organisation's approval: public once approved",
     "ConsultationTopicRejected": "the party organisation's deliberation on a topic",
     "ConsultationResearchRecorded": "research notes before the meeting name the people met",
     "SupervisionFactFindingRecorded": "the group's working notes name the people and cases met",

@@ -151,7 +151,9 @@ def close_proposal(actor: Actor, state: Proposal, command: CloseProposal) -> lis
     require_role(actor, (STAFF,), "close_proposal", "only proposal committee staff close cases")
     require_status(state, (REPLIED,), "close_proposal")
     r = state.round
-    missing = [p for p in state.proposers if not r.rated_by(p)]
+    # a proposal taken up from elsewhere (a consultation's result: its proposer is the staff member
+    # who converted it) has no member to rate it; the consultation's follow-up visit 回访 does
+    missing = [] if state.source else [p for p in state.proposers if not r.rated_by(p)]
     if missing:
         raise WrongState("close_proposal", state.status, ("rate_reply",),
                          (f"waiting for the rating of {', '.join(missing)}",

@@ -93,7 +93,8 @@ def take_up_consultation_result(state: Proposal, command: TakeUpConsultationResu
     """协商成果转集体提案: a consultation's result becomes a collective proposal of its body, entered
     by the staff member who converted it, ``source`` ``consultation:<id>`` (once: nothing if the
     proposal exists already). The content is the proposal's reasons 案由 up to its first blank
-    line and its suggestions 建议 after it (both the whole content when it has none); a category
+    line and its suggestions 建议 after it (both the whole content when it has none, or a part is
+    too short to stand alone); a category
     this service does not have is ``other``, an over-long title is cut. A body that is not one
     of BODY_TYPES with a name is refused (the event is then dead-lettered, naming the field)."""
     if state.exists:
@@ -109,7 +110,9 @@ def take_up_consultation_result(state: Proposal, command: TakeUpConsultationResu
     title = stripped(command.title)[:TEXT_LIMITS["title"][1]]
     content = stripped(command.content)
     head, _, tail = content.partition("\n\n")
-    reasons, suggestions = (stripped(head), stripped(tail)) if stripped(tail) else (content, content)
+    # a part too short to stand alone (e.g. a one-character heading): the whole content for both
+    parts = (stripped(head), stripped(tail))
+    reasons, suggestions = parts if min(len(p) for p in parts) >= TEXT_LIMITS["reasons"][0] else (content, content)
     problems: dict[str, str] = {}
     check_length(problems, "title", title, *TEXT_LIMITS["title"])
     check_length(problems, "content", reasons, *TEXT_LIMITS["reasons"])
