@@ -38,6 +38,13 @@ def test_what_must_never_leave_is_private():
     assert set(NOTIFY.public) == set(GATEWAY.public) == {"LogCheckpointed"}  # hashes and signatures
     assert "OpinionReportSubmitted" in FEEDBACK.private
     assert "cpc_member" in MEMBERS.public["MemberAppointed"]
+    # consultations (issue 17): what residents said and who attended (with the plan's participants:
+    # who was absent) stay here, as do who raised a topic, topics not yet approved, working notes
+    assert {"members", "absent_members", "speakers", "opinions"} <= set(FEEDBACK.public["ConsultationMeetingHeld"])
+    assert "note" in FEEDBACK.public["SupervisionEffectVerified"]
+    for name in ("ConsultationTopicProposed", "ConsultationTopicDecided", "ConsultationTopicSetAside",
+                 "ConsultationTopicRejected", "ConsultationResearchRecorded", "SupervisionFactFindingRecorded"):
+        assert name in FEEDBACK.private
 
 
 def test_an_undeclared_type_or_a_private_type_without_reason_is_refused():
