@@ -10,13 +10,11 @@ service (its events arrive over the bus), so a refusal says so.
 from __future__ import annotations
 
 from xieshang.kernel import directory_views
-from xieshang.kernel.directory import MEMBER_ENTRY, STATION_ENTRY, UNIT_ENTRY
+from xieshang.kernel.directory import LAG, MEMBER_ENTRY, STATION_ENTRY, UNIT_ENTRY
 from xieshang.kernel.directory_views import Directory, entries, names_of  # noqa: F401 - re-exported
 
 # The organisations kept here (members are always kept).
 ORG_KINDS = (UNIT_ENTRY, STATION_ENTRY, "township", "community")
-LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
-       "(the directory follows the members service: one just registered may take a moment)")
 
 __all__ = ["DirectoryFollower", "Directory", "entries", "names_of", "ORG_KINDS", "LAG",
            "MEMBER_ENTRY", "STATION_ENTRY", "UNIT_ENTRY"]

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from services.feedback import consultation_views as cv
 from services.feedback import views as v
@@ -23,6 +21,8 @@ from xieshang.kernel.envelope import Actor, Deployment, NewEvent
 from xieshang.kernel.projection import ProjectionRunner
 from xieshang.kernel.store.memory import MemoryEventStore
 from xieshang.kernel.views import PageRequest
+
+from ..support.views import call, dump
 
 STAFF = Actor("staff-cv-01", "staff", "office")
 LEADER = Actor("l-cv-01", "leader", "party-committee")
@@ -180,20 +180,6 @@ def scenario(log, runner) -> Log:
     return log
 
 
-def call(runner: ProjectionRunner, fn, *args: Any, **kw: Any) -> Any:
-    runner.catch_up()
-    with runner.engine.connect() as conn:
-        return fn(conn, runner, *args, **kw)
-
-
-def dump(runner: ProjectionRunner) -> dict[str, list[dict]]:
-    out = {}
-    with runner.engine.connect() as conn:
-        for p in runner.projections:
-            for t in p.tables():
-                rows = conn.execute(sa.select(t).order_by(*t.primary_key.columns)).mappings()
-                out[t.name] = [dict(r) for r in rows]
-    return out
 
 
 # -- the list ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ are stored exactly as SQLAlchemy Core would have stored them."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 
@@ -38,3 +38,22 @@ def every_row_as_text(engine: sa.Engine, schema: str | None = None) -> str:
     with engine.connect() as conn:
         metadata.reflect(conn)
         return repr([conn.execute(sa.select(table)).all() for table in metadata.sorted_tables])
+
+
+def call(runner: Any, fn, *args: Any, **kw: Any) -> Any:
+    """A read model's query ``fn(conn, runner, …)`` once the runner has caught up with its log."""
+    runner.catch_up()
+    with runner.engine.connect() as conn:
+        return fn(conn, runner, *args, **kw)
+
+
+def dump(runner: Any) -> dict[str, list[dict]]:
+    """Every row of every table of the runner's projections, by table, in key order: what a
+    rebuild must give again."""
+    out = {}
+    with runner.engine.connect() as conn:
+        for p in runner.projections:
+            for t in p.tables():
+                rows = conn.execute(sa.select(t).order_by(*t.primary_key.columns)).mappings()
+                out[t.name] = [dict(r) for r in rows]
+    return out

@@ -19,6 +19,10 @@ from .domain import DomainEvent
 MEMBER_ENTRY = "member"
 UNIT_ENTRY = "handling_unit"    # the members service's kind of a handling unit 承办单位
 STATION_ENTRY = "station"       # a station or platform 委员工作站、协商议事室 … (its type says which)
+# What a refusal naming an id the directory does not know adds: it follows the members service
+# over the bus, so what was just registered may be refused for a moment.
+LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
+       "(the directory follows the members service: one just registered may take a moment)")
 # The members service's events the directory follows.
 SOURCE_EVENTS = ("MemberAppointed", "MemberTermEnded", "MemberResigned", "OrganisationRegistered",
                  "OrganisationRenamed", "OrganisationClosed", "StationDefined")

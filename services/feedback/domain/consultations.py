@@ -25,11 +25,12 @@ from functools import partial
 from typing import Any, Callable, Iterable, Mapping
 
 from xieshang.kernel.commands import Command, Id
-from xieshang.kernel.directory import DirectoryEntry, MEMBER_ENTRY, STATION_ENTRY, UNIT_ENTRY
-from xieshang.kernel.domain import DomainEvent, InvalidCommand, NotAllowed, NotFound, WrongState
+from xieshang.kernel.directory import DirectoryEntry, STATION_ENTRY
+from xieshang.kernel.domain import DomainEvent, NotAllowed, NotFound, WrongState
 from xieshang.kernel.envelope import Actor
 
-from .checks import check_category, check_ids, refuse_if, require_role
+from .checks import (LAG, check_category, check_date, check_ids, check_people, check_sized_text,  # noqa: F401 - LAG re-exported
+                     member_problem, refuse_if, require_role, require_status, unit_problem)
 from .events import (ConsultationClosed, ConsultationDecided, ConsultationFollowUpVisited,
                      ConsultationLinkedToProposal, ConsultationMeetingDueSoon,
                      ConsultationMeetingHeld, ConsultationPlanned, ConsultationResearchRecorded,
@@ -45,7 +46,7 @@ from .vocabulary import (ALLOWED, AUDITOR, CLOSED, CONSULTATION_COMMANDS, CONSUL
                          PUBLICATION_CHANNELS, RESEARCH_KINDS, RESULTS_PUBLISHED, STAFF,
                          TASK_REMIND_DAYS_BEFORE, TEXT_LIMITS, TOPIC_APPROVED, TOPIC_DECIDED,
                          TOPIC_PROPOSED, TOPIC_REJECTED, TOPIC_SET_ASIDE, TOPIC_SOURCES, UNIT,
-                         UNLISTED, consultation_stream, opinion_stream)
+                         UNLISTED, consultation_stream)
 
 __all__ = [
     "AmendTopicLists", "ProposeConsultationTopic", "DecideConsultationTopic",
@@ -65,8 +66,6 @@ __all__ = [
     "may_read", "require_reader", "consultation_as_seen_by", "next_step", "consultation_stream",
     "LAG", "MAX_PEOPLE", "MAX_OUTCOMES", "BODY_TYPES", "INTO"]
 
-LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
-       "(the directory follows the members service: one just registered may take a moment)")
 MAX_PEOPLE = 200        # members or departments named in a plan, a meeting, research or a visit
 MAX_OUTCOMES = 50       # outcomes agreed, opinions heard
 MAX_STAKEHOLDERS = 50
@@ -240,26 +239,10 @@ TEXTS: Mapping[str, tuple[str, str]] = {   # field: (the limits of TEXT_LIMITS, 
 def _text(problems: dict[str, str], name: str, value: Any, *, key: str | None = None,
           optional: bool = False) -> str:
     """``value`` trimmed; a problem noted under ``key`` (else ``name``) if it is not text of the
-    allowed length (``optional``: "" is fine)."""
+    length TEXTS allows (``optional``: "" is fine)."""
     limits, zh = TEXTS[name]
-    lo, hi = TEXT_LIMITS[limits] if isinstance(limits, str) else limits
-    value = value.strip() if isinstance(value, str) else value
-    if optional and value == "":
-        return ""
-    if not isinstance(value, str) or not lo <= len(value) <= hi:
-        problems[key or name] = f"text of {lo} to {hi} characters {zh} {lo} 至 {hi} 字"
-        return ""
-    return value
-
-
-def _date(problems: dict[str, str], name: str, value: Any) -> date | None:
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    problems[name] = "an ISO date, e.g. 2024-06-30 日期格式如 2024-06-30"
-    return None
+    return check_sized_text(problems, key or name, value,
+                            TEXT_LIMITS[limits] if isinstance(limits, str) else limits, zh, optional=optional)
 
 
 def _count(problems: dict[str, str], name: str, value: Any, *, least: int = 0,
@@ -283,31 +266,6 @@ def _not_after_today(problems: dict[str, str], name: str, day: date | None, toda
     if day is not None and day > today:
         problems[name] = (f"not after today ({today.isoformat()}): record it once it took place "
                           f"不能晚于今天（{today.isoformat()}），发生后再记录")
-
-
-def _member_problem(entry: DirectoryEntry | None, entry_id: str) -> str | None:
-    if entry is None or entry.kind != MEMBER_ENTRY:
-        return f"未知的委员 {entry_id!r} (no member {entry_id!r} in the directory); {LAG}"
-    if not entry.active:
-        return f"委员 {entry_id!r} 已不在任 (member {entry_id!r} is no longer serving)"
-    return None
-
-
-def _unit_problem(entry: DirectoryEntry | None, entry_id: str) -> str | None:
-    if entry is None or entry.kind != UNIT_ENTRY:
-        return f"未知的职能部门 {entry_id!r} (no handling unit {entry_id!r} in the directory); {LAG}"
-    if not entry.active:
-        return f"职能部门 {entry_id!r} 已撤销 (handling unit {entry_id!r} is closed)"
-    return None
-
-
-def _check_people(problems: dict[str, str], name: str, ids: list[str],
-                  directory: Mapping[str, DirectoryEntry], problem_of: Callable) -> None:
-    if name in problems:
-        return
-    for i, entry_id in enumerate(ids):
-        if (problem := problem_of(directory.get(entry_id), entry_id)) is not None:
-            problems[f"{name}[{i}]"] = problem
 
 
 # -- the topic lists 议题清单 ------------------------------------------------------------------
@@ -657,17 +615,11 @@ def require_consultation(state: Consultation) -> Consultation:
     return state
 
 
-def _require_status(state: Consultation, statuses: Iterable[str], command: str,
-                    why: tuple[str, str] | None = None) -> None:
-    if state.status not in tuple(statuses):
-        raise WrongState(command, state.status or "none", state.next_commands(), why)
-
-
 def _begin(actor: Actor, state: Consultation, roles: Iterable[str], statuses: Iterable[str],
            command: str) -> None:
     require_consultation(state)
     require_role(actor, roles, command)
-    _require_status(state, statuses, command)
+    require_status(state, statuses, command)
 
 
 # -- 1 议题收集, 2 议题确定 -----------------------------------------------------------------------
@@ -776,7 +728,7 @@ def plan_consultation(actor: Actor, state: Consultation, cmd: PlanConsultation, 
     residents by number, stakeholders described, and the agenda."""
     _begin(actor, state, (STAFF,), (TOPIC_APPROVED, PLANNED), "plan_consultation")
     problems: dict[str, str] = {}
-    held_on = _date(problems, "held_on", cmd.held_on)
+    held_on = check_date(problems, "held_on", cmd.held_on)
     if held_on is not None and held_on < today:
         problems["held_on"] = f"not before today ({today.isoformat()}) 不能早于今天（{today.isoformat()}）"
     station = directory.get(cmd.place)
@@ -788,9 +740,9 @@ def plan_consultation(actor: Actor, state: Consultation, cmd: PlanConsultation, 
         problems["place"] = (f"站点 {cmd.place!r} 不是协商议事平台 (a {station.station_type} does not host "
                              f"consultations; one of {', '.join(CONSULTATION_PLACE_TYPES)})")
     members = check_ids(problems, "members", cmd.members, most=MAX_PEOPLE)
-    _check_people(problems, "members", members, directory, _member_problem)
+    check_people(problems, "members", members, directory, member_problem)
     departments = check_ids(problems, "departments", cmd.departments, most=MAX_PEOPLE)
-    _check_people(problems, "departments", departments, directory, _unit_problem)
+    check_people(problems, "departments", departments, directory, unit_problem)
     residents = _count(problems, "residents", cmd.residents)
     stakeholders = _texts(problems, "stakeholders", "stakeholder", cmd.stakeholders, most=MAX_STAKEHOLDERS)
     agenda = _text(problems, "agenda", cmd.agenda)
@@ -817,10 +769,10 @@ def record_consultation_research(actor: Actor, state: Consultation, cmd: RecordC
     problems: dict[str, str] = {}
     if cmd.kind not in RESEARCH_KINDS:
         problems["kind"] = f"one of 取值之一: {', '.join(RESEARCH_KINDS)}"
-    held_on = _date(problems, "held_on", cmd.held_on)
+    held_on = check_date(problems, "held_on", cmd.held_on)
     _not_after_today(problems, "held_on", held_on, today)
     members = check_ids(problems, "members", cmd.members, least=1, most=MAX_PEOPLE)
-    _check_people(problems, "members", members, directory, _member_problem)
+    check_people(problems, "members", members, directory, member_problem)
     summary = _text(problems, "summary", cmd.summary)
     refuse_if(problems, ("the research record is incomplete or malformed", "议前调研记录不完整或有误"))
     assert held_on is not None
@@ -839,12 +791,12 @@ def record_consultation_meeting(actor: Actor, state: Consultation, cmd: RecordCo
     _begin(actor, state, (STAFF,), (PLANNED,), "record_consultation_meeting")
     assert state.plan is not None
     problems: dict[str, str] = {}
-    held_on = _date(problems, "held_on", cmd.held_on)
+    held_on = check_date(problems, "held_on", cmd.held_on)
     _not_after_today(problems, "held_on", held_on, today)
     members = check_ids(problems, "members", cmd.members, most=MAX_PEOPLE)
-    _check_people(problems, "members", members, directory, _member_problem)
+    check_people(problems, "members", members, directory, member_problem)
     departments = check_ids(problems, "departments", cmd.departments, most=MAX_PEOPLE)
-    _check_people(problems, "departments", departments, directory, _unit_problem)
+    check_people(problems, "departments", departments, directory, unit_problem)
     residents = _count(problems, "residents", cmd.residents)
     stakeholders = _texts(problems, "stakeholders", "stakeholder", cmd.stakeholders, most=MAX_STAKEHOLDERS)
     speakers = check_ids(problems, "speakers", cmd.speakers, most=2 * MAX_PEOPLE)
@@ -877,7 +829,7 @@ def publish_consultation_results(actor: Actor, state: Consultation, cmd: Publish
     if cmd.channel not in PUBLICATION_CHANNELS:
         problems["channel"] = f"one of 取值之一: {', '.join(PUBLICATION_CHANNELS)}"
     text = _text(problems, "text", cmd.text)
-    until = _date(problems, "until", cmd.until)
+    until = check_date(problems, "until", cmd.until)
     if until is not None and until < today:
         problems["until"] = f"not before today ({today.isoformat()}) 不能早于今天（{today.isoformat()}）"
     refuse_if(problems, ("the publication is incomplete or malformed", "公示内容不完整或有误"))
@@ -917,14 +869,14 @@ def assign_follow_up_task(actor: Actor, state: Consultation, cmd: AssignFollowUp
     1 = the first adopted), done by a deadline after today, within MAX_TASK_DAYS."""
     _begin(actor, state, (STAFF,), (FOLLOWING_UP,), "assign_follow_up_task")
     problems: dict[str, str] = {}
-    if (problem := _unit_problem(directory.get(cmd.unit), cmd.unit)) is not None:
+    if (problem := unit_problem(directory.get(cmd.unit), cmd.unit)) is not None:
         problems["unit"] = problem
     adopted = state.adopted_outcomes
     if isinstance(cmd.outcome, bool) or not 1 <= cmd.outcome <= len(adopted):
         problems["outcome"] = (f"a number from 1 to {len(adopted)} (the adopted outcomes) "
                                f"序号须在 1 至 {len(adopted)} 之间")
     task = _text(problems, "task", cmd.task)
-    deadline = _date(problems, "deadline", cmd.deadline)
+    deadline = check_date(problems, "deadline", cmd.deadline)
     if deadline is not None and not 0 < (deadline - today).days <= MAX_TASK_DAYS:
         problems["deadline"] = (f"after today ({today.isoformat()}) and within {MAX_TASK_DAYS} days "
                                 f"须晚于今天且在 {MAX_TASK_DAYS} 天之内")
@@ -949,7 +901,7 @@ def complete_follow_up_task(actor: Actor, state: Consultation, cmd: CompleteFoll
             f"{actor.role!r} of {actor.organisation!r}",
             f"只有承办该任务的单位（{task.unit}）可以报告落实情况；当前用户是 "
             f"{actor.organisation!r} 的 {actor.role!r}"))
-    _require_status(state, (FOLLOWING_UP,), "complete_follow_up_task")
+    require_status(state, (FOLLOWING_UP,), "complete_follow_up_task")
     if task.done:
         raise WrongState("complete_follow_up_task", state.status or "none", state.next_commands(),
                          (f"the task was reported done on {task.completed_on}",
@@ -968,10 +920,10 @@ def record_follow_up_visit(actor: Actor, state: Consultation, cmd: RecordFollowU
     """Staff record a follow-up visit 回访 (made by today) by serving members."""
     _begin(actor, state, (STAFF,), (FOLLOWING_UP,), "record_follow_up_visit")
     problems: dict[str, str] = {}
-    visited_on = _date(problems, "visited_on", cmd.visited_on)
+    visited_on = check_date(problems, "visited_on", cmd.visited_on)
     _not_after_today(problems, "visited_on", visited_on, today)
     members = check_ids(problems, "members", cmd.members, least=1, most=MAX_PEOPLE)
-    _check_people(problems, "members", members, directory, _member_problem)
+    check_people(problems, "members", members, directory, member_problem)
     findings = _text(problems, "findings", cmd.findings)
     refuse_if(problems, ("the visit's record is incomplete or malformed", "回访记录不完整或有误"))
     assert visited_on is not None

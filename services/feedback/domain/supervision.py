@@ -19,11 +19,12 @@ from functools import partial
 from typing import Any, Callable, Iterable, Mapping
 
 from xieshang.kernel.commands import Command, Id
-from xieshang.kernel.directory import DirectoryEntry, MEMBER_ENTRY, UNIT_ENTRY
+from xieshang.kernel.directory import DirectoryEntry
 from xieshang.kernel.domain import DomainEvent, NotAllowed, NotFound, WrongState
 from xieshang.kernel.envelope import Actor
 
-from .checks import check_ids, refuse_if, require_role
+from .checks import (LAG, check_date, check_ids, check_sized_text, member_problem,  # noqa: F401 - LAG re-exported
+                     refuse_if, require_role, unit_problem)
 from .events import (SupervisionEffectVerified, SupervisionFactFindingRecorded,
                      SupervisionGroupClosed, SupervisionGroupFormed, SupervisionHandlingDueSoon,
                      SupervisionHandlingOverdue, SupervisionHandlingReported,
@@ -41,8 +42,6 @@ __all__ = ["FormSupervisionGroup", "RecordFactFinding", "IssueSupervisionOpinion
            "close_supervision_group", "remind_or_record_overdue", "may_read", "require_reader",
            "group_as_seen_by", "supervision_stream", "LAG", "MAX_MEMBERS"]
 
-LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
-       "(the directory follows the members service: one just registered may take a moment)")
 MAX_MEMBERS = 50
 READERS = (STAFF, LEADER, AUDITOR)   # who reads every group
 
@@ -238,22 +237,7 @@ TEXTS: Mapping[str, tuple[str, str]] = {   # field: (the limits of TEXT_LIMITS, 
 
 def _text(problems: dict[str, str], name: str, value: Any) -> str:
     limits, zh = TEXTS[name]
-    lo, hi = TEXT_LIMITS[limits]
-    value = value.strip() if isinstance(value, str) else value
-    if not isinstance(value, str) or not lo <= len(value) <= hi:
-        problems[name] = f"text of {lo} to {hi} characters {zh} {lo} 至 {hi} 字"
-        return ""
-    return value
-
-
-def _date(problems: dict[str, str], name: str, value: Any) -> date | None:
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    problems[name] = "an ISO date, e.g. 2024-06-30 日期格式如 2024-06-30"
-    return None
+    return check_sized_text(problems, name, value, TEXT_LIMITS[limits], zh)
 
 
 def require_group(state: SupervisionGroup) -> SupervisionGroup:
@@ -273,22 +257,6 @@ def _require_opinion(state: SupervisionGroup, opinion_id: str) -> SupervisionOpi
         raise NotFound((f"no supervision opinion {opinion_id!r} of group {state.group_id!r}",
                         f"民主监督组 {state.group_id!r} 没有监督意见 {opinion_id!r}"))
     return opinion
-
-
-def _member_problem(entry: DirectoryEntry | None, entry_id: str) -> str | None:
-    if entry is None or entry.kind != MEMBER_ENTRY:
-        return f"未知的委员 {entry_id!r} (no member {entry_id!r} in the directory); {LAG}"
-    if not entry.active:
-        return f"委员 {entry_id!r} 已不在任 (member {entry_id!r} is no longer serving)"
-    return None
-
-
-def _unit_problem(entry: DirectoryEntry | None, entry_id: str) -> str | None:
-    if entry is None or entry.kind != UNIT_ENTRY:
-        return f"未知的职能部门 {entry_id!r} (no handling unit {entry_id!r} in the directory); {LAG}"
-    if not entry.active:
-        return f"职能部门 {entry_id!r} 已撤销 (handling unit {entry_id!r} is closed)"
-    return None
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -311,11 +279,11 @@ def form_supervision_group(actor: Actor, group_id: str, cmd: FormSupervisionGrou
                                    f"组长 {cmd.leader!r} 不能同时列为组员")
         else:
             for i, member in enumerate(members):
-                if (problem := _member_problem(directory.get(member), member)) is not None:
+                if (problem := member_problem(directory.get(member), member)) is not None:
                     problems[f"members[{i}]"] = problem
-    if (problem := _member_problem(directory.get(cmd.leader), cmd.leader)) is not None:
+    if (problem := member_problem(directory.get(cmd.leader), cmd.leader)) is not None:
         problems["leader"] = problem
-    if (problem := _unit_problem(directory.get(cmd.department), cmd.department)) is not None:
+    if (problem := unit_problem(directory.get(cmd.department), cmd.department)) is not None:
         problems["department"] = problem
     refuse_if(problems, ("the group is incomplete or names what the directory does not know",
                          "监督组信息不完整或所列人员、部门不在名录中"))
@@ -333,7 +301,7 @@ def record_fact_finding(actor: Actor, state: SupervisionGroup, cmd: RecordFactFi
     problems: dict[str, str] = {}
     if cmd.kind not in FACT_FINDING_KINDS:
         problems["kind"] = f"one of 取值之一: {', '.join(FACT_FINDING_KINDS)}"
-    held_on = _date(problems, "held_on", cmd.held_on)
+    held_on = check_date(problems, "held_on", cmd.held_on)
     if held_on is not None and held_on > today:
         problems["held_on"] = (f"not after today ({today.isoformat()}): record it once held "
                                f"不能晚于今天（{today.isoformat()}），调研后再记录")
@@ -359,7 +327,7 @@ def issue_supervision_opinion(actor: Actor, state: SupervisionGroup, cmd: IssueS
     _require_formed(state, "issue_supervision_opinion")
     problems: dict[str, str] = {}
     text = _text(problems, "text", cmd.text)
-    deadline = _date(problems, "deadline", cmd.deadline)
+    deadline = check_date(problems, "deadline", cmd.deadline)
     if deadline is not None and not 0 < (deadline - today).days <= MAX_TASK_DAYS:
         problems["deadline"] = (f"after today ({today.isoformat()}) and within {MAX_TASK_DAYS} days "
                                 f"须晚于今天且在 {MAX_TASK_DAYS} 天之内")

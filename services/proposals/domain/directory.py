@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from xieshang.kernel.directory import (MEMBER_ENTRY, SOURCE_EVENTS, UNIT_ENTRY,  # noqa: F401 - re-exported
+from xieshang.kernel.directory import (LAG, MEMBER_ENTRY, SOURCE_EVENTS, UNIT_ENTRY,  # noqa: F401 - re-exported
                                        DirectoryEntry, directory_stream, entry_fold, fold_entry,
                                        note_fact)
 from xieshang.kernel.directory import facts_of as _facts_of
@@ -28,8 +28,6 @@ ORG_KINDS = (UNIT_ENTRY, *BODY_KINDS)          # the members service's organisat
 BODY_TYPE_KINDS: Mapping[str, tuple[str, ...]] = {
     "party": ("party_group",), "group": ("party_group",), "sector": ("sector",),
     "special_committee": ("special_committee",)}
-LAG = ("名录由委员服务同步，刚登记的可能稍后才可用，请稍后重试 "
-       "(the directory follows the members service: one just registered may take a moment)")
 
 
 def facts_of(source_type: str, data: Mapping[str, Any], *, event_id: str,
